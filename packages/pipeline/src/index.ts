@@ -1,1 +1,6 @@
-export {};
+/**
+ * @latentkit/pipeline — the orchestrator: checks that the parts fit, then runs Stable Diffusion.
+ *
+ * @packageDocumentation
+ */
+export * from './compatibility';
