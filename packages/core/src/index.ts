@@ -15,3 +15,4 @@ export * from './scheduler';
 export * from './registry';
 export * from './config';
 export * from './model-folder';
+export * from './session-options';

@@ -1,0 +1,102 @@
+/**
+ * Session options for every ONNX-backed component: one plain, validated shape that the pipeline
+ * passes unchanged to its UNet, VAE and text-encoder plugins, and one function that turns it into
+ * onnxruntime's `InferenceSession.SessionOptions` (structurally, so core need not depend on
+ * onnxruntime).
+ */
+import { InvalidArgumentError } from './errors';
+
+/** Where a session runs. `'cuda'` needs onnxruntime-node installed with its CUDA binaries. */
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+/** onnxruntime's graph optimisation levels, from none to all (layout changes included). */
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/**
+ * What a user may set for the ONNX sessions of a pipeline.
+ *
+ * @example
+ * ```ts
+ * const pipeline = await StableDiffusionPipeline.fromPretrained(folder, {
+ *   sessionOptions: { threads: 4, executionProvider: 'cpu', graphOptimizationLevel: 'all' },
+ * });
+ * ```
+ */
+export interface SessionOptions {
+  /** Threads inside one operator (onnxruntime's `intraOpNumThreads`); default: onnxruntime's choice, or `LATENTKIT_THREADS`. */
+  threads?: number;
+  /** `'cpu'` (default) or `'cuda'`. */
+  executionProvider?: ExecutionProvider;
+  /** Default `'all'`. */
+  graphOptimizationLevel?: GraphOptimizationLevel;
+}
+
+/** The subset of onnxruntime's `InferenceSession.SessionOptions` that {@link toOrtSessionOptions} fills. */
+export interface OrtSessionOptions {
+  executionProviders: string[];
+  graphOptimizationLevel: GraphOptimizationLevel;
+  intraOpNumThreads?: number;
+  /** One session at a time runs its graph sequentially; parallelism comes from the intra-op pool. */
+  executionMode: 'sequential';
+}
+
+const PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda'];
+const LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
+
+/**
+ * Validates session options and fills their defaults. Throws an {@link InvalidArgumentError}
+ * naming the bad field.
+ *
+ * @example
+ * ```ts
+ * resolveSessionOptions({ threads: 2 }); // { threads: 2, executionProvider: 'cpu', graphOptimizationLevel: 'all' }
+ * ```
+ */
+export function resolveSessionOptions(options: SessionOptions = {}, env: NodeJS.ProcessEnv = process.env): Required<Omit<SessionOptions, 'threads'>> & Pick<SessionOptions, 'threads'> {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError({ name: 'sessionOptions', expected: 'an object such as { threads: 4 }', actual: options });
+  }
+  const fromEnv = env.LATENTKIT_THREADS === undefined || env.LATENTKIT_THREADS === '' ? undefined : Number(env.LATENTKIT_THREADS);
+  const threads = options.threads ?? fromEnv;
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+    throw new InvalidArgumentError({
+      name: options.threads === undefined ? 'LATENTKIT_THREADS' : 'sessionOptions.threads',
+      expected: 'a positive integer',
+      actual: options.threads ?? env.LATENTKIT_THREADS,
+      hint: 'leave it unset to let onnxruntime use every core',
+    });
+  }
+  const executionProvider = options.executionProvider ?? 'cpu';
+  if (!PROVIDERS.includes(executionProvider)) {
+    throw new InvalidArgumentError({ name: 'sessionOptions.executionProvider', expected: "'cpu' or 'cuda'", actual: executionProvider });
+  }
+  const graphOptimizationLevel = options.graphOptimizationLevel ?? 'all';
+  if (!LEVELS.includes(graphOptimizationLevel)) {
+    throw new InvalidArgumentError({
+      name: 'sessionOptions.graphOptimizationLevel',
+      expected: LEVELS.map((l) => `'${l}'`).join(' | '),
+      actual: graphOptimizationLevel,
+    });
+  }
+  return { threads, executionProvider, graphOptimizationLevel };
+}
+
+/**
+ * Converts latentkit session options to onnxruntime's. CUDA falls back to the CPU for operators
+ * the CUDA provider lacks, as onnxruntime does when both are listed.
+ *
+ * @example
+ * ```ts
+ * import * as ort from 'onnxruntime-node';
+ * const session = await ort.InferenceSession.create('unet/model.onnx', toOrtSessionOptions({ threads: 4 }));
+ * ```
+ */
+export function toOrtSessionOptions(options: SessionOptions = {}): OrtSessionOptions {
+  const resolved = resolveSessionOptions(options);
+  return {
+    executionProviders: resolved.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+    graphOptimizationLevel: resolved.graphOptimizationLevel,
+    executionMode: 'sequential',
+    ...(resolved.threads === undefined ? {} : { intraOpNumThreads: resolved.threads }),
+  };
+}
