@@ -1,1 +1,11 @@
-export {};
+/**
+ * @latentkit/encoder-clip — CLIP's tokenizer (id for id with HuggingFace) and the ONNX CLIP text
+ * encoder of Stable Diffusion, as latentkit plugins.
+ *
+ * @packageDocumentation
+ */
+export * from './clip-vocabulary';
+export * from './clip-tokenizer-json';
+export * from './clip-tokenizer';
+export * from './huggingface-tokenizer';
+export * from './tokenizer-settings';

@@ -1,0 +1,98 @@
+/**
+ * Writes the `tokenizer.json` of a CLIP tokenizer from `vocab.json` + `merges.txt`, so that a model
+ * folder that ships only the slow tokenizer's files still runs on `@huggingface/tokenizers`.
+ *
+ * The pipeline is the one HuggingFace's `CLIPTokenizerFast` serialises: NFC, whitespace runs → one
+ * space, lower-case; CLIP's split pattern (from OpenAI's `simple_tokenizer.py`); GPT-2 byte-level
+ * characters; BPE with `</w>` on the last symbol of each word; `<|startoftext|> … <|endoftext|>`.
+ */
+import { CLIP_END_OF_TEXT_ID, CLIP_END_OF_WORD, CLIP_START_OF_TEXT_ID, type BpeVocabulary } from './clip-vocabulary';
+
+/**
+ * CLIP's pre-tokenisation pattern: the special tokens, English contractions, letter runs, single
+ * digits (CLIP splits numbers digit by digit) and runs of other non-space characters.
+ */
+export const CLIP_SPLIT_PATTERN =
+  "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
+
+/**
+ * The CJK ideograph ranges that BERT's `BasicTokenizer._is_chinese_char` isolates. HuggingFace's
+ * slow `CLIPTokenizer` falls back to that tokenizer when the `ftfy` package is missing, so it
+ * splits `日本語` into three words where the fast tokenizer (and CLIP with ftfy) keeps one.
+ */
+export const CJK_IDEOGRAPH_PATTERN =
+  '[\\x{4E00}-\\x{9FFF}\\x{3400}-\\x{4DBF}\\x{20000}-\\x{2A6DF}\\x{2A700}-\\x{2B73F}\\x{2B740}-\\x{2B81F}' +
+  '\\x{2B820}-\\x{2CEAF}\\x{F900}-\\x{FAFF}\\x{2F800}-\\x{2FA1F}]';
+
+export interface ClipTokenizerJsonOptions {
+  /**
+   * Isolate each CJK ideograph as its own word, as the slow `CLIPTokenizer` does without `ftfy`
+   * (default false: the fast tokenizer's and OpenAI CLIP's behaviour).
+   */
+  splitCjkIdeographs?: boolean;
+  /** Id of `<|startoftext|>` (default 49406). */
+  startOfTextId?: number;
+  /** Id of `<|endoftext|>` (default 49407). */
+  endOfTextId?: number;
+}
+
+/**
+ * Builds a HuggingFace `tokenizer.json` object for CLIP.
+ *
+ * @example
+ * ```ts
+ * import { Tokenizer } from '@huggingface/tokenizers';
+ * const json = buildClipTokenizerJson(await readClipMergesFile('bpe_simple_vocab_16e6.txt.gz'));
+ * new Tokenizer(json, {}).encode('a red circle').ids; // [49406, 320, 736, 7117, 49407]
+ * ```
+ */
+export function buildClipTokenizerJson(vocabulary: BpeVocabulary, options: ClipTokenizerJsonOptions = {}): Record<string, unknown> {
+  const startId = options.startOfTextId ?? vocabulary.vocab['<|startoftext|>'] ?? CLIP_START_OF_TEXT_ID;
+  const endId = options.endOfTextId ?? vocabulary.vocab['<|endoftext|>'] ?? CLIP_END_OF_TEXT_ID;
+  const special = (id: number, content: string) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: true,
+    special: true,
+  });
+  const pretokenizers: Record<string, unknown>[] = [
+    { type: 'Split', pattern: { Regex: CLIP_SPLIT_PATTERN }, behavior: 'Removed', invert: true },
+  ];
+  if (options.splitCjkIdeographs) {
+    pretokenizers.push({ type: 'Split', pattern: { Regex: CJK_IDEOGRAPH_PATTERN }, behavior: 'Isolated', invert: false });
+  }
+  pretokenizers.push({ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false });
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [special(startId, '<|startoftext|>'), special(endId, '<|endoftext|>')],
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }],
+    },
+    pre_tokenizer: { type: 'Sequence', pretokenizers },
+    post_processor: {
+      type: 'RobertaProcessing',
+      sep: ['<|endoftext|>', endId],
+      cls: ['<|startoftext|>', startId],
+      trim_offsets: false,
+      add_prefix_space: false,
+    },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<|endoftext|>',
+      continuing_subword_prefix: '',
+      end_of_word_suffix: CLIP_END_OF_WORD,
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab: vocabulary.vocab,
+      merges: vocabulary.merges,
+    },
+  };
+}

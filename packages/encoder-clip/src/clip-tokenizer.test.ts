@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { InvalidArgumentError, ModelLoadError } from '@latentkit/core';
+import { CLIPTokenizer } from './clip-tokenizer';
+import { describeWithShared, sharedPath } from './__fixtures__/shared-data';
+
+interface CorpusCase {
+  text: string;
+  input_ids: number[];
+  untruncated_ids: number[];
+}
+
+const TINY_SD = 'reference/tiny-sd/onnx';
+const CORPUS = 'reference/tokenizer/corpus_public.json';
+const isAscii = (text: string) => /^[\x00-\x7f]*$/.test(text);
+
+describeWithShared('CLIPTokenizer on the public corpus', CORPUS)('CLIPTokenizer on the public corpus (exact ids, tolerance 0)', () => {
+  const cases: CorpusCase[] = JSON.parse(readFileSync(sharedPath(CORPUS), 'utf8')).cases;
+  let fromFolder: CLIPTokenizer;
+  let fromMerges: CLIPTokenizer;
+  let slowCompatible: CLIPTokenizer;
+
+  beforeAll(async () => {
+    fromFolder = await CLIPTokenizer.fromPretrained(sharedPath(TINY_SD));
+    fromMerges = await CLIPTokenizer.fromMergesFile(sharedPath('data/clip/bpe_simple_vocab_16e6.txt.gz'));
+    slowCompatible = await CLIPTokenizer.fromPretrained(sharedPath(TINY_SD), { splitCjkIdeographs: true });
+  });
+
+  it('matches every ASCII / Latin prompt, padded and truncated to 77 and bare', () => {
+    const latin = cases.filter((c) => isAscii(c.text) || /^[\p{Script=Latin}\p{P}\p{N}\s]*$/u.test(c.text));
+    expect(latin.length).toBeGreaterThan(100);
+    for (const c of latin) {
+      expect({ text: c.text, ids: fromFolder.encode(c.text) }).toEqual({ text: c.text, ids: c.input_ids });
+      expect({ text: c.text, ids: fromFolder.encode(c.text, { padding: false, truncation: false }) }).toEqual({
+        text: c.text,
+        ids: c.untruncated_ids,
+      });
+    }
+  });
+
+  it('gives the same ids when built from OpenAI\'s merges file', () => {
+    for (const c of cases.filter((c) => isAscii(c.text))) {
+      expect({ text: c.text, ids: fromMerges.encode(c.text) }).toEqual({ text: c.text, ids: c.input_ids });
+    }
+  });
+
+  it('matches the whole corpus, CJK included, with splitCjkIdeographs (the slow tokenizer without ftfy)', () => {
+    for (const c of cases) {
+      expect({ text: c.text, ids: slowCompatible.encode(c.text) }).toEqual({ text: c.text, ids: c.input_ids });
+    }
+  });
+
+  it('differs from the reference only on CJK ideographs by default (the fast tokenizer keeps 日本語 one word)', () => {
+    const differing = cases.filter((c) => JSON.stringify(fromFolder.encode(c.text)) !== JSON.stringify(c.input_ids));
+    expect(differing.map((c) => c.text)).toEqual(cases.filter((c) => /\p{Script=Han}/u.test(c.text)).map((c) => c.text));
+  });
+
+  it('reads model_max_length and the pad token, and returns the attention mask', () => {
+    expect(fromFolder.maxLength).toBe(77);
+    expect(fromFolder.padTokenId).toBe(49407);
+    const { ids, attentionMask } = fromFolder.tokenize('a red circle');
+    expect(ids.slice(0, 6)).toEqual([49406, 320, 736, 7117, 49407, 49407]);
+    expect(attentionMask.slice(0, 6)).toEqual([1, 1, 1, 1, 1, 0]);
+    expect(ids).toHaveLength(77);
+  });
+
+  it('pads with "!" (id 0) when told to, as SD 2.x does', async () => {
+    const sd2 = await CLIPTokenizer.fromPretrained(sharedPath(TINY_SD), { padToken: '!' });
+    expect(sd2.padTokenId).toBe(0);
+    expect(sd2.encode('a red circle').slice(4, 7)).toEqual([49407, 0, 0]);
+  });
+
+  describe('bad input', () => {
+    it('refuses a non-string prompt with an InvalidArgumentError', () => {
+      expect(() => fromFolder.encode(42 as unknown as string)).toThrow(InvalidArgumentError);
+      expect(() => fromFolder.encode(undefined as unknown as string)).toThrow(/text must be a string, got undefined/);
+    });
+
+    it('truncates an over-long prompt to 77 ids ending with <|endoftext|>, and keeps every id when asked', () => {
+      const text = 'word '.repeat(20000);
+      const ids = fromFolder.encode(text);
+      expect(ids).toHaveLength(77);
+      expect(ids[76]).toBe(49407);
+      expect(fromFolder.encode(text, { truncation: false, padding: false })).toHaveLength(20002);
+    });
+
+    it('replaces lone surrogates by U+FFFD instead of failing', () => {
+      expect(fromFolder.encode('a \uD83D cat')).toEqual(fromFolder.encode('a \uFFFD cat'));
+      expect(fromFolder.encode('a \uDE00 cat')).toEqual(fromFolder.encode('a \uFFFD cat'));
+      expect(fromFolder.encode('a 😀 cat')).not.toEqual(fromFolder.encode('a \uFFFD cat'));
+    });
+
+    it('explains a folder without tokenizer files', async () => {
+      await expect(CLIPTokenizer.fromPretrained(sharedPath('reference/tiny-sd/onnx/unet'))).rejects.toThrow(ModelLoadError);
+      await expect(CLIPTokenizer.fromPretrained(sharedPath('reference/tiny-sd/onnx/unet'))).rejects.toThrow(/neither tokenizer.json nor vocab.json/);
+    });
+  });
+});
