@@ -1,1 +1,8 @@
-export {};
+/**
+ * @latentkit/unet — Stable Diffusion UNets exported to ONNX (diffusers layout), run with onnxruntime-node.
+ *
+ * @packageDocumentation
+ */
+export { OnnxUNet, type OnnxUNetOptions } from './onnx-unet';
+export { onnxUNetPlugin, register } from './unet-plugin';
+export { openOnnxSession, describeInputs, describeOutputs, fixedDimension, type OnnxValueInfo } from './onnx-session';

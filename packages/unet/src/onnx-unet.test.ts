@@ -1,0 +1,109 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InvalidArgumentError, ModelLoadError, StateError, createTensor, concatBatch, PluginRegistry } from '@latentkit/core';
+import { OnnxUNet, onnxUNetPlugin, register } from './index';
+
+const shared = process.env.LATENTKIT_SHARED ?? path.resolve(__dirname, '../../../../shared');
+const tinySd = path.join(shared, 'reference/tiny-sd');
+const available = fs.existsSync(path.join(tinySd, 'onnx/unet/model.onnx'));
+if (!available) console.warn(`Skipping OnnxUNet tests: reference data not found at ${tinySd} (set LATENTKIT_SHARED)`);
+
+interface Step { t: number; latent_model_input: number[] | null; noise_pred_uncond: number[]; noise_pred_text: number[]; latents: number[] }
+
+(available ? describe : describe.skip)('OnnxUNet on tiny-sd', () => {
+  let unet: OnnxUNet;
+  const reference = available
+    ? (JSON.parse(fs.readFileSync(path.join(tinySd, 'txt2img_pndm.json'), 'utf8')) as { prompt_embeds: number[]; steps: Step[] })
+    : undefined;
+
+  beforeAll(async () => {
+    unet = await OnnxUNet.fromPretrained(path.join(tinySd, 'onnx'), { sessionOptions: { threads: 1 } });
+  });
+  afterAll(() => unet?.dispose());
+
+  it('declares its shapes from config.json and the graph', () => {
+    expect(unet.inChannels).toBe(4);
+    expect(unet.outChannels).toBe(4);
+    expect(unet.crossAttentionDim).toBe(32);
+    expect(unet.sampleSize).toBe(16);
+  });
+
+  // Tolerance: diffusers ran the same ONNX graph's PyTorch source on CPU; ONNX Runtime fuses the
+  // operators differently, so outputs agree to float32 rounding (≤ 2e-5 absolute here).
+  it('reproduces diffusers\' UNet outputs at every step of txt2img_pndm (batch of 2, uncond first)', async () => {
+    const embeds = createTensor([2, 77, 32], Float32Array.from(reference!.prompt_embeds));
+    let input: number[] = [];
+    let worst = 0;
+    for (const step of reference!.steps) {
+      input = step.latent_model_input ?? input;
+      const half = createTensor([1, 4, 16, 16], Float32Array.from(input));
+      const out = await unet.predict({ sample: concatBatch([half, half]), timestep: step.t, encoderHiddenStates: embeds });
+      expect(out.dims).toEqual([2, 4, 16, 16]);
+      const expected = [...step.noise_pred_uncond, ...step.noise_pred_text];
+      for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(out.data[i]! - expected[i]!));
+      input = step.latents;
+    }
+    expect(worst).toBeLessThan(2e-5);
+  });
+
+  it('gives the same answer for a batch of 1 as for each half of a batch of 2', async () => {
+    const step = reference!.steps[0]!;
+    const cond = createTensor([1, 77, 32], Float32Array.from(reference!.prompt_embeds.slice(77 * 32)));
+    const out = await unet.predict({ sample: createTensor([1, 4, 16, 16], Float32Array.from(step.latent_model_input!)), timestep: step.t, encoderHiddenStates: cond });
+    let worst = 0;
+    for (let i = 0; i < out.data.length; i++) worst = Math.max(worst, Math.abs(out.data[i]! - step.noise_pred_text[i]!));
+    expect(worst).toBeLessThan(2e-5);
+  });
+
+  it('rejects inputs of the wrong shape before running', async () => {
+    const states = createTensor([1, 77, 32], new Float32Array(77 * 32));
+    await expect(unet.predict({ sample: createTensor([1, 3, 16, 16], new Float32Array(3 * 256)), timestep: 1, encoderHiddenStates: states })).rejects.toThrow(InvalidArgumentError);
+    await expect(
+      unet.predict({ sample: createTensor([1, 4, 16, 16], new Float32Array(4 * 256)), timestep: 1, encoderHiddenStates: createTensor([1, 77, 768], new Float32Array(77 * 768)) }),
+    ).rejects.toThrow(/encoderHiddenStates must be a tensor of shape \[1, \?, 32\]/);
+    await expect(unet.predict({ sample: createTensor([1, 4, 16, 16], new Float32Array(4 * 256)), timestep: NaN, encoderHiddenStates: states })).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it('cancels with an AbortError before running', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const call = unet.predict({
+      sample: createTensor([1, 4, 16, 16], new Float32Array(4 * 256)),
+      timestep: 1,
+      encoderHiddenStates: createTensor([1, 77, 32], new Float32Array(77 * 32)),
+      signal: controller.signal,
+    });
+    await expect(call).rejects.toMatchObject({ code: 'aborted' });
+  });
+
+  it('refuses to run after dispose, and disposing twice is harmless', async () => {
+    const own = await OnnxUNet.fromPretrained(path.join(tinySd, 'onnx/unet'));
+    await own.dispose();
+    await own.dispose();
+    expect(own.disposed).toBe(true);
+    await expect(
+      own.predict({ sample: createTensor([1, 4, 16, 16], new Float32Array(4 * 256)), timestep: 1, encoderHiddenStates: createTensor([1, 77, 32], new Float32Array(77 * 32)) }),
+    ).rejects.toThrow(StateError);
+  });
+
+  it('names the missing file', async () => {
+    await expect(OnnxUNet.fromPretrained(path.join(tinySd, 'onnx/scheduler'))).rejects.toThrow(ModelLoadError);
+    await expect(OnnxUNet.fromPretrained(path.join(tinySd, 'onnx/scheduler'))).rejects.toThrow(/unet\/model\.onnx/);
+  });
+
+  it('refuses a graph that is not a UNet', async () => {
+    await expect(OnnxUNet.fromPretrained(path.join(tinySd, 'onnx/vae_decoder'))).rejects.toThrow(/takes exactly sample, timestep, encoder_hidden_states/);
+  });
+
+  it('loads through the registry plugin', async () => {
+    const local = new PluginRegistry();
+    register(local);
+    register(local);
+    const entry = { slot: 'unet', library: 'diffusers', className: 'OnnxRuntimeModel' };
+    expect(local.resolve('unet', entry)).toBe(onnxUNetPlugin);
+    expect(onnxUNetPlugin.supports({ slot: 'unet', library: 'diffusers', className: 'UNet2DConditionModel' })).toEqual({ reason: expect.stringContaining('OnnxRuntimeModel') });
+    const viaPlugin = (await local.create('unet', { modelPath: path.join(tinySd, 'onnx'), componentPath: path.join(tinySd, 'onnx/unet'), entry })) as OnnxUNet;
+    expect(viaPlugin.crossAttentionDim).toBe(32);
+    await viaPlugin.dispose();
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * A diffusers UNet2DConditionModel exported to ONNX (`unet/model.onnx`, optionally with external
+ * `weights.pb`), run with onnxruntime-node.
+ *
+ * Exports differ in how they take the timestep — float32 `[batch]` (diffusers' conversion script),
+ * a scalar, `[1]`, or int64 — so the input is built from the model's own metadata rather than
+ * assumed. Channel counts and the text-state width come from `config.json` and are checked
+ * against the graph's declared shapes.
+ */
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import {
+  InvalidArgumentError,
+  ModelLoadError,
+  StateError,
+  assertShape,
+  exists,
+  fromOrtFloat32,
+  readJsonObject,
+  throwIfAborted,
+  type SessionOptions,
+  type Tensor,
+  type UNet,
+  type UNetInput,
+} from '@latentkit/core';
+import { describeInputs, describeOutputs, fixedDimension, openOnnxSession, type OnnxValueInfo } from './onnx-session';
+
+/** Options of {@link OnnxUNet.fromPretrained}. */
+export interface OnnxUNetOptions {
+  sessionOptions?: SessionOptions;
+}
+
+/** How the graph wants its timestep. */
+interface TimestepFormat {
+  readonly type: 'float32' | 'int64' | 'int32';
+  /** `'scalar'`: a 0-d tensor; `'one'`: shape [1]; `'batch'`: shape [batch]. */
+  readonly layout: 'scalar' | 'one' | 'batch';
+}
+
+const INPUTS = ['sample', 'timestep', 'encoder_hidden_states'] as const;
+
+/**
+ * A UNet backed by an onnxruntime session.
+ *
+ * @example
+ * ```ts
+ * import { OnnxUNet } from '@latentkit/unet';
+ * const unet = await OnnxUNet.fromPretrained('models/sd15-onnx', { sessionOptions: { threads: 4 } });
+ * const noise = await unet.predict({ sample, timestep: 981, encoderHiddenStates });
+ * await unet.dispose();
+ * ```
+ */
+export class OnnxUNet implements UNet {
+  readonly specificationVersion = 'v1' as const;
+  private session: ort.InferenceSession | undefined;
+  private readonly outputName: string;
+
+  private constructor(
+    session: ort.InferenceSession,
+    /** The `model.onnx` this UNet runs. */
+    readonly modelFile: string,
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly crossAttentionDim: number,
+    readonly sampleSize: number | undefined,
+    private readonly timestepFormat: TimestepFormat,
+  ) {
+    this.session = session;
+    this.outputName = session.outputNames[0]!;
+  }
+
+  /**
+   * Loads a UNet from a model folder (holding `unet/`) or from the `unet/` folder itself.
+   * Throws a {@link ModelLoadError} when the files are missing or the graph is not a SD UNet.
+   */
+  static async fromPretrained(folder: string, options: OnnxUNetOptions = {}): Promise<OnnxUNet> {
+    const componentPath = (await exists(path.join(folder, 'unet', 'model.onnx'))) ? path.join(folder, 'unet') : folder;
+    const modelFile = path.join(componentPath, 'model.onnx');
+    if (!(await exists(modelFile))) {
+      throw new ModelLoadError({ path: modelFile, reason: 'the UNet model file does not exist: pass a model folder holding unet/model.onnx, or the unet/ folder' });
+    }
+    const configFile = path.join(componentPath, 'config.json');
+    const config = (await exists(configFile)) ? await readJsonObject(configFile) : {};
+    const session = await openOnnxSession(modelFile, options.sessionOptions);
+    try {
+      return OnnxUNet.fromSession(session, modelFile, config, configFile);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+  }
+
+  /** Wraps an open session; `config` is the UNet's parsed `config.json` (may be empty). */
+  static fromSession(session: ort.InferenceSession, modelFile: string, config: Readonly<Record<string, unknown>>, configFile = modelFile): OnnxUNet {
+    const inputs = describeInputs(session);
+    const outputs = describeOutputs(session);
+    const byName = new Map(inputs.map((i) => [i.name, i]));
+    const missing = INPUTS.filter((name) => !byName.has(name));
+    const extra = inputs.filter((i) => !(INPUTS as readonly string[]).includes(i.name)).map((i) => i.name);
+    if (missing.length > 0 || extra.length > 0 || outputs.length === 0) {
+      throw new ModelLoadError({
+        path: modelFile,
+        reason:
+          `a Stable Diffusion UNet takes exactly ${INPUTS.join(', ')} and returns one tensor, but this graph takes ` +
+          `[${inputs.map((i) => i.name).join(', ')}] and returns [${outputs.map((o) => o.name).join(', ')}]: ` +
+          'export it with diffusers\' convert_stable_diffusion_checkpoint_to_onnx.py (SDXL-style UNets with text_embeds/time_ids are not supported)',
+      });
+    }
+    const sample = byName.get('sample')!;
+    const states = byName.get('encoder_hidden_states')!;
+    for (const info of [sample, states]) {
+      if (info.type !== undefined && info.type !== 'float32') {
+        throw new ModelLoadError({ path: modelFile, reason: `input '${info.name}' is ${info.type}, but latentkit runs float32 UNets: export with fp32 weights and inputs` });
+      }
+    }
+    const inChannels = agree(modelFile, configFile, 'in_channels', config.in_channels, fixedDimension(sample, 1), 'sample', 1);
+    const outChannels = agree(modelFile, configFile, 'out_channels', config.out_channels, fixedDimension(outputs[0], 1), outputs[0]!.name, 1) ?? inChannels;
+    const crossAttentionDim = agree(modelFile, configFile, 'cross_attention_dim', config.cross_attention_dim, fixedDimension(states, 2), 'encoder_hidden_states', 2);
+    if (inChannels === undefined || outChannels === undefined || crossAttentionDim === undefined) {
+      throw new ModelLoadError({
+        path: configFile,
+        reason: `neither config.json nor the graph declares ${inChannels === undefined ? 'in_channels' : 'cross_attention_dim'}: add it to the UNet's config.json`,
+      });
+    }
+    const sampleSize = typeof config.sample_size === 'number' ? config.sample_size : fixedDimension(sample, 2);
+    return new OnnxUNet(session, modelFile, inChannels, outChannels, crossAttentionDim, sampleSize, timestepFormatOf(byName.get('timestep')!, modelFile));
+  }
+
+  /** Runs the UNet once. The batch of `sample` and `encoderHiddenStates` must match. */
+  async predict(input: UNetInput): Promise<Tensor<Float32Array>> {
+    const session = this.session;
+    if (!session) throw new StateError('This UNet was disposed: load it again with OnnxUNet.fromPretrained()');
+    const { sample, timestep, encoderHiddenStates, signal } = input;
+    assertShape('sample', sample, [null, this.inChannels, null, null]);
+    const batch = sample.dims[0]!;
+    assertShape('encoderHiddenStates', encoderHiddenStates, [batch, null, this.crossAttentionDim]);
+    if (typeof timestep !== 'number' || !Number.isFinite(timestep)) {
+      throw new InvalidArgumentError({ name: 'timestep', expected: 'a finite number', actual: timestep });
+    }
+    throwIfAborted(signal);
+    const feeds: Record<string, ort.Tensor> = {
+      sample: new ort.Tensor('float32', sample.data, sample.dims),
+      timestep: this.timestepTensor(timestep, batch),
+      encoder_hidden_states: new ort.Tensor('float32', encoderHiddenStates.data, encoderHiddenStates.dims),
+    };
+    const results = await session.run(feeds);
+    const output = results[this.outputName]!;
+    throwIfAborted(signal);
+    return fromOrtFloat32(output, `UNet output '${this.outputName}'`);
+  }
+
+  private timestepTensor(timestep: number, batch: number): ort.Tensor {
+    const { type, layout } = this.timestepFormat;
+    const count = layout === 'batch' ? batch : 1;
+    const dims = layout === 'scalar' ? [] : [count];
+    if (type === 'int64') return new ort.Tensor('int64', new BigInt64Array(count).fill(BigInt(Math.round(timestep))), dims);
+    if (type === 'int32') return new ort.Tensor('int32', new Int32Array(count).fill(Math.round(timestep)), dims);
+    return new ort.Tensor('float32', new Float32Array(count).fill(timestep), dims);
+  }
+
+  /** Releases the onnxruntime session. Calling it twice is harmless; `predict` afterwards throws. */
+  async dispose(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await session?.release();
+  }
+
+  /** Whether {@link dispose} has run. */
+  get disposed(): boolean {
+    return this.session === undefined;
+  }
+}
+
+/** Reads the timestep's element type and rank from the graph; unknown metadata means diffusers' float32 `[batch]`. */
+function timestepFormatOf(info: OnnxValueInfo, modelFile: string): TimestepFormat {
+  const type = info.type ?? 'float32';
+  if (type !== 'float32' && type !== 'int64' && type !== 'int32') {
+    throw new ModelLoadError({ path: modelFile, reason: `input 'timestep' is ${type}; latentkit feeds float32, int64 or int32 timesteps: re-export the UNet` });
+  }
+  const shape = info.shape;
+  const layout = shape === undefined ? 'batch' : shape.length === 0 ? 'scalar' : shape[0] === 1 ? 'one' : 'batch';
+  return { type, layout };
+}
+
+/** A size both config.json and the graph may declare: they must agree when both do. */
+function agree(modelFile: string, configFile: string, key: string, fromConfig: unknown, fromGraph: number | undefined, input: string, axis: number): number | undefined {
+  if (fromConfig !== undefined && (typeof fromConfig !== 'number' || !Number.isInteger(fromConfig) || fromConfig <= 0)) {
+    throw new ModelLoadError({ path: configFile, reason: `$.${key} must be a positive integer, found ${JSON.stringify(fromConfig)}` });
+  }
+  if (fromConfig !== undefined && fromGraph !== undefined && fromConfig !== fromGraph) {
+    throw new ModelLoadError({
+      path: modelFile,
+      reason: `config.json says ${key} = ${fromConfig} but the graph's '${input}' has ${fromGraph} on axis ${axis}: the config does not belong to this model`,
+    });
+  }
+  return (fromConfig as number | undefined) ?? fromGraph;
+}
