@@ -7,6 +7,7 @@
 export * from './errors';
 export * from './tensor';
 export * from './generator';
+export * from './torch-generator';
 export * from './tokenizer';
 export * from './text-encoder';
 export * from './unet';

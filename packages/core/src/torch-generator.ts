@@ -179,15 +179,17 @@ export class TorchGenerator implements Generator {
 
 /**
  * `normal_fill_16`: pairs element j with j + 8 of a block; u1 = 1 − data[j] lies in (0, 1] so the
- * logarithm is finite. In float32 every intermediate is rounded to float32 as the C++ does.
+ * logarithm is finite. float32 blocks follow torch's AVX2 kernel (`normal_fill_16_AVX2`), which
+ * evaluates log, sin and cos with the Cephes polynomials of avx_mathfun.h in float32 with fused
+ * multiply-adds; float64 blocks use the libm functions.
  */
 function boxMuller16(data: Float32Array | Float64Array, start: number, single: boolean): void {
   for (let j = start; j < start + 8; j++) {
     if (single) {
-      const radius = f32(Math.sqrt(-2 * f32(Math.log(f32(1 - data[j]!)))));
-      const theta = f32(TWO_PI * data[j + 8]!);
-      data[j] = radius * f32(Math.cos(theta));
-      data[j + 8] = radius * f32(Math.sin(theta));
+      const radius = f32(Math.sqrt(f32(-2 * logFloat32(f32(1 - data[j]!)))));
+      sinCosFloat32(f32(TWO_PI_FLOAT32 * data[j + 8]!));
+      data[j] = radius * sinCosResult[1]!;
+      data[j + 8] = radius * sinCosResult[0]!;
     } else {
       const radius = Math.sqrt(-2 * Math.log(1 - data[j]!));
       const theta = TWO_PI * data[j + 8]!;
@@ -195,4 +197,85 @@ function boxMuller16(data: Float32Array | Float64Array, start: number, single: b
       data[j + 8] = radius * Math.sin(theta);
     }
   }
+}
+
+const TWO_PI_FLOAT32 = f32(TWO_PI);
+
+/**
+ * float32 fused multiply-add, a·b + c rounded once. a·b of two float32 values is exact in a
+ * double; the sum's error term (TwoSum) settles the rare double-rounding tie.
+ */
+function fma32(a: number, b: number, c: number): number {
+  const product = a * b;
+  const sum = product + c;
+  const rounded = f32(sum);
+  if (rounded === sum) return rounded;
+  const virtualC = sum - product;
+  const error = product - (sum - virtualC) + (c - virtualC);
+  if (error === 0) return rounded;
+  const other = f32(2 * sum - rounded);
+  if (Math.abs(other - sum) !== Math.abs(rounded - sum)) return rounded;
+  return error > 0 ? Math.max(rounded, other) : Math.min(rounded, other);
+}
+
+const LOG_POLYNOMIAL = [
+  7.0376836292e-2, -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1,
+  -2.4999993993e-1, 3.3333331174e-1,
+].map(f32);
+const SQRT_HALF = f32(Math.SQRT1_2);
+const LOG_Q1 = f32(-2.1219444e-4);
+const LOG_Q2 = f32(0.693359375);
+const floatView = new Float32Array(1);
+const bitsView = new Int32Array(floatView.buffer);
+
+/** avx_mathfun's `log256_ps` for one positive float32: log(x) = e·ln2 + log(m), m in [√½, √2). */
+function logFloat32(value: number): number {
+  floatView[0] = value;
+  const bits = bitsView[0]!;
+  let exponent = (bits >>> 23) - 126;
+  bitsView[0] = (bits & ~0x7f800000) | 0x3f000000; // mantissa scaled into [0.5, 1)
+  let x = floatView[0]!;
+  if (x < SQRT_HALF) {
+    exponent -= 1;
+    x = f32(f32(x - 1) + x);
+  } else {
+    x = f32(x - 1);
+  }
+  const z = f32(x * x);
+  let y = LOG_POLYNOMIAL[0]!;
+  for (let i = 1; i < LOG_POLYNOMIAL.length; i++) y = fma32(y, x, LOG_POLYNOMIAL[i]!);
+  y = f32(y * x);
+  y = fma32(y, z, f32(exponent * LOG_Q1));
+  y = fma32(-z, 0.5, y);
+  return fma32(exponent, LOG_Q2, f32(x + y));
+}
+
+const FOUR_OVER_PI = f32(1.27323954473516);
+const MINUS_DP = [-0.78515625, -2.4187564849853515625e-4, -3.774894977445941e-8].map(f32);
+const SIN_POLYNOMIAL = [-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1].map(f32);
+const COS_POLYNOMIAL = [2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2].map(f32);
+/** [sin, cos] of the last {@link sinCosFloat32} call (no allocation per element). */
+const sinCosResult = new Float32Array(2);
+
+/** avx_mathfun's `sincos256_ps` for one non-negative float32 (Cephes' octant reduction). */
+function sinCosFloat32(value: number): void {
+  let octant = Math.trunc(f32(value * FOUR_OVER_PI));
+  octant = (octant + 1) & ~1;
+  const y = octant;
+  // Extended-precision reduction x − y·π/4 in three parts (Cody–Waite).
+  let x = fma32(y, MINUS_DP[0]!, value);
+  x = fma32(y, MINUS_DP[1]!, x);
+  x = fma32(y, MINUS_DP[2]!, x);
+  const z = f32(x * x);
+  let cosine = fma32(COS_POLYNOMIAL[0]!, z, COS_POLYNOMIAL[1]!);
+  cosine = fma32(cosine, z, COS_POLYNOMIAL[2]!);
+  cosine = f32(fma32(f32(cosine * z), z, -0.5 * z) + 1);
+  let sine = fma32(SIN_POLYNOMIAL[0]!, z, SIN_POLYNOMIAL[1]!);
+  sine = fma32(sine, z, SIN_POLYNOMIAL[2]!);
+  sine = fma32(f32(sine * z), x, x);
+  const swap = (octant & 2) !== 0;
+  const sinNegative = (octant & 4) !== 0;
+  const cosNegative = (~(octant - 2) & 4) !== 0;
+  sinCosResult[0] = sinNegative ? -(swap ? cosine : sine) : swap ? cosine : sine;
+  sinCosResult[1] = cosNegative ? -(swap ? sine : cosine) : swap ? sine : cosine;
 }
