@@ -1,0 +1,120 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InvalidArgumentError, PluginRegistry, StateError, createTensor, numel, type Generator } from '@latentkit/core';
+import { OnnxVae, onnxVaePlugin, register, samplePosterior } from './index';
+
+const shared = process.env.LATENTKIT_SHARED ?? path.resolve(__dirname, '../../../../shared');
+const tinySd = path.join(shared, 'reference/tiny-sd');
+const available = fs.existsSync(path.join(tinySd, 'onnx/vae_decoder/model.onnx'));
+if (!available) console.warn(`Skipping OnnxVae tests: reference data not found at ${tinySd} (set LATENTKIT_SHARED)`);
+
+/** A generator that replays fixed values and counts what was drawn (a test fixture for the draw order). */
+class CountingGenerator implements Generator {
+  readonly specificationVersion = 'v1' as const;
+  drawn = 0;
+  randn(dims: readonly number[]): Float32Array {
+    const out = Float32Array.from({ length: numel(dims) }, (_, i) => ((this.drawn + i) % 5) - 2);
+    this.drawn += out.length;
+    return out;
+  }
+  manualSeed(): this {
+    this.drawn = 0;
+    return this;
+  }
+  initialSeed(): bigint {
+    return 0n;
+  }
+}
+
+describe('samplePosterior', () => {
+  it('returns mean + exp(logvar / 2) · ε, or the mean without a generator', () => {
+    const moments = createTensor([1, 2, 1, 2], Float32Array.from([1, 2, Math.log(4), -100]));
+    expect([...samplePosterior(moments).data]).toEqual([1, 2]);
+    const generator = new CountingGenerator();
+    // ε = [-2, -1]; σ = [2, exp(-15)] (log-variance clamped at -30).
+    const sample = samplePosterior(moments, generator);
+    expect(sample.dims).toEqual([1, 1, 1, 2]);
+    expect(sample.data[0]).toBeCloseTo(1 - 4, 6);
+    expect(sample.data[1]).toBeCloseTo(2 - Math.exp(-15), 6);
+    expect(generator.drawn).toBe(2);
+  });
+});
+
+(available ? describe : describe.skip)('OnnxVae on tiny-sd', () => {
+  let vae: OnnxVae;
+  const reference = available
+    ? (JSON.parse(fs.readFileSync(path.join(tinySd, 'txt2img_pndm.json'), 'utf8')) as { final_latents: number[]; vae_decoder_output: number[] })
+    : undefined;
+
+  beforeAll(async () => {
+    vae = await OnnxVae.fromPretrained(path.join(tinySd, 'onnx'), { sessionOptions: { threads: 1 } });
+  });
+  afterAll(() => vae?.dispose());
+
+  it('reads its factors from config.json', () => {
+    expect(vae.scaleFactor).toBe(2);
+    expect(vae.scalingFactor).toBe(0.18215);
+    expect(vae.shiftFactor).toBe(0);
+    expect(vae.latentChannels).toBe(4);
+    expect(vae.canEncode).toBe(true);
+    expect(vae.tiling).toEqual({ tileSize: 32, overlap: 8 });
+  });
+
+  // Tolerance 1e-4 absolute: float32 rounding through the decoder's convolutions and group norms.
+  it('decodes diffusers\' final latents to diffusers\' decoder output', async () => {
+    const latents = Float32Array.from(reference!.final_latents, (v) => v / 0.18215);
+    const image = await vae.decode(createTensor([1, 4, 16, 16], latents));
+    expect(image.dims).toEqual([1, 3, 32, 32]);
+    let worst = 0;
+    reference!.vae_decoder_output.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - image.data[i]!))));
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('decodes a larger latent in tiles, and a tile as large as the image gives the untiled result', async () => {
+    const latents = createTensor([1, 4, 40, 24], Float32Array.from({ length: 4 * 40 * 24 }, (_, i) => Math.sin(i)));
+    const tiled = await vae.decode(latents);
+    expect(tiled.dims).toEqual([1, 3, 80, 48]);
+    const untiled = await OnnxVae.fromPretrained(path.join(tinySd, 'onnx'), { tiling: false, encoder: false });
+    const oneTile = await OnnxVae.fromPretrained(path.join(tinySd, 'onnx'), { tiling: { tileSize: 80 }, encoder: false });
+    try {
+      expect([...(await oneTile.decode(latents)).data]).toEqual([...(await untiled.decode(latents)).data]);
+      expect(untiled.canEncode).toBe(false);
+    } finally {
+      await untiled.dispose();
+      await oneTile.dispose();
+    }
+  });
+
+  it('encodes to [batch, 4, H/2, W/2] and keeps the generator where diffusers has it', async () => {
+    const generator = new CountingGenerator();
+    const image = createTensor([2, 3, 32, 32], new Float32Array(2 * 3 * 32 * 32).fill(0.25));
+    const latents = await vae.encode(image, { generator });
+    expect(latents.dims).toEqual([2, 4, 16, 16]);
+    expect(generator.drawn).toBe(2 * 4 * 16 * 16);
+  });
+
+  it('rejects bad inputs before any compute', async () => {
+    await expect(vae.decode(createTensor([1, 3, 16, 16], new Float32Array(3 * 256)))).rejects.toThrow(InvalidArgumentError);
+    await expect(vae.encode(createTensor([1, 3, 31, 32], new Float32Array(3 * 31 * 32)))).rejects.toThrow(/multiple of the VAE scale factor 2/);
+    await expect(OnnxVae.fromPretrained(path.join(tinySd, 'onnx'), { tiling: { tileSize: 33 } })).rejects.toThrow(/tiling.tileSize/);
+  });
+
+  it('refuses to run after dispose', async () => {
+    const own = await OnnxVae.fromPretrained(path.join(tinySd, 'onnx/vae_decoder'));
+    await own.dispose();
+    await own.dispose();
+    expect(own.disposed).toBe(true);
+    await expect(own.decode(createTensor([1, 4, 16, 16], new Float32Array(1024)))).rejects.toThrow(StateError);
+    await expect(own.encode(createTensor([1, 3, 32, 32], new Float32Array(3 * 1024)))).rejects.toThrow(StateError);
+  });
+
+  it('loads through the registry plugin for the vae_decoder slot', async () => {
+    const local = register(register(new PluginRegistry()));
+    const entry = { slot: 'vae_decoder', library: 'diffusers', className: 'OnnxRuntimeModel' };
+    expect(local.resolve('vae', entry)).toBe(onnxVaePlugin);
+    expect(onnxVaePlugin.supports({ ...entry, slot: 'unet' })).toEqual({ reason: expect.stringContaining("not 'unet'") });
+    const viaPlugin = (await local.create('vae', { modelPath: path.join(tinySd, 'onnx'), componentPath: path.join(tinySd, 'onnx/vae_decoder'), entry })) as OnnxVae;
+    expect(viaPlugin.scaleFactor).toBe(2);
+    await viaPlugin.dispose();
+  });
+});

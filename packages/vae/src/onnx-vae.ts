@@ -1,0 +1,262 @@
+/**
+ * A diffusers AutoencoderKL exported to ONNX as `vae_decoder/` (required) and `vae_encoder/`
+ * (optional), run with onnxruntime-node.
+ *
+ * The decoder takes unscaled latents (`latents / scaling_factor`; its graph includes
+ * `post_quant_conv`) and returns images in [-1, 1]. Encoders come in two kinds: diffusers'
+ * conversion script exports `latent_sample` (the posterior sampled inside the graph with
+ * onnxruntime's own unseeded noise), other exports return `latent_parameters` (mean and
+ * log-variance), which latentkit samples with the caller's generator exactly as diffusers does.
+ */
+import * as path from 'node:path';
+import type * as ort from 'onnxruntime-node';
+import { Tensor as OrtTensor } from 'onnxruntime-node';
+import {
+  InvalidArgumentError,
+  ModelLoadError,
+  StateError,
+  assertShape,
+  exists,
+  fromOrtFloat32,
+  readJsonObject,
+  throwIfAborted,
+  type Generator,
+  type SessionOptions,
+  type Tensor,
+  type Vae,
+  type VaeEncodeOptions,
+} from '@latentkit/core';
+import { samplePosterior } from './diagonal-gaussian';
+import { declaredShape, openOnnxSession } from './onnx-session';
+import { runTiled } from './vae-tiling';
+
+/** When and how to run the VAE in tiles. */
+export interface VaeTilingOptions {
+  /** Image side (pixels) of a tile; images with a larger side are tiled. Default: the VAE's `sample_size`. */
+  tileSize?: number;
+  /** Overlap between tiles in pixels. Default: a quarter of `tileSize` (as diffusers). */
+  overlap?: number;
+}
+
+/** Options of {@link OnnxVae.fromPretrained}. */
+export interface OnnxVaeOptions {
+  sessionOptions?: SessionOptions;
+  /** Tiling for images larger than the tile (default on, tiles of the VAE's `sample_size`); `false` never tiles. */
+  tiling?: VaeTilingOptions | false;
+  /** Load `vae_encoder/` when present (default true); `false` saves its memory when only decoding. */
+  encoder?: boolean;
+}
+
+/** What the encoder graph returns. */
+type EncoderOutput = 'latent_sample' | 'latent_parameters';
+
+/**
+ * A VAE backed by onnxruntime sessions.
+ *
+ * @example
+ * ```ts
+ * import { OnnxVae } from '@latentkit/vae';
+ * const vae = await OnnxVae.fromPretrained('models/sd15-onnx', { tiling: { tileSize: 512 } });
+ * const image = await vae.decode(latents); // [1, 3, 512, 512] in [-1, 1]
+ * await vae.dispose();
+ * ```
+ */
+export class OnnxVae implements Vae {
+  readonly specificationVersion = 'v1' as const;
+  private decoder: ort.InferenceSession | undefined;
+  private encoder: ort.InferenceSession | undefined;
+  /** Tile layout in pixels, or undefined when tiling is off. */
+  readonly tiling: Required<VaeTilingOptions> | undefined;
+
+  private constructor(
+    decoder: ort.InferenceSession,
+    encoder: ort.InferenceSession | undefined,
+    readonly latentChannels: number,
+    readonly scaleFactor: number,
+    readonly scalingFactor: number,
+    readonly shiftFactor: number,
+    /** The image side the VAE was trained at (`sample_size`), when its config says. */
+    readonly sampleSize: number | undefined,
+    private readonly encoderOutput: EncoderOutput | undefined,
+    tiling: Required<VaeTilingOptions> | undefined,
+  ) {
+    this.decoder = decoder;
+    this.encoder = encoder;
+    this.tiling = tiling;
+  }
+
+  /** Whether `encode` is available (a folder may ship only `vae_decoder/`). */
+  get canEncode(): boolean {
+    return this.encoder !== undefined;
+  }
+
+  /**
+   * Loads the VAE from a model folder (with `vae_decoder/` and optionally `vae_encoder/`), or from
+   * a folder that itself holds `vae_decoder/model.onnx`.
+   */
+  static async fromPretrained(folder: string, options: OnnxVaeOptions = {}): Promise<OnnxVae> {
+    const root = path.basename(folder) === 'vae_decoder' || path.basename(folder) === 'vae_encoder' ? path.dirname(folder) : folder;
+    const decoderFile = path.join(root, 'vae_decoder', 'model.onnx');
+    const encoderFile = path.join(root, 'vae_encoder', 'model.onnx');
+    if (!(await exists(decoderFile))) {
+      throw new ModelLoadError({ path: decoderFile, reason: 'the VAE decoder does not exist: pass a model folder holding vae_decoder/model.onnx' });
+    }
+    const configFile = [path.join(root, 'vae_decoder', 'config.json'), path.join(root, 'vae_encoder', 'config.json'), path.join(root, 'vae', 'config.json')];
+    let config: Record<string, unknown> = {};
+    let configPath = configFile[0]!;
+    for (const file of configFile) {
+      if (await exists(file)) {
+        config = await readJsonObject(file);
+        configPath = file;
+        break;
+      }
+    }
+    const blocks = config.block_out_channels;
+    if (blocks !== undefined && (!Array.isArray(blocks) || blocks.length === 0)) {
+      throw new ModelLoadError({ path: configPath, reason: `$.block_out_channels must be a non-empty array, found ${JSON.stringify(blocks)}` });
+    }
+    // Each down block but the last halves the resolution: 2^(len(block_out_channels) − 1).
+    const scaleFactor = 2 ** ((Array.isArray(blocks) ? blocks.length : 4) - 1);
+    const scalingFactor = numberField(config, 'scaling_factor', 0.18215, configPath);
+    const shiftFactor = numberField(config, 'shift_factor', 0, configPath);
+    const sampleSize = typeof config.sample_size === 'number' ? config.sample_size : undefined;
+
+    const decoder = await openOnnxSession(decoderFile, options.sessionOptions);
+    let encoder: ort.InferenceSession | undefined;
+    try {
+      encoder = options.encoder !== false && (await exists(encoderFile)) ? await openOnnxSession(encoderFile, options.sessionOptions) : undefined;
+      const latentChannels = latentChannelsOf(config, decoder, configPath, decoderFile);
+      const encoderOutput = encoder ? encoderOutputOf(encoder, encoderFile, latentChannels) : undefined;
+      const tiling = resolveTiling(options.tiling, sampleSize, scaleFactor);
+      return new OnnxVae(decoder, encoder, latentChannels, scaleFactor, scalingFactor, shiftFactor, sampleSize, encoderOutput, tiling);
+    } catch (error) {
+      await decoder.release();
+      await encoder?.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Latents `[batch, latentChannels, h, w]` (unscaled: divide the UNet's latents by
+   * `scalingFactor` and add `shiftFactor` first) → images `[batch, 3, h·scale, w·scale]` in about [-1, 1].
+   */
+  async decode(latents: Tensor<Float32Array>, options: { signal?: AbortSignal } = {}): Promise<Tensor<Float32Array>> {
+    const decoder = this.live(this.decoder);
+    assertShape('latents', latents, [null, this.latentChannels, null, null]);
+    throwIfAborted(options.signal);
+    const run = async (tile: Tensor<Float32Array>): Promise<Tensor<Float32Array>> => {
+      throwIfAborted(options.signal);
+      const name = decoder.inputNames[0]!;
+      const out = await decoder.run({ [name]: new OrtTensor('float32', tile.data, tile.dims) });
+      return fromOrtFloat32(out[decoder.outputNames[0]!]!, 'VAE decoder output');
+    };
+    const [, , height = 0, width = 0] = latents.dims;
+    const tiling = this.tiling;
+    if (!tiling || Math.max(height, width) * this.scaleFactor <= tiling.tileSize) return run(latents);
+    const tileSize = tiling.tileSize / this.scaleFactor;
+    return runTiled(latents, this.scaleFactor, { tileSize, overlap: tiling.overlap / this.scaleFactor }, run);
+  }
+
+  /**
+   * Images `[batch, 3, H, W]` in [-1, 1] (H, W multiples of `scaleFactor`) → unscaled latents.
+   * With `latent_parameters` encoders the posterior is sampled with `options.generator` (its mean
+   * without one). `latent_sample` encoders sample inside the graph; latentkit still draws the same
+   * number of values from the generator so that every later draw stays where diffusers has it.
+   */
+  async encode(images: Tensor<Float32Array>, options: VaeEncodeOptions = {}): Promise<Tensor<Float32Array>> {
+    const encoder = this.encoder;
+    if (!encoder) {
+      if (this.decoder === undefined) this.live(undefined);
+      throw new StateError('This VAE has no encoder (the model folder has no vae_encoder/): image-to-image, inpainting and denoising need one');
+    }
+    assertShape('images', images, [null, 3, null, null]);
+    const [batch = 0, , height = 0, width = 0] = images.dims;
+    for (const [side, value] of [['height', height], ['width', width]] as const) {
+      if (value % this.scaleFactor !== 0 || value === 0) {
+        throw new InvalidArgumentError({ name: `images ${side}`, expected: `a positive multiple of the VAE scale factor ${this.scaleFactor}`, actual: value });
+      }
+    }
+    throwIfAborted(options.signal);
+    const run = async (tile: Tensor<Float32Array>): Promise<Tensor<Float32Array>> => {
+      throwIfAborted(options.signal);
+      const out = await encoder.run({ [encoder.inputNames[0]!]: new OrtTensor('float32', tile.data, tile.dims) });
+      return fromOrtFloat32(out[this.encoderOutput!]!, `VAE encoder output '${this.encoderOutput}'`);
+    };
+    const tiling = this.tiling;
+    const encoded =
+      !tiling || Math.max(height, width) <= tiling.tileSize
+        ? await run(images)
+        : await runTiled(images, 1 / this.scaleFactor, { tileSize: tiling.tileSize, overlap: tiling.overlap, alignment: this.scaleFactor }, run);
+    if (this.encoderOutput === 'latent_parameters') return samplePosterior(encoded, options.generator);
+    advance(options.generator, [batch, this.latentChannels, height / this.scaleFactor, width / this.scaleFactor]);
+    return encoded;
+  }
+
+  /** Releases both sessions. Calling it twice is harmless; `encode`/`decode` afterwards throw. */
+  async dispose(): Promise<void> {
+    const { decoder, encoder } = this;
+    this.decoder = undefined;
+    this.encoder = undefined;
+    await decoder?.release();
+    await encoder?.release();
+  }
+
+  /** Whether {@link dispose} has run. */
+  get disposed(): boolean {
+    return this.decoder === undefined;
+  }
+
+  private live<T>(session: T | undefined): T {
+    if (session === undefined) throw new StateError('This VAE was disposed: load it again with OnnxVae.fromPretrained()');
+    return session;
+  }
+}
+
+/** Keeps a generator's stream aligned with diffusers' `latent_dist.sample(generator)` draw. */
+function advance(generator: Generator | undefined, dims: readonly number[]): void {
+  generator?.randn(dims);
+}
+
+function numberField(config: Record<string, unknown>, key: string, fallback: number, file: string): number {
+  const value = config[key];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ModelLoadError({ path: file, reason: `$.${key} must be a number, found ${JSON.stringify(value)}` });
+  return value;
+}
+
+function latentChannelsOf(config: Record<string, unknown>, decoder: ort.InferenceSession, configFile: string, decoderFile: string): number {
+  const fromGraph = declaredShape(decoder, decoder.inputNames[0]!, 'input')?.[1];
+  const fromConfig = config.latent_channels;
+  if (fromConfig !== undefined && (typeof fromConfig !== 'number' || !Number.isInteger(fromConfig) || fromConfig <= 0)) {
+    throw new ModelLoadError({ path: configFile, reason: `$.latent_channels must be a positive integer, found ${JSON.stringify(fromConfig)}` });
+  }
+  if (typeof fromGraph === 'number' && fromConfig !== undefined && fromGraph !== fromConfig) {
+    throw new ModelLoadError({ path: decoderFile, reason: `config.json says latent_channels = ${fromConfig} but the decoder takes ${fromGraph} channels: the config does not belong to this model` });
+  }
+  return (fromConfig as number | undefined) ?? (typeof fromGraph === 'number' ? fromGraph : 4);
+}
+
+function encoderOutputOf(encoder: ort.InferenceSession, encoderFile: string, latentChannels: number): EncoderOutput {
+  for (const name of ['latent_parameters', 'latent_sample'] as const) if (encoder.outputNames.includes(name)) return name;
+  if (encoder.outputNames.length === 1) {
+    const channels = declaredShape(encoder, encoder.outputNames[0]!, 'output')?.[1];
+    if (channels === 2 * latentChannels) return 'latent_parameters';
+  }
+  throw new ModelLoadError({
+    path: encoderFile,
+    reason: `the encoder returns [${encoder.outputNames.join(', ')}], but latentkit needs 'latent_sample' (a sampled latent) or 'latent_parameters' (mean and log-variance): re-export the encoder`,
+  });
+}
+
+function resolveTiling(tiling: VaeTilingOptions | false | undefined, sampleSize: number | undefined, scaleFactor: number): Required<VaeTilingOptions> | undefined {
+  if (tiling === false) return undefined;
+  const tileSize = tiling?.tileSize ?? sampleSize ?? 512;
+  const overlap = tiling?.overlap ?? Math.floor(tileSize / 4 / scaleFactor) * scaleFactor;
+  if (!Number.isInteger(tileSize) || tileSize <= 0 || tileSize % scaleFactor !== 0) {
+    throw new InvalidArgumentError({ name: 'tiling.tileSize', expected: `a positive multiple of the VAE scale factor ${scaleFactor}`, actual: tileSize });
+  }
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap >= tileSize || overlap % scaleFactor !== 0) {
+    throw new InvalidArgumentError({ name: 'tiling.overlap', expected: `a multiple of ${scaleFactor} in [0, ${tileSize})`, actual: overlap });
+  }
+  return { tileSize, overlap };
+}
