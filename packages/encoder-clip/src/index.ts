@@ -9,3 +9,8 @@ export * from './clip-tokenizer-json';
 export * from './clip-tokenizer';
 export * from './huggingface-tokenizer';
 export * from './tokenizer-settings';
+export * from './onnx-session';
+export * from './onnx-initializers';
+export * from './clip-final-layer-norm';
+export * from './prompt-weighting';
+export * from './clip-text-encoder';

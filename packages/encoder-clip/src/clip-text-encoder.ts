@@ -1,0 +1,382 @@
+/**
+ * `CLIPTextEncoder`: Stable Diffusion's CLIP text encoder as an onnxruntime session.
+ *
+ * Everything about the graph is read from the graph itself: the `input_ids` dtype (int32 in
+ * diffusers' ONNX converter, int64 in optimum's), an optional `attention_mask` input, the outputs
+ * (`last_hidden_state`, `pooler_output` or `text_embeds`, `hidden_states.N`) and their widths.
+ */
+import * as path from 'node:path';
+import type * as ort from 'onnxruntime-node';
+import {
+  InvalidArgumentError,
+  ModelLoadError,
+  StateError,
+  createTensor,
+  exists,
+  fromOrtFloat32,
+  readJsonObject,
+  throwIfAborted,
+  type JsonObject,
+  type Tensor,
+  type TextEncodeOptions,
+  type TextEncoder,
+  type TextEncoderOutput,
+} from '@latentkit/core';
+import { CLIPTokenizer } from './clip-tokenizer';
+import { layerNormRows, readFinalLayerNorm, type LayerNormWeights } from './clip-final-layer-norm';
+import { createOnnxSession, type OnnxSessionOptions } from './onnx-session';
+import { applyTokenWeights, parsePromptWeights } from './prompt-weighting';
+
+export interface CLIPTextEncoderOptions {
+  /** onnxruntime or latentkit session options (threads, execution providers, optimisation level). */
+  sessionOptions?: OnnxSessionOptions;
+  /**
+   * Layers to skip from the end, as diffusers' `clip_skip`: 1 uses the penultimate layer's states
+   * (through the final layer norm). Needs an export with `hidden_states.N` outputs. Default 0.
+   */
+  clipSkip?: number;
+  /**
+   * Prompts longer than `maxLength − 2` tokens: `'truncate'` cuts them (default, as diffusers);
+   * `'chunk'` encodes them in 75-token chunks, each framed by the special tokens, and concatenates
+   * the chunks' states along the sequence axis (AUTOMATIC1111's and compel's method).
+   */
+  longPrompts?: 'truncate' | 'chunk';
+  /** Parse `(word:1.3)`, `(word)`, `[word]` and scale those tokens' embeddings. Default false. */
+  weighting?: boolean;
+  /** A tokenizer to use instead of the one found beside the encoder. */
+  tokenizer?: CLIPTokenizer;
+}
+
+/** One prompt, tokenized: framed rows of `maxLength` ids and each id's weight. */
+interface PromptRows {
+  readonly rows: number[][];
+  readonly weights: number[][];
+}
+
+/**
+ * The CLIP text encoder of Stable Diffusion, on onnxruntime.
+ *
+ * @example
+ * ```ts
+ * const encoder = await CLIPTextEncoder.fromPretrained('models/sd15-onnx', { longPrompts: 'chunk', weighting: true });
+ * const { hiddenStates, pooled } = await encoder.encode(['', 'a (red:1.3) circle']);
+ * hiddenStates.dims; // [2, 77, 768]
+ * await encoder.dispose();
+ * ```
+ */
+export class CLIPTextEncoder implements TextEncoder {
+  readonly specificationVersion = 'v1' as const;
+  readonly name = 'clip';
+  readonly hiddenSize: number;
+  readonly maxLength: number;
+  readonly pooledSize?: number;
+  readonly tokenizer?: CLIPTokenizer;
+  /** The dtype the graph wants for `input_ids`. */
+  readonly inputIdsType: 'int32' | 'int64';
+  /** The output read as the per-token states (`last_hidden_state`, or `hidden_states.N` with clip skip). */
+  readonly statesOutput: string;
+  private session: ort.InferenceSession | undefined;
+  private readonly ort: typeof import('onnxruntime-node');
+  private readonly pooledOutput?: string;
+  private readonly hasAttentionMask: boolean;
+  private readonly finalLayerNorm?: LayerNormWeights;
+  private readonly longPrompts: 'truncate' | 'chunk';
+  private readonly weighting: boolean;
+
+  private constructor(fields: {
+    session: ort.InferenceSession;
+    ort: typeof import('onnxruntime-node');
+    hiddenSize: number;
+    maxLength: number;
+    pooledSize?: number;
+    pooledOutput?: string;
+    statesOutput: string;
+    inputIdsType: 'int32' | 'int64';
+    hasAttentionMask: boolean;
+    finalLayerNorm?: LayerNormWeights;
+    tokenizer?: CLIPTokenizer;
+    longPrompts: 'truncate' | 'chunk';
+    weighting: boolean;
+  }) {
+    this.session = fields.session;
+    this.ort = fields.ort;
+    this.hiddenSize = fields.hiddenSize;
+    this.maxLength = fields.maxLength;
+    this.pooledSize = fields.pooledSize;
+    this.pooledOutput = fields.pooledOutput;
+    this.statesOutput = fields.statesOutput;
+    this.inputIdsType = fields.inputIdsType;
+    this.hasAttentionMask = fields.hasAttentionMask;
+    this.finalLayerNorm = fields.finalLayerNorm;
+    this.tokenizer = fields.tokenizer;
+    this.longPrompts = fields.longPrompts;
+    this.weighting = fields.weighting;
+  }
+
+  /**
+   * Loads the encoder from a model folder (its `text_encoder/` and `tokenizer/`) or from the
+   * `text_encoder/` folder itself (the tokenizer is then taken from a sibling `tokenizer/`).
+   */
+  static async fromPretrained(folder: string, options: CLIPTextEncoderOptions = {}): Promise<CLIPTextEncoder> {
+    if (typeof folder !== 'string' || folder.length === 0) {
+      throw new InvalidArgumentError({ name: 'folder', expected: 'the path of a model folder or its text_encoder/ folder', actual: folder });
+    }
+    validateOptions(options);
+    const isModelFolder = await exists(path.join(folder, 'text_encoder', 'model.onnx'));
+    const componentDir = isModelFolder ? path.join(folder, 'text_encoder') : folder;
+    const modelFile = path.join(componentDir, 'model.onnx');
+    const configFile = path.join(componentDir, 'config.json');
+    const config: JsonObject = (await exists(configFile)) ? await readJsonObject(configFile) : {};
+
+    let tokenizer = options.tokenizer;
+    if (!tokenizer) {
+      const candidates = [path.join(isModelFolder ? folder : path.dirname(componentDir), 'tokenizer'), componentDir];
+      for (const dir of candidates) {
+        if ((await exists(path.join(dir, 'tokenizer.json'))) || (await exists(path.join(dir, 'vocab.json')))) {
+          tokenizer = await CLIPTokenizer.fromPretrained(dir);
+          break;
+        }
+      }
+    }
+
+    const ortModule = await import('onnxruntime-node');
+    const session = await createOnnxSession(modelFile, options.sessionOptions);
+    try {
+      const inputs = new Map(session.inputMetadata.map((m) => [m.name, m]));
+      const idsInput = inputs.get('input_ids');
+      const idsType = idsInput && idsInput.isTensor ? idsInput.type : undefined;
+      if (idsType !== 'int32' && idsType !== 'int64') {
+        throw new ModelLoadError({
+          path: modelFile,
+          reason: `a CLIP text encoder needs an int32 or int64 input 'input_ids'; the graph's inputs are ${describeIo(session.inputMetadata)}`,
+        });
+      }
+      const outputs = new Map(session.outputMetadata.map((m) => [m.name, m]));
+      const widthOf = (name: string | undefined) => {
+        const meta = name === undefined ? undefined : outputs.get(name);
+        const shape = meta && meta.isTensor ? meta.shape : [];
+        const last = shape[shape.length - 1];
+        return typeof last === 'number' ? last : undefined;
+      };
+      const rank = (name: string) => {
+        const meta = outputs.get(name);
+        return meta && meta.isTensor ? meta.shape.length : 0;
+      };
+      const lastHidden = outputs.has('last_hidden_state') ? 'last_hidden_state' : session.outputNames.find((n) => rank(n) === 3);
+      if (!lastHidden) {
+        throw new ModelLoadError({
+          path: modelFile,
+          reason:
+            `no per-token output [batch, sequence, width] (outputs: ${describeIo(session.outputMetadata)}): ` +
+            "the UNet's cross-attention needs one vector per token, so an encoder with only a pooled output cannot be used",
+        });
+      }
+      const pooledOutput = ['pooler_output', 'text_embeds'].find((n) => outputs.has(n));
+
+      const clipSkip = options.clipSkip ?? 0;
+      let statesOutput = lastHidden;
+      let finalLayerNorm: LayerNormWeights | undefined;
+      if (clipSkip > 0) {
+        const layerIndices = session.outputNames
+          .map((n) => /^hidden_states\.(\d+)$/.exec(n))
+          .filter((m): m is RegExpExecArray => m !== null)
+          .map((m) => Number(m[1]));
+        const layers = layerIndices.length ? Math.max(...layerIndices) : 0;
+        if (!layerIndices.includes(layers - clipSkip) || layers - clipSkip < 1) {
+          throw new InvalidArgumentError({
+            name: 'clipSkip',
+            expected: layers > 0 ? `an integer from 0 to ${layers - 1} for this ${layers}-layer export` : '0 for this export',
+            actual: clipSkip,
+            hint: layers > 0 ? undefined : 're-export the text encoder with output_hidden_states=True (outputs hidden_states.0 … hidden_states.N) to use clip skip',
+          });
+        }
+        statesOutput = `hidden_states.${layers - clipSkip}`;
+        finalLayerNorm = await readFinalLayerNorm(modelFile, config);
+      }
+
+      const hiddenSize = widthOf(statesOutput) ?? (typeof config.hidden_size === 'number' ? config.hidden_size : undefined);
+      if (hiddenSize === undefined) {
+        throw new ModelLoadError({
+          path: componentDir,
+          reason: `the width of '${statesOutput}' is symbolic and config.json has no hidden_size: add "hidden_size" to config.json`,
+        });
+      }
+      const pooledSize = pooledOutput ? widthOf(pooledOutput) ?? (config.projection_dim as number | undefined) ?? hiddenSize : undefined;
+      const maxLength =
+        typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : tokenizer?.maxLength ?? 77;
+      if (tokenizer && tokenizer.maxLength > maxLength) {
+        throw new ModelLoadError({
+          path: componentDir,
+          reason: `the tokenizer pads to ${tokenizer.maxLength} tokens but the encoder has ${maxLength} positions: use the tokenizer that came with this encoder`,
+        });
+      }
+      return new CLIPTextEncoder({
+        session,
+        ort: ortModule,
+        hiddenSize,
+        maxLength,
+        pooledSize,
+        pooledOutput,
+        statesOutput,
+        inputIdsType: idsType,
+        hasAttentionMask: inputs.has('attention_mask'),
+        finalLayerNorm,
+        tokenizer,
+        longPrompts: options.longPrompts ?? 'truncate',
+        weighting: options.weighting ?? false,
+      });
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Encodes prompts: `hiddenStates` `[batch, 77 × chunks, hiddenSize]` (one chunk unless
+   * `longPrompts: 'chunk'` and a prompt is longer), `pooled` `[batch, pooledSize]` from the
+   * first chunk when the graph has a pooled output.
+   */
+  async encode(prompts: readonly string[], options: TextEncodeOptions = {}): Promise<TextEncoderOutput> {
+    if (!Array.isArray(prompts) || prompts.length === 0) {
+      throw new InvalidArgumentError({ name: 'prompts', expected: 'a non-empty array of strings', actual: prompts });
+    }
+    prompts.forEach((p, i) => {
+      if (typeof p !== 'string') throw new InvalidArgumentError({ name: `prompts[${i}]`, expected: 'a string', actual: p });
+    });
+    const tokenizer = this.tokenizer;
+    if (!tokenizer) {
+      throw new StateError(
+        `CLIPTextEncoder has no tokenizer: load it from a model folder with a tokenizer/ folder, pass { tokenizer }, or call encodeIds()`,
+      );
+    }
+    throwIfAborted(options.signal);
+    const tokenized = prompts.map((prompt) => this.tokenizePrompt(tokenizer, prompt));
+    const chunks = Math.max(...tokenized.map((t) => t.rows.length));
+    const emptyRow = tokenizer.frame([]).ids as number[];
+    const rows: number[][] = [];
+    const weights: number[][] = [];
+    for (const t of tokenized) {
+      for (let c = 0; c < chunks; c++) {
+        rows.push(t.rows[c] ?? emptyRow);
+        weights.push(t.weights[c] ?? emptyRow.map(() => 1));
+      }
+    }
+    const { hiddenStates, pooled } = await this.encodeIds(rows, options);
+    if (this.weighting) {
+      const size = this.maxLength * this.hiddenSize;
+      weights.forEach((w, r) => applyTokenWeights(hiddenStates.data.subarray(r * size, (r + 1) * size), w, this.hiddenSize));
+    }
+    // Rows are prompt-major, so [batch × chunks, 77, H] is already [batch, chunks × 77, H] in memory.
+    const states = createTensor([prompts.length, chunks * this.maxLength, this.hiddenSize], hiddenStates.data);
+    if (!pooled) return { hiddenStates: states };
+    const width = pooled.dims[1]!;
+    const firstChunks = new Float32Array(prompts.length * width);
+    for (let b = 0; b < prompts.length; b++) firstChunks.set(pooled.data.subarray(b * chunks * width, (b * chunks + 1) * width), b * width);
+    return { hiddenStates: states, pooled: createTensor([prompts.length, width], firstChunks) };
+  }
+
+  /**
+   * Runs the graph on token ids: one row per sequence, each `maxLength` ids (already framed and
+   * padded). Returns `[rows, maxLength, hiddenSize]` and, when the graph has one, the pooled output.
+   *
+   * @example
+   * ```ts
+   * const { hiddenStates } = await encoder.encodeIds([tokenizer.encode('a red circle')]);
+   * ```
+   */
+  async encodeIds(rows: readonly (readonly number[])[], options: TextEncodeOptions = {}): Promise<TextEncoderOutput> {
+    const session = this.session;
+    if (!session) throw new StateError('CLIPTextEncoder was disposed: load it again with CLIPTextEncoder.fromPretrained()');
+    if (!Array.isArray(rows) || rows.length === 0) {
+      throw new InvalidArgumentError({ name: 'rows', expected: 'a non-empty array of token-id arrays', actual: rows });
+    }
+    const length = this.maxLength;
+    const ids = this.inputIdsType === 'int64' ? new BigInt64Array(rows.length * length) : new Int32Array(rows.length * length);
+    const mask = this.hasAttentionMask ? new BigInt64Array(rows.length * length) : undefined;
+    rows.forEach((row, r) => {
+      if (!Array.isArray(row) || row.length !== length) {
+        throw new InvalidArgumentError({ name: `rows[${r}]`, expected: `${length} token ids`, actual: row, hint: 'frame and pad the ids with tokenizer.encode()' });
+      }
+      row.forEach((id, t) => {
+        if (!Number.isInteger(id) || id < 0) throw new InvalidArgumentError({ name: `rows[${r}][${t}]`, expected: 'a token id (integer ≥ 0)', actual: id });
+        if (ids instanceof BigInt64Array) ids[r * length + t] = BigInt(id);
+        else ids[r * length + t] = id;
+      });
+      if (mask) this.fillAttentionMask(mask, row, r);
+    });
+    throwIfAborted(options.signal);
+    const feeds: Record<string, ort.Tensor> = { input_ids: new this.ort.Tensor(this.inputIdsType, ids, [rows.length, length]) };
+    if (mask) feeds.attention_mask = new this.ort.Tensor('int64', mask, [rows.length, length]);
+    const fetches = this.pooledOutput ? [this.statesOutput, this.pooledOutput] : [this.statesOutput];
+    const results = await session.run(feeds, fetches);
+    throwIfAborted(options.signal);
+    const hiddenStates = fromOrtFloat32(results[this.statesOutput]!, this.statesOutput);
+    if (this.finalLayerNorm) layerNormRows(hiddenStates.data, this.finalLayerNorm);
+    const pooled = this.pooledOutput ? fromOrtFloat32(results[this.pooledOutput]!, this.pooledOutput) : undefined;
+    return pooled ? { hiddenStates, pooled: pooled as Tensor<Float32Array> } : { hiddenStates };
+  }
+
+  /** Releases the onnxruntime session. Further calls to `encode` throw a {@link StateError}. */
+  async dispose(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await session?.release();
+  }
+
+  private tokenizePrompt(tokenizer: CLIPTokenizer, prompt: string): PromptRows {
+    const wordIds: number[] = [];
+    const wordWeights: number[] = [];
+    const fragments = this.weighting ? parsePromptWeights(prompt) : [{ text: prompt, weight: 1 }];
+    for (const fragment of fragments) {
+      for (const id of tokenizer.encodeWords(fragment.text)) {
+        wordIds.push(id);
+        wordWeights.push(fragment.weight);
+      }
+    }
+    const perChunk = this.maxLength - 2;
+    const chunkCount = this.longPrompts === 'chunk' ? Math.max(1, Math.ceil(wordIds.length / perChunk)) : 1;
+    const rows: number[][] = [];
+    const weights: number[][] = [];
+    for (let c = 0; c < chunkCount; c++) {
+      const ids = wordIds.slice(c * perChunk, (c + 1) * perChunk);
+      rows.push([...tokenizer.frame(ids).ids]);
+      const w = [1, ...wordWeights.slice(c * perChunk, (c + 1) * perChunk)];
+      while (w.length < this.maxLength) w.push(1);
+      weights.push(w);
+    }
+    return { rows, weights };
+  }
+
+  /** Ones up to and including the first `<|endoftext|>`, as the tokenizer's mask. */
+  private fillAttentionMask(mask: BigInt64Array, row: readonly number[], r: number): void {
+    const end = this.tokenizer?.endOfTextId;
+    const stop = end === undefined ? row.length - 1 : row.indexOf(end);
+    const last = stop < 0 ? row.length - 1 : stop;
+    for (let t = 0; t <= last; t++) mask[r * row.length + t] = 1n;
+  }
+}
+
+function validateOptions(options: CLIPTextEncoderOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError({ name: 'options', expected: 'an options object', actual: options });
+  }
+  const { clipSkip, longPrompts, weighting, tokenizer } = options;
+  if (clipSkip !== undefined && (!Number.isInteger(clipSkip) || clipSkip < 0)) {
+    throw new InvalidArgumentError({ name: 'clipSkip', expected: 'an integer ≥ 0 (1 = the penultimate layer)', actual: clipSkip });
+  }
+  if (longPrompts !== undefined && longPrompts !== 'truncate' && longPrompts !== 'chunk') {
+    throw new InvalidArgumentError({ name: 'longPrompts', expected: "'truncate' or 'chunk'", actual: longPrompts });
+  }
+  if (weighting !== undefined && typeof weighting !== 'boolean') {
+    throw new InvalidArgumentError({ name: 'weighting', expected: 'a boolean', actual: weighting });
+  }
+  if (tokenizer !== undefined && !(tokenizer instanceof CLIPTokenizer)) {
+    throw new InvalidArgumentError({ name: 'tokenizer', expected: 'a CLIPTokenizer', actual: tokenizer });
+  }
+}
+
+function describeIo(metadata: readonly ort.InferenceSession.ValueMetadata[]): string {
+  return metadata
+    .map((m) => (m.isTensor ? `${m.name} ${m.type} [${m.shape.map((d) => (typeof d === 'number' ? d : '?')).join(', ')}]` : m.name))
+    .join(', ');
+}
