@@ -14,3 +14,4 @@ export * from './onnx-initializers';
 export * from './clip-final-layer-norm';
 export * from './prompt-weighting';
 export * from './clip-text-encoder';
+export * from './clip-plugins';
