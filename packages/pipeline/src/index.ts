@@ -1,6 +1,27 @@
 /**
- * @latentkit/pipeline — the orchestrator: checks that the parts fit, then runs Stable Diffusion.
+ * @latentkit/pipeline — the orchestrator: checks that the parts fit, then runs Stable Diffusion
+ * (text-to-image, image-to-image, inpainting, denoising).
  *
  * @packageDocumentation
  */
 export * from './compatibility';
+export {
+  StableDiffusionPipeline,
+  type StableDiffusionComponents,
+  type StableDiffusionSettings,
+  type CommonOptions,
+  type PromptOptions,
+  type TextToImageOptions,
+  type ImageToImageOptions,
+  type InpaintOptions,
+  type DenoiseOptions,
+  type PipelineResult,
+  type StepProgress,
+} from './stable-diffusion-pipeline';
+export { loadComponents, defaultModelPath, readUnconditionalEmbedding, UNCONDITIONAL_EMBEDDING_FILE, type PipelineLoadOptions } from './load-components';
+export { chooseScheduler, cloneScheduler, type SchedulerChoice } from './scheduler-choice';
+export { predictGuidedNoise, combineGuidance, type GuidanceMode, type GuidedPrediction } from './guidance';
+export { runDenoisingLoop, concatChannels, type DenoisingRun, type StepReport, type InpaintingConditioning, type KnownRegionBlending } from './denoising-loop';
+export { assertImage, imageToTensor, maskToTensor, tensorToImages, type RgbImage, type FloatRgbImage, type ImageInput, type OutputType } from './image';
+export { StageTimings, type Stage } from './stage-timings';
+export type { SessionOptions, ExecutionProvider, GraphOptimizationLevel } from '@latentkit/core';

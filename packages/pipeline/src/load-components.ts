@@ -1,0 +1,184 @@
+/**
+ * Assembling a pipeline's components from a diffusers-layout model folder through the plugin
+ * registry: each `model_index.json` slot goes to the plugin that supports its `[library, class]`,
+ * every ONNX component gets the same session options, and the parts are checked against each
+ * other from their metadata before anything runs.
+ */
+import * as path from 'node:path';
+import {
+  InvalidArgumentError,
+  ModelLoadError,
+  createTensor,
+  exists,
+  readJsonObject,
+  readModelFolder,
+  registry as defaultRegistry,
+  type FolderComponent,
+  type ModelFolder,
+  type PluginRegistry,
+  type SessionOptions,
+  type Tensor,
+  type TextEncoder,
+  type UNet,
+  type Vae,
+} from '@latentkit/core';
+import { register as registerClip } from '@latentkit/encoder-clip';
+import { register as registerUNet } from '@latentkit/unet';
+import { register as registerVae, type VaeTilingOptions } from '@latentkit/vae';
+import { assertCompatible } from './compatibility';
+import type { GuidanceMode } from './guidance';
+import { chooseScheduler, type SchedulerChoice } from './scheduler-choice';
+import type { StableDiffusionComponents, StableDiffusionSettings } from './stable-diffusion-pipeline';
+
+/** Options of `StableDiffusionPipeline.fromPretrained`. */
+export interface PipelineLoadOptions {
+  /** Threads, execution provider and graph optimisation for every ONNX session of the pipeline. */
+  sessionOptions?: SessionOptions;
+  /** A scheduler, or a name (`'DDIMScheduler'`, `'euler'`, …) configured from the model's scheduler config. */
+  scheduler?: SchedulerChoice;
+  /**
+   * Which text encoder to load: the default slot `text_encoder` (`undefined` or `'default'`),
+   * `'<name>'` for the `text_encoder_<name>` + `tokenizer_<name>` slots, or `false` for none
+   * (then only `denoise` runs, on a shipped `unconditional_embedding.json`).
+   */
+  textEncoder?: string | false;
+  /** `'batched'` (default, as diffusers) or `'sequential'` (half the UNet memory). */
+  guidanceMode?: GuidanceMode;
+  /** VAE tiling (default: tiles of the VAE's `sample_size` for larger images); `false` turns it off. */
+  vaeTiling?: VaeTilingOptions | false;
+  /** The registry to resolve plugins in (default: the process-wide one). */
+  registry?: PluginRegistry;
+  /** Component instances to use instead of loading them. */
+  components?: Partial<Pick<StableDiffusionComponents, 'unet' | 'vae' | 'textEncoder'>>;
+}
+
+/** The file a model folder may ship with the empty prompt's states, for `denoise` without a text encoder. */
+export const UNCONDITIONAL_EMBEDDING_FILE = 'unconditional_embedding.json';
+
+/** Where `fromPretrained()` looks when no folder is given: the `@latentkit/model-tiny` package. */
+export function defaultModelPath(): string {
+  try {
+    // Resolved at run time: model-tiny is an optional peer, installed by users who want the bundled model.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('@latentkit/model-tiny') as { modelPath: string }).modelPath;
+  } catch (error) {
+    throw new ModelLoadError({
+      path: '@latentkit/model-tiny',
+      reason: 'no model folder was given and the bundled model is not installed: npm install @latentkit/model-tiny, or pass a model folder',
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Loads every component of a model folder. Components load in parallel; on any failure the
+ * ones already loaded are disposed.
+ *
+ * @example
+ * ```ts
+ * const { components, settings } = await loadComponents('models/sd15-onnx', { sessionOptions: { threads: 4 } });
+ * ```
+ */
+export async function loadComponents(folder: string | undefined, options: PipelineLoadOptions = {}): Promise<{ components: StableDiffusionComponents; settings: StableDiffusionSettings }> {
+  if (folder !== undefined && (typeof folder !== 'string' || folder.length === 0)) {
+    throw new InvalidArgumentError({ name: 'folder', expected: 'the path of a model folder holding model_index.json', actual: folder });
+  }
+  const target = options.registry ?? defaultRegistry;
+  registerUNet(target);
+  registerVae(target);
+  registerClip(target);
+  registerOptionalEncoders(target);
+  const model = await readModelFolder(folder ?? defaultModelPath());
+  const sessionOptions = options.sessionOptions ?? {};
+  const given = options.components ?? {};
+  const encoderChoice = textEncoderSlots(model, options.textEncoder);
+
+  const loaded: { dispose?(): unknown }[] = [];
+  const keep = <T extends { dispose?(): unknown }>(component: T): T => (loaded.push(component), component);
+  try {
+    const [unet, vae, textEncoder] = await Promise.all([
+      given.unet ?? target.create<UNet>('unet', slot(model, 'unet'), { sessionOptions }).then(keep),
+      given.vae ??
+        target
+          .create<Vae>('vae', slot(model, model.components.has('vae_decoder') ? 'vae_decoder' : 'vae'), {
+            sessionOptions,
+            tiling: options.vaeTiling,
+            encoder: model.components.has('vae_encoder') || !model.index.components.some((c) => c.slot === 'vae_encoder'),
+          })
+          .then(keep),
+      given.textEncoder ??
+        (encoderChoice
+          ? target
+              .create<TextEncoder>('text-encoder', slot(model, encoderChoice.encoder), { sessionOptions }, { hints: encoderChoice.hints })
+              .then(keep)
+          : Promise.resolve(undefined)),
+    ]);
+    const scheduler = chooseScheduler(options.scheduler, model.components.get('scheduler')?.config);
+    assertCompatible({ textEncoders: textEncoder ? [textEncoder] : undefined, tokenizer: textEncoder?.tokenizer, unet, vae, scheduler });
+    const unconditionalEmbedding = await readUnconditionalEmbedding(model.path);
+    return {
+      components: { unet, vae, scheduler, textEncoder, unconditionalEmbedding },
+      settings: { guidanceMode: options.guidanceMode },
+    };
+  } catch (error) {
+    await Promise.allSettled(loaded.map((c) => c.dispose?.()));
+    throw error;
+  }
+}
+
+/** The text encoder and tokenizer slots for a choice, or undefined for none. */
+function textEncoderSlots(model: ModelFolder, choice: string | false | undefined): { encoder: string; hints: string[] } | undefined {
+  if (choice === false) return undefined;
+  if (choice !== undefined && (typeof choice !== 'string' || choice.length === 0)) {
+    throw new InvalidArgumentError({ name: 'textEncoder', expected: "a text encoder name such as 'multilingual', or false", actual: choice });
+  }
+  const named = choice !== undefined && choice !== 'default' && choice !== 'clip';
+  const encoder = named ? `text_encoder_${choice}` : 'text_encoder';
+  if (!model.components.has(encoder)) {
+    const available = model.index.components.filter((c) => c.slot.startsWith('text_encoder') && c.className !== null).map((c) => c.slot);
+    throw new InvalidArgumentError({
+      name: 'textEncoder',
+      expected: `a text encoder this model ships (${available.map((s) => `'${s === 'text_encoder' ? 'default' : s.slice('text_encoder_'.length)}'`).join(', ') || 'none'})`,
+      actual: choice ?? 'default',
+      hint: `model_index.json of ${model.path} has no '${encoder}' slot`,
+    });
+  }
+  // The encoder's plugin finds its tokenizer in the matching `tokenizer_<name>` slot; a plugin
+  // named '<name>-text-encoder' is tried first.
+  return { encoder, hints: named ? [`${choice}-text-encoder`] : [] };
+}
+
+function slot(model: ModelFolder, name: string): FolderComponent {
+  const component = model.components.get(name);
+  if (!component) {
+    throw new ModelLoadError({ path: model.index.file, reason: `it has no '${name}' component: a Stable Diffusion folder needs unet, vae_decoder, scheduler and (for prompts) text_encoder` });
+  }
+  return component;
+}
+
+/** Reads `<model>/unconditional_embedding.json` (`{ dims: [1, seq, D], data: [...] }`) when present. */
+export async function readUnconditionalEmbedding(modelPath: string): Promise<Tensor<Float32Array> | undefined> {
+  const file = path.join(modelPath, UNCONDITIONAL_EMBEDDING_FILE);
+  if (!(await exists(file))) return undefined;
+  const json = await readJsonObject(file);
+  const { dims, data } = json as { dims?: unknown; data?: unknown };
+  if (!Array.isArray(dims) || dims.length !== 3 || dims[0] !== 1 || !Array.isArray(data) || data.length !== dims.reduce((a: number, b: number) => a * b, 1)) {
+    throw new ModelLoadError({ path: file, reason: '$ must be { "dims": [1, seq, width], "data": [seq × width numbers] }' });
+  }
+  return createTensor(dims as number[], Float32Array.from(data as number[]));
+}
+
+/** Registers the plugins of optional encoder packages when they are installed. */
+function registerOptionalEncoders(target: PluginRegistry): void {
+  for (const name of ['@latentkit/encoder-multilingual']) {
+    let module: { register?: (registry: PluginRegistry) => unknown } | undefined;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      module = require(name) as typeof module;
+    } catch (error) {
+      const missing = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(name);
+      if (!missing) throw error;
+    }
+    module?.register?.(target);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Which scheduler a pipeline runs, and a fresh one for every call.
+ *
+ * `options.scheduler` takes an instance or a name (a diffusers class name such as
+ * `'EulerDiscreteScheduler'`, or an alias such as `'euler'`); a name is configured from the
+ * model's own `scheduler_config.json`, as diffusers' `Scheduler.from_config(pipe.scheduler.config)`
+ * does. Schedulers keep state between steps (PNDM's history, multistep solvers' previous
+ * outputs), so every call gets its own copy built from the chosen one's class and config; two
+ * calls on one pipeline can then run at once.
+ */
+import { InvalidArgumentError, StateError, type Scheduler } from '@latentkit/core';
+import * as schedulers from '@latentkit/schedulers';
+
+/** The factories `@latentkit/schedulers` provides (diffusers' `from_config`). */
+interface SchedulerFactories {
+  schedulerFromConfig(config: Readonly<Record<string, unknown>>): Scheduler;
+  schedulerFromName(name: string, baseConfig: Readonly<Record<string, unknown>>): Scheduler;
+}
+
+function factories(): SchedulerFactories {
+  const found = schedulers as unknown as Partial<SchedulerFactories>;
+  if (typeof found.schedulerFromConfig !== 'function' || typeof found.schedulerFromName !== 'function') {
+    throw new StateError('@latentkit/schedulers does not provide schedulerFromConfig/schedulerFromName: update it, or pass a scheduler instance');
+  }
+  return found as SchedulerFactories;
+}
+
+/** A scheduler instance, or a diffusers class name / alias. */
+export type SchedulerChoice = Scheduler | string;
+
+/**
+ * Resolves `choice` against the model's scheduler config (`undefined` → the model's own scheduler).
+ *
+ * @example
+ * ```ts
+ * const scheduler = chooseScheduler('euler', folderSchedulerConfig); // EulerDiscreteScheduler with the model's betas
+ * ```
+ */
+export function chooseScheduler(choice: SchedulerChoice | undefined, modelConfig: Readonly<Record<string, unknown>> | undefined): Scheduler {
+  if (choice === undefined) {
+    if (!modelConfig) {
+      throw new InvalidArgumentError({ name: 'scheduler', expected: 'a scheduler or a scheduler name', actual: undefined, hint: 'the model folder has no scheduler/scheduler_config.json' });
+    }
+    return factories().schedulerFromConfig(modelConfig);
+  }
+  if (typeof choice === 'string') return factories().schedulerFromName(choice, modelConfig ?? {});
+  if (typeof choice === 'object' && choice !== null && typeof choice.step === 'function' && typeof choice.setTimesteps === 'function') return choice;
+  throw new InvalidArgumentError({ name: 'scheduler', expected: "a Scheduler instance or a name such as 'EulerDiscreteScheduler' or 'euler'", actual: choice });
+}
+
+/**
+ * A fresh scheduler with the same class and configuration, or undefined when the class is not
+ * one `@latentkit/schedulers` knows (a third-party scheduler): the caller then runs with the
+ * instance itself, one call at a time.
+ */
+export function cloneScheduler(template: Scheduler): Scheduler | undefined {
+  try {
+    return factories().schedulerFromName(template.className, template.config);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,518 @@
+/**
+ * Stable Diffusion (Rombach et al. 2022) in Node.js: text-to-image, image-to-image, inpainting
+ * and prompt-free denoising over latentkit components, drawing random numbers in diffusers 0.25's
+ * order so that a seed gives diffusers' image on the CPU.
+ */
+import {
+  InvalidArgumentError,
+  StateError,
+  TorchGenerator,
+  createTensor,
+  assertShape,
+  throwIfAborted,
+  type Generator,
+  type Scheduler,
+  type Tensor,
+  type TextEncoder,
+  type UNet,
+  type Vae,
+} from '@latentkit/core';
+import { assertCompatible, type PipelineTask } from './compatibility';
+import { runDenoisingLoop, type InpaintingConditioning, type KnownRegionBlending, type StepReport } from './denoising-loop';
+import type { GuidanceMode } from './guidance';
+import { assertImage, imageToTensor, maskToTensor, tensorToImages, type FloatRgbImage, type ImageInput, type OutputType, type RgbImage } from './image';
+import { downsampleMask, expandBatch, maskImage, scaleTensor, toUNetLatents, toVaeLatents } from './latent-preparation';
+import { loadComponents, type PipelineLoadOptions } from './load-components';
+import { embeddingsFromTensors, encodePrompts } from './prompt-embeddings';
+import { cloneScheduler } from './scheduler-choice';
+import type { StageTimings } from './stage-timings';
+import * as check from './validate-inputs';
+
+/** The parts of a pipeline. A text encoder is needed for every task but `denoise`. */
+export interface StableDiffusionComponents {
+  unet: UNet;
+  vae: Vae;
+  scheduler: Scheduler;
+  textEncoder?: TextEncoder;
+  /** The empty prompt's states `[1, seq, D]` for `denoise` without a text encoder. */
+  unconditionalEmbedding?: Tensor<Float32Array>;
+}
+
+/** Pipeline-wide settings. */
+export interface StableDiffusionSettings {
+  /** How classifier-free guidance runs (default `'batched'`, as diffusers). */
+  guidanceMode?: GuidanceMode;
+}
+
+/** `onStep`'s argument: the step's numbers and an on-demand preview. */
+export interface StepProgress extends StepReport {
+  /**
+   * Decodes the scheduler's clean-latent estimate (or the latents) with the VAE into 8-bit images.
+   * Costs one VAE decode, and only when called.
+   */
+  preview(): Promise<RgbImage[]>;
+}
+
+/** Options every task shares. */
+export interface CommonOptions<O extends OutputType = OutputType> {
+  numInferenceSteps?: number;
+  /** A seed for latentkit's torch-compatible generator. Exclusive with `generator`. */
+  seed?: number | bigint;
+  generator?: Generator;
+  /** DDIM's η (0 by default). */
+  eta?: number;
+  /** `'uint8'` (default) or `'float'` (float32 in [0, 1]). */
+  outputType?: O;
+  /** Called after each step; the run waits for a returned promise. */
+  onStep?: (progress: StepProgress) => unknown;
+  /** Cancels between steps with an `AbortError`. */
+  signal?: AbortSignal;
+  /** Overrides the pipeline's guidance mode for this call. */
+  guidanceMode?: GuidanceMode;
+  /** Receives per-stage times (see {@link StageTimings}). */
+  timings?: StageTimings;
+}
+
+/** Options of prompt-driven tasks. */
+export interface PromptOptions<O extends OutputType = OutputType> extends CommonOptions<O> {
+  /** One prompt or a batch of prompts (non-empty strings). */
+  prompt: string | readonly string[];
+  /** One negative prompt for all, or one per prompt (default `''`). */
+  negativePrompt?: string | readonly string[];
+  /** Guidance weight w; guidance runs when w > 1 (default 7.5). */
+  guidanceScale?: number;
+  numImagesPerPrompt?: number;
+  /** Precomputed `[B, seq, D]` states used instead of encoding `prompt` (diffusers' `prompt_embeds`). */
+  promptEmbeds?: Tensor<Float32Array>;
+  negativePromptEmbeds?: Tensor<Float32Array>;
+}
+
+export interface TextToImageOptions<O extends OutputType = OutputType> extends PromptOptions<O> {
+  /** Default: the UNet's sample size × the VAE's scale factor. */
+  width?: number;
+  height?: number;
+  /** Starting noise `[B·n, C, h, w]` instead of drawing it (scaled by the scheduler's initial sigma). */
+  latents?: Tensor<Float32Array>;
+}
+
+export interface ImageToImageOptions<O extends OutputType = OutputType> extends PromptOptions<O> {
+  image: ImageInput;
+  /** How much to change the image, in (0, 1] (default 0.8). */
+  strength?: number;
+}
+
+export interface InpaintOptions<O extends OutputType = OutputType> extends PromptOptions<O> {
+  image: ImageInput;
+  /** White (≥ 0.5) repaints, black keeps; the image's size. */
+  mask: ImageInput;
+  /** Default 1: start from pure noise in the masked region. */
+  strength?: number;
+}
+
+export interface DenoiseOptions<O extends OutputType = OutputType> extends CommonOptions<O> {
+  image: ImageInput;
+  /** How much noise to add and remove, in (0, 1] (default 0.3). */
+  strength?: number;
+}
+
+/** What every task returns. */
+export interface PipelineResult<O extends OutputType = 'uint8'> {
+  images: O extends 'float' ? FloatRgbImage[] : RgbImage[];
+  /** The final UNet-scale latents `[B·n, C, h, w]`. */
+  latents: Tensor<Float32Array>;
+}
+
+/** Everything a run needs once inputs are checked. */
+interface PreparedRun {
+  task: PipelineTask;
+  scheduler: Scheduler;
+  release: () => void;
+  generator: Generator;
+  embeddings: Tensor<Float32Array>;
+  guidance: boolean;
+  guidanceScale: number;
+}
+
+/**
+ * The Stable Diffusion pipeline.
+ *
+ * @example
+ * ```ts
+ * import { StableDiffusionPipeline } from '@latentkit/pipeline';
+ * const pipeline = await StableDiffusionPipeline.fromPretrained(); // the bundled latentkit-tiny model
+ * const { images } = await pipeline.textToImage({ prompt: 'a red circle on a blue background', seed: 42 });
+ * await pipeline.dispose();
+ * ```
+ */
+export class StableDiffusionPipeline {
+  readonly unet: UNet;
+  readonly vae: Vae;
+  readonly textEncoder: TextEncoder | undefined;
+  /** The configured scheduler; each call runs on a fresh copy of it. */
+  readonly scheduler: Scheduler;
+  readonly guidanceMode: GuidanceMode;
+  private unconditional: Promise<Tensor<Float32Array>> | undefined;
+  private sharedSchedulerQueue: Promise<void> = Promise.resolve();
+  private disposed = false;
+  private readonly running = new Set<Promise<unknown>>();
+
+  /** Assembles a pipeline from components (see `fromPretrained` to load a model folder). */
+  constructor(components: StableDiffusionComponents, settings: StableDiffusionSettings = {}) {
+    this.unet = components.unet;
+    this.vae = components.vae;
+    this.textEncoder = components.textEncoder;
+    this.scheduler = components.scheduler;
+    this.guidanceMode = check.oneOf('guidanceMode', settings.guidanceMode, ['batched', 'sequential'], 'batched');
+    if (components.unconditionalEmbedding) this.unconditional = Promise.resolve(components.unconditionalEmbedding);
+    assertCompatible({
+      textEncoders: this.textEncoder ? [this.textEncoder] : undefined,
+      tokenizer: this.textEncoder?.tokenizer,
+      unet: this.unet,
+      vae: this.vae,
+      scheduler: this.scheduler,
+    });
+  }
+
+  /**
+   * Loads a diffusers-layout ONNX model folder (default: the bundled `@latentkit/model-tiny`),
+   * assembling its components through the plugin registry and checking that they fit.
+   *
+   * @example
+   * ```ts
+   * const pipeline = await StableDiffusionPipeline.fromPretrained('models/sd15-onnx', {
+   *   scheduler: 'euler',
+   *   sessionOptions: { threads: 4 },
+   * });
+   * ```
+   */
+  static async fromPretrained(folder?: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionPipeline> {
+    const { components, settings } = await loadComponents(folder, options);
+    try {
+      return new StableDiffusionPipeline(components, settings);
+    } catch (error) {
+      await Promise.allSettled([components.unet.dispose?.(), components.vae.dispose?.(), components.textEncoder?.dispose?.()]);
+      throw error;
+    }
+  }
+
+  /** The default image side: UNet sample size × VAE scale factor (512 when the UNet does not say). */
+  get defaultImageSize(): number {
+    return this.unet.sampleSize !== undefined ? this.unet.sampleSize * this.vae.scaleFactor : 512;
+  }
+
+  /**
+   * Generates images from prompts.
+   *
+   * @example
+   * ```ts
+   * const { images } = await pipeline.textToImage({ prompt: 'a red circle', numInferenceSteps: 20, seed: 42 });
+   * ```
+   */
+  textToImage<O extends OutputType = 'uint8'>(options: TextToImageOptions<O>): Promise<PipelineResult<O>> {
+    return this.track(options, async () => {
+      const o = (options ?? {}) as TextToImageOptions<O>;
+      const steps = check.positiveInteger('numInferenceSteps', o.numInferenceSteps, 50);
+      const width = check.imageSide('width', o.width, this.defaultImageSize, this.vae.scaleFactor);
+      const height = check.imageSide('height', o.height, this.defaultImageSize, this.vae.scaleFactor);
+      const shape = [this.batchOf(o), this.vae.latentChannels, height / this.vae.scaleFactor, width / this.vae.scaleFactor];
+      const given = check.latentsValue(o.latents, shape);
+      const prepared = await this.prepare('text-to-image', o, { width, height });
+      try {
+        prepared.scheduler.setTimesteps(steps);
+        // diffusers: randn(shape, generator) · init_noise_sigma, the run's first draw.
+        const noise = given ?? createTensor(shape, prepared.generator.randn(shape));
+        const latents = scaleTensor(noise, prepared.scheduler.initNoiseSigma);
+        return await this.finish(o, prepared, prepared.scheduler.timesteps, latents);
+      } finally {
+        prepared.release();
+      }
+    });
+  }
+
+  /**
+   * Changes an image towards prompts; `strength` sets how far (SDEdit, Meng et al. 2022).
+   *
+   * @example
+   * ```ts
+   * const { images } = await pipeline.imageToImage({ prompt: 'a green square', image, strength: 0.6, seed: 1 });
+   * ```
+   */
+  imageToImage<O extends OutputType = 'uint8'>(options: ImageToImageOptions<O>): Promise<PipelineResult<O>> {
+    return this.track(options, async () => {
+      const o = (options ?? {}) as ImageToImageOptions<O>;
+      const steps = check.positiveInteger('numInferenceSteps', o.numInferenceSteps, 50);
+      const strength = check.strengthValue(o.strength, 0.8, steps);
+      const image = this.checkedImage('image', o.image);
+      const batch = this.batchOf(o);
+      const prepared = await this.prepare('image-to-image', o, image);
+      try {
+        return await this.fromImage(o, prepared, image, batch, steps, strength);
+      } finally {
+        prepared.release();
+      }
+    });
+  }
+
+  /**
+   * Repaints the white part of `mask`. A 9-channel inpainting UNet reads the mask and the masked
+   * image; a plain UNet gets the known region pasted back, re-noised, after every step.
+   *
+   * @example
+   * ```ts
+   * const { images } = await pipeline.inpaint({ prompt: 'a yellow star', image, mask, seed: 7 });
+   * ```
+   */
+  inpaint<O extends OutputType = 'uint8'>(options: InpaintOptions<O>): Promise<PipelineResult<O>> {
+    return this.track(options, async () => {
+      const o = (options ?? {}) as InpaintOptions<O>;
+      const steps = check.positiveInteger('numInferenceSteps', o.numInferenceSteps, 50);
+      const strength = check.strengthValue(o.strength, 1, steps);
+      const image = this.checkedImage('image', o.image);
+      const mask = assertMaskFits(o.mask, image);
+      const batch = this.batchOf(o);
+      const prepared = await this.prepare('inpaint', o, image);
+      try {
+        const { timesteps } = this.img2imgTimesteps(prepared.scheduler, steps, strength);
+        const { vae, unet } = this;
+        const { generator, scheduler } = prepared;
+        const shape = [batch, vae.latentChannels, image.height / vae.scaleFactor, image.width / vae.scaleFactor];
+        const pixels = imageToTensor(image);
+        const maskPixels = maskToTensor(mask);
+        const ninechannel = unet.inChannels === 2 * vae.latentChannels + 1;
+        const fullStrength = strength === 1;
+        // diffusers' prepare_latents: the image's latents (one posterior draw) when needed, then the noise.
+        const imageLatents =
+          !ninechannel || !fullStrength ? expandBatch(await this.encodeImage(pixels, generator, o), batch) : undefined;
+        const noise = createTensor(shape, generator.randn(shape));
+        const latents = fullStrength
+          ? scaleTensor(noise, scheduler.initNoiseSigma)
+          : scheduler.addNoise(imageLatents!, noise, new Array<number>(batch).fill(timesteps[0]!));
+        // prepare_mask_latents: the mask at latent size and the masked image's latents (another draw).
+        const latentMask = expandBatch(downsampleMask(maskPixels, vae.scaleFactor), batch);
+        const maskedImageLatents = expandBatch(await this.encodeImage(maskImage(pixels, maskPixels), generator, o), batch);
+        const inpainting: InpaintingConditioning | undefined = ninechannel ? { mask: latentMask, maskedImageLatents } : undefined;
+        const blending: KnownRegionBlending | undefined = ninechannel ? undefined : { mask: latentMask, imageLatents: imageLatents!, noise };
+        return await this.finish(o, prepared, timesteps, latents, { inpainting, blending });
+      } finally {
+        prepared.release();
+      }
+    });
+  }
+
+  /**
+   * Cleans an image without a prompt: adds `strength` worth of noise and removes it, conditioned
+   * on the empty prompt's states (computed once, or shipped with the model) and without guidance.
+   *
+   * @example
+   * ```ts
+   * const { images } = await pipeline.denoise({ image: noisy, strength: 0.3, seed: 0 });
+   * ```
+   */
+  denoise<O extends OutputType = 'uint8'>(options: DenoiseOptions<O>): Promise<PipelineResult<O>> {
+    return this.track(options, async () => {
+      const o = (options ?? {}) as DenoiseOptions<O>;
+      const steps = check.positiveInteger('numInferenceSteps', o.numInferenceSteps, 50);
+      const strength = check.strengthValue(o.strength, 0.3, steps);
+      const image = this.checkedImage('image', o.image);
+      const prepared = await this.prepare('denoise', o, image);
+      try {
+        return await this.fromImage(o, prepared, image, 1, steps, strength);
+      } finally {
+        prepared.release();
+      }
+    });
+  }
+
+  /** The empty prompt's states `[1, seq, D]`: shipped with the pipeline, or encoded once and cached. */
+  unconditionalEmbedding(): Promise<Tensor<Float32Array>> {
+    if (!this.unconditional) {
+      const encoder = this.textEncoder;
+      if (!encoder) {
+        return Promise.reject(
+          new StateError('denoise() needs the empty prompt\'s embedding: load the pipeline with a text encoder, or ship unconditional_embedding.json in the model folder'),
+        );
+      }
+      this.unconditional = encoder.encode(['']).then((out) => out.hiddenStates);
+      this.unconditional.catch(() => (this.unconditional = undefined));
+    }
+    return this.unconditional;
+  }
+
+  /** Waits for running calls, then releases every component's sessions. Later calls throw a {@link StateError}. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await Promise.allSettled([...this.running]);
+    await Promise.all([this.unet.dispose?.(), this.vae.dispose?.(), this.textEncoder?.dispose?.(), this.scheduler.dispose?.()]);
+  }
+
+  // --- shared steps -------------------------------------------------------------------------
+
+  private async track<T>(options: CommonOptions | undefined, work: () => Promise<T>): Promise<T> {
+    if (this.disposed) throw new StateError('This pipeline was disposed: load it again with StableDiffusionPipeline.fromPretrained()');
+    const timings = options?.timings;
+    timings?.start();
+    const promise = work();
+    this.running.add(promise);
+    try {
+      return await promise;
+    } finally {
+      this.running.delete(promise);
+      timings?.stop();
+    }
+  }
+
+  private batchOf(o: Partial<PromptOptions>): number {
+    const prompts = o.promptEmbeds ? o.promptEmbeds.dims[0]! : o.prompt === undefined ? 1 : check.promptList('prompt', o.prompt).length;
+    return prompts * check.positiveInteger('numImagesPerPrompt', o.numImagesPerPrompt, 1);
+  }
+
+  private checkedImage(name: string, value: unknown): ImageInput {
+    const image = assertImage(name, value);
+    check.imageSide(`${name}.width`, image.width, image.width, this.vae.scaleFactor);
+    check.imageSide(`${name}.height`, image.height, image.height, this.vae.scaleFactor);
+    if (!this.vae.canEncode) throw new StateError('This pipeline\'s VAE has no encoder (no vae_encoder/ in the model folder): only textToImage() can run');
+    return image;
+  }
+
+  /** Validates the common options, checks compatibility, picks the generator and scheduler, encodes the prompts. */
+  private async prepare(task: PipelineTask, o: Partial<PromptOptions> & CommonOptions, image: { width: number; height: number }): Promise<PreparedRun> {
+    const random = check.randomSource(o.seed, o.generator);
+    check.oneOf('outputType', o.outputType, ['uint8', 'float'], 'uint8');
+    check.oneOf('guidanceMode', o.guidanceMode, ['batched', 'sequential'], this.guidanceMode);
+    check.optionalFunction('onStep', o.onStep);
+    const signal = check.optionalSignal(o.signal);
+    if (o.eta !== undefined) check.finiteNumber('eta', o.eta, 0, 0);
+    assertCompatible({ unet: this.unet, vae: this.vae, image, task });
+
+    const promptTask = task !== 'denoise';
+    const guidanceScale = promptTask ? check.finiteNumber('guidanceScale', o.guidanceScale, 7.5, 0) : 1;
+    // diffusers: do_classifier_free_guidance = guidance_scale > 1.
+    const guidance = guidanceScale > 1;
+    const numImagesPerPrompt = check.positiveInteger('numImagesPerPrompt', o.numImagesPerPrompt, 1);
+    let prompts: string[] = [];
+    let negatives: string[] = [];
+    if (promptTask && !o.promptEmbeds) {
+      prompts = check.promptList('prompt', o.prompt);
+      negatives = check.negativePromptList(o.negativePrompt, prompts.length);
+      if (!this.textEncoder) throw new StateError('This pipeline has no text encoder: load one, or pass promptEmbeds');
+    }
+    throwIfAborted(signal);
+
+    const generator = random.generator ?? new TorchGenerator(random.seed ?? BigInt(Math.floor(Math.random() * 2 ** 52)));
+    const { scheduler, release } = await this.acquireScheduler();
+    try {
+      let embeddings: Tensor<Float32Array>;
+      const encodeStart = performance.now();
+      if (!promptTask) {
+        embeddings = await this.unconditionalEmbedding();
+      } else if (o.promptEmbeds) {
+        for (const [name, tensor] of [['promptEmbeds', o.promptEmbeds], ['negativePromptEmbeds', o.negativePromptEmbeds]] as const) {
+          if (tensor) assertShape(name, tensor, [o.promptEmbeds.dims[0]!, null, this.unet.crossAttentionDim]);
+        }
+        embeddings = embeddingsFromTensors(o.promptEmbeds, o.negativePromptEmbeds, numImagesPerPrompt, guidance);
+      } else {
+        embeddings = await encodePrompts({ encoder: this.textEncoder!, prompts, negativePrompts: negatives, numImagesPerPrompt, guidance, signal });
+      }
+      o.timings?.add('textEncoder', performance.now() - encodeStart);
+      return { task, scheduler, release, generator, embeddings, guidance, guidanceScale };
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** A fresh copy of the scheduler, or the shared instance one call at a time when it cannot be copied. */
+  private async acquireScheduler(): Promise<{ scheduler: Scheduler; release: () => void }> {
+    const copy = cloneScheduler(this.scheduler);
+    if (copy) return { scheduler: copy, release: () => copy.dispose?.() };
+    let release!: () => void;
+    const turn = this.sharedSchedulerQueue;
+    this.sharedSchedulerQueue = new Promise<void>((resolve) => (release = resolve));
+    await turn;
+    return { scheduler: this.scheduler, release };
+  }
+
+  /** diffusers' `get_timesteps`: skip the first `steps − ⌊steps · strength⌋` steps. */
+  private img2imgTimesteps(scheduler: Scheduler, steps: number, strength: number): { timesteps: readonly number[] } {
+    if (scheduler.getImg2ImgTimesteps) return scheduler.getImg2ImgTimesteps(steps, strength);
+    scheduler.setTimesteps(steps);
+    const start = steps - Math.min(Math.floor(steps * strength), steps);
+    return { timesteps: scheduler.timesteps.slice(start * scheduler.order) };
+  }
+
+  /** image-to-image and denoise: encode (one posterior draw), repeat, draw noise, noise to the first timestep. */
+  private async fromImage<O extends OutputType>(
+    o: CommonOptions<O>,
+    prepared: PreparedRun,
+    image: ImageInput,
+    batch: number,
+    steps: number,
+    strength: number,
+  ): Promise<PipelineResult<O>> {
+    const { scheduler, generator } = prepared;
+    const { timesteps } = this.img2imgTimesteps(scheduler, steps, strength);
+    const imageLatents = expandBatch(await this.encodeImage(imageToTensor(image), generator, o), batch);
+    const noise = createTensor(imageLatents.dims, generator.randn(imageLatents.dims));
+    const latents = scheduler.addNoise(imageLatents, noise, new Array<number>(batch).fill(timesteps[0]!));
+    return this.finish(o, prepared, timesteps, latents);
+  }
+
+  private async encodeImage(pixels: Tensor<Float32Array>, generator: Generator, o: CommonOptions): Promise<Tensor<Float32Array>> {
+    const start = performance.now();
+    const encoded = await this.vae.encode(pixels, { generator, signal: o.signal });
+    o.timings?.add('vaeEncode', performance.now() - start);
+    return toUNetLatents(this.vae, encoded);
+  }
+
+  /** Runs the loop, decodes and converts. */
+  private async finish<O extends OutputType>(
+    o: CommonOptions<O>,
+    prepared: PreparedRun,
+    timesteps: readonly number[],
+    start: Tensor<Float32Array>,
+    extra: { inpainting?: InpaintingConditioning; blending?: KnownRegionBlending } = {},
+  ): Promise<PipelineResult<O>> {
+    const outputType = (o.outputType ?? 'uint8') as OutputType;
+    const onStep = o.onStep;
+    const latents = await runDenoisingLoop({
+      unet: this.unet,
+      scheduler: prepared.scheduler,
+      timesteps,
+      latents: start,
+      embeddings: prepared.embeddings,
+      guidance: prepared.guidance,
+      guidanceScale: prepared.guidanceScale,
+      guidanceMode: o.guidanceMode ?? this.guidanceMode,
+      generator: prepared.generator,
+      eta: o.eta,
+      ...extra,
+      onStep: onStep
+        ? (report) => onStep({ ...report, preview: async () => tensorToImages(await this.vae.decode(toVaeLatents(this.vae, report.predictedOriginal ?? report.latents)), 'uint8') })
+        : undefined,
+      signal: o.signal,
+      timings: o.timings,
+    });
+    const decodeStart = performance.now();
+    const decoded = await this.vae.decode(toVaeLatents(this.vae, latents), { signal: o.signal });
+    o.timings?.add('vaeDecode', performance.now() - decodeStart);
+    const convertStart = performance.now();
+    const images = tensorToImages(decoded, outputType);
+    o.timings?.add('postprocess', performance.now() - convertStart);
+    return { images, latents } as PipelineResult<O>;
+  }
+}
+
+/** The mask must be an image of the image's size. */
+function assertMaskFits(value: unknown, image: ImageInput): ImageInput {
+  const mask = assertImage('mask', value);
+  if (mask.width !== image.width || mask.height !== image.height) {
+    throw new InvalidArgumentError({
+      name: 'mask',
+      expected: `a ${image.width}×${image.height} image (the image's size)`,
+      actual: `${mask.width}×${mask.height}`,
+      hint: 'resize the mask to the image',
+    });
+  }
+  return mask;
+}
