@@ -1,0 +1,74 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ComponentMismatchError, StateError } from '@latentkit/core';
+import { MultilingualTextEncoder } from './multilingual-text-encoder';
+
+const FIXTURES = path.resolve(__dirname, '../test-fixtures');
+const expected = JSON.parse(readFileSync(path.join(FIXTURES, 'multilingual-expected.json'), 'utf8')) as {
+  dims: number[];
+  last_hidden_state: number[];
+  projected: number[];
+};
+// The prompts whose tokens the generator wrote out: [CLS] un chat rouge [SEP] and [CLS] 红 色 的 猫 [SEP].
+const PROMPTS = ['un chat rouge', '红色的猫'];
+
+function maxAbsDiff(actual: ArrayLike<number>, reference: ArrayLike<number>): number {
+  expect(actual.length).toBe(reference.length);
+  let max = 0;
+  for (let i = 0; i < actual.length; i++) max = Math.max(max, Math.abs(actual[i]! - reference[i]!));
+  return max;
+}
+
+describe('MultilingualTextEncoder (PyTorch reference, |Δ| ≤ 1e-5)', () => {
+  it('loads the model-tiny layout (text_encoder_multilingual/ + tokenizer_multilingual/) and matches PyTorch', async () => {
+    const encoder = await MultilingualTextEncoder.fromPretrained(path.join(FIXTURES, 'tiny-multilingual'));
+    expect(encoder.hiddenSize).toBe(32);
+    expect(encoder.maxLength).toBe(77);
+    expect(encoder.statesOutput).toBe('last_hidden_state');
+    const { hiddenStates, pooled } = await encoder.encode(PROMPTS);
+    expect(hiddenStates.dims).toEqual(expected.dims);
+    expect(pooled).toBeUndefined();
+    expect(maxAbsDiff(hiddenStates.data, expected.last_hidden_state)).toBeLessThanOrEqual(1e-5);
+    await encoder.dispose();
+  });
+
+  it('applies projection.safetensors beside the model and declares the projected width', async () => {
+    const encoder = await MultilingualTextEncoder.fromPretrained(path.join(FIXTURES, 'projected'));
+    expect(encoder.hiddenSize).toBe(48);
+    expect(encoder.projection?.inputSize).toBe(32);
+    const { hiddenStates } = await encoder.encode(PROMPTS);
+    expect(hiddenStates.dims).toEqual([2, 77, 48]);
+    expect(maxAbsDiff(hiddenStates.data, expected.projected)).toBeLessThanOrEqual(1e-5);
+    await encoder.dispose();
+    const unprojected = await MultilingualTextEncoder.fromPretrained(path.join(FIXTURES, 'projected'), { projection: false });
+    expect(unprojected.hiddenSize).toBe(32);
+    await unprojected.dispose();
+  });
+
+  it('refuses an M-CLIP-style encoder (one vector per prompt) and says why', async () => {
+    const load = MultilingualTextEncoder.fromPretrained(path.join(FIXTURES, 'pooled-only'));
+    await expect(load).rejects.toThrow(ComponentMismatchError);
+    await expect(MultilingualTextEncoder.fromPretrained(path.join(FIXTURES, 'pooled-only'))).rejects.toThrow(
+      /outputs text_embeds \[\?, 48\]: one vector per prompt \(M-CLIP style\), not one per token.*cross-attention attends over a sequence of per-token states/s,
+    );
+  });
+
+  it('dispose() frees the session; encode afterwards is a StateError', async () => {
+    const encoder = await MultilingualTextEncoder.fromPretrained(path.join(FIXTURES, 'tiny-multilingual'));
+    await encoder.dispose();
+    await expect(encoder.encode(['a'])).rejects.toThrow(StateError);
+  });
+});
+
+const MODEL_TINY = path.resolve(__dirname, '../../model-tiny/model');
+const hasModelTiny = existsSync(path.join(MODEL_TINY, 'text_encoder_multilingual', 'model.onnx'));
+if (!hasModelTiny) console.warn(`Skipping the model-tiny encoder check: ${MODEL_TINY}/text_encoder_multilingual is absent (not trained yet).`);
+(hasModelTiny ? describe : describe.skip)("MultilingualTextEncoder on model-tiny's trained encoder", () => {
+  it('loads it and gives [batch, 77, 128]', async () => {
+    const encoder = await MultilingualTextEncoder.fromPretrained(MODEL_TINY);
+    expect(encoder.hiddenSize).toBe(128);
+    const { hiddenStates } = await encoder.encode(['un cercle rouge', '']);
+    expect(hiddenStates.dims).toEqual([2, 77, 128]);
+    await encoder.dispose();
+  });
+});
