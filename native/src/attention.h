@@ -1,0 +1,57 @@
+// Fused multi-head attention on the CPU: softmax(Q·Kᵀ·scale)·V without materialising the
+// Nq × Nk score matrix (FlashAttention, Dao et al. 2022, arXiv:2205.14135, Algorithm 1).
+//
+// Layout is ONNX Runtime's com.microsoft MultiHeadAttention: Q [batch, Nq, heads·d],
+// K and V [batch, Nk, heads·d], output shaped like Q.
+#pragma once
+#include <cstdint>
+
+namespace latentkit {
+
+/** One attention call. Pointers are borrowed; the caller validated every length. */
+struct AttentionProblem {
+  const float* query;
+  const float* key;
+  const float* value;
+  float* output;
+  /** [batch, keyLength], nonzero = attend; nullptr attends to every key. */
+  const uint8_t* keyMask;
+  int64_t batch;
+  int64_t heads;
+  int64_t queryLength;
+  int64_t keyLength;
+  int64_t headDim;
+  float scale;
+};
+
+/**
+ * One instruction-set variant of the kernel. It computes the output rows
+ * [queryStart, queryStart + queryBlock) of one (batch, head) pair, using `scratch`
+ * (scratchFloats(headDim) floats, 64-byte aligned) as its working memory.
+ */
+struct AttentionKernel {
+  const char* name;
+  int queryBlock;
+  int64_t (*scratchFloats)(int64_t headDim);
+  void (*runBlock)(const AttentionProblem& problem, int64_t batchIndex, int64_t head, int64_t queryStart, float* scratch);
+};
+
+const AttentionKernel& attentionKernelPortable();
+#if defined(LATENTKIT_X86)
+const AttentionKernel& attentionKernelAvx2();
+const AttentionKernel& attentionKernelAvx512();
+#endif
+
+/**
+ * Runs the whole problem on the shared thread pool with the kernel chosen for this CPU.
+ * Throws std::bad_alloc (on the calling thread) if a worker could not get its scratch memory.
+ */
+void multiHeadAttention(const AttentionProblem& problem);
+
+/** The instruction set the kernel in use was compiled for: "avx512", "avx2" or "scalar". */
+const char* attentionKernelName();
+
+/** The largest head width the kernels accept (the brief's d ≤ 256). */
+constexpr int64_t kMaxHeadDim = 256;
+
+}  // namespace latentkit

@@ -1,0 +1,69 @@
+/**
+ * Fused multi-head attention, `softmax(Q·Kᵀ·scale)·V`, in the layout of ONNX Runtime's
+ * `com.microsoft` MultiHeadAttention: Q `[batch, Nq, heads·d]`, K and V `[batch, Nk, heads·d]`.
+ * The native kernel (AVX-512 / AVX2 / portable, all cores) serves the call when the addon is
+ * built; otherwise the TypeScript twin does, with the same results to about 1e-6.
+ */
+import { resolveAttentionShape, type MultiHeadAttentionOptions } from './attention-shape';
+import { flashAttentionJs } from './flash-attention-js';
+import { nativeAddon } from './load-addon';
+
+export type { MultiHeadAttentionOptions } from './attention-shape';
+
+/**
+ * Computes attention synchronously and returns the output (a new array, or `options.out`).
+ * Best for small inputs; use {@link multiHeadAttentionAsync} to keep the event loop free.
+ *
+ * @example
+ * ```ts
+ * import { multiHeadAttention } from '@latentkit/native';
+ * // SD 1.5 cross-attention: 4096 image tokens attend to 77 text tokens, 8 heads of 40.
+ * const q = new Float32Array(1 * 4096 * 320), k = new Float32Array(1 * 77 * 320), v = new Float32Array(1 * 77 * 320);
+ * const out = multiHeadAttention(q, k, v, { batch: 1, heads: 8, headDim: 40 });
+ * ```
+ */
+export function multiHeadAttention(
+  query: Float32Array, key: Float32Array, value: Float32Array, options: MultiHeadAttentionOptions,
+): Float32Array {
+  const shape = resolveAttentionShape('multiHeadAttention', query, key, value, options);
+  const addon = nativeAddon();
+  if (addon !== undefined) {
+    return addon.multiHeadAttention(
+      shape.query, shape.key, shape.value, shape.output, shape.mask,
+      shape.batch, shape.heads, shape.headDim, shape.scale,
+    );
+  }
+  flashAttentionJs(shape, 0, shape.batch * shape.heads);
+  return shape.output;
+}
+
+/**
+ * Computes attention off the event loop (a native `AsyncWorker` on the libuv pool, which
+ * keeps the input arrays alive until it resolves). Do not modify or transfer the arrays until
+ * the promise settles. The TypeScript twin yields to the event loop between heads.
+ *
+ * @example
+ * ```ts
+ * import { multiHeadAttentionAsync } from '@latentkit/native';
+ * const q = new Float32Array(2 * 1024 * 640), k = q.slice(), v = q.slice();
+ * const out = await multiHeadAttentionAsync(q, k, v, { batch: 2, heads: 8, headDim: 80 });
+ * ```
+ */
+export async function multiHeadAttentionAsync(
+  query: Float32Array, key: Float32Array, value: Float32Array, options: MultiHeadAttentionOptions,
+): Promise<Float32Array> {
+  const shape = resolveAttentionShape('multiHeadAttentionAsync', query, key, value, options);
+  const addon = nativeAddon();
+  if (addon !== undefined) {
+    return addon.multiHeadAttentionAsync(
+      shape.query, shape.key, shape.value, shape.output, shape.mask,
+      shape.batch, shape.heads, shape.headDim, shape.scale,
+    );
+  }
+  const tasks = shape.batch * shape.heads;
+  for (let task = 0; task < tasks; task++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    flashAttentionJs(shape, task, task + 1);
+  }
+  return shape.output;
+}
