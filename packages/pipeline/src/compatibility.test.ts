@@ -99,7 +99,7 @@ describe('checkCompatibility', () => {
     }
     expect(IncompatibleComponentsError.isInstance(caught)).toBe(true);
     expect((caught as IncompatibleComponentsError).problems).toHaveLength(4);
-    expect((caught as Error).message).toMatch(/^The pipeline's components do not fit together \(4 problems\):\n  1\. text encoder 'wide'/);
+    expect((caught as Error).message).toMatch(/^The pipeline's components do not fit together \(4 problems\):\n {2}1\. text encoder 'wide'/);
   });
 
   it('skips rules whose parts are absent', () => {

@@ -1,0 +1,184 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AbortError, InvalidArgumentError, StateError, TorchGenerator, createTensor, type Scheduler } from '@latentkit/core';
+import { CLIPTextEncoder } from '@latentkit/encoder-clip';
+import * as schedulers from '@latentkit/schedulers';
+import { referencePath } from '@latentkit/testing';
+import { OnnxUNet } from '@latentkit/unet';
+import { OnnxVae } from '@latentkit/vae';
+import { StableDiffusionPipeline, type RgbImage } from './index';
+
+const tinySd = referencePath('tiny-sd');
+if (!tinySd) console.warn('Skipping StableDiffusionPipeline tests: ../shared/reference/tiny-sd is absent (set LATENTKIT_SHARED)');
+const folder = tinySd ? path.join(tinySd, 'onnx') : '';
+
+/** The model's own scheduler config, as diffusers' `DDIMScheduler.from_config(pipe.scheduler.config)`. */
+function ddim(): Scheduler {
+  const config = JSON.parse(fs.readFileSync(path.join(folder, 'scheduler/scheduler_config.json'), 'utf8')) as Record<string, unknown>;
+  return new schedulers.DDIMScheduler(config, { onUnknownKey: () => {} });
+}
+
+async function assemble(guidanceMode: 'batched' | 'sequential' = 'batched'): Promise<StableDiffusionPipeline> {
+  const [unet, vae, textEncoder] = await Promise.all([
+    OnnxUNet.fromPretrained(folder, { sessionOptions: { threads: 1 } }),
+    OnnxVae.fromPretrained(folder, { sessionOptions: { threads: 1 } }),
+    CLIPTextEncoder.fromPretrained(folder, { sessionOptions: { threads: 1 } }),
+  ]);
+  return new StableDiffusionPipeline({ unet, vae, textEncoder, scheduler: ddim() }, { guidanceMode });
+}
+
+function image(width: number, height: number, channels: 1 | 3 | 4 = 3): RgbImage {
+  const data = new Uint8Array(width * height * channels).map((_, i) => (i * 37) % 256);
+  return { width, height, channels, data } as RgbImage;
+}
+
+const quick = { prompt: 'a red circle', numInferenceSteps: 3, seed: 42 } as const;
+
+(tinySd ? describe : describe.skip)('StableDiffusionPipeline on tiny-sd (DDIM)', () => {
+  let pipeline: StableDiffusionPipeline;
+  beforeAll(async () => {
+    pipeline = await assemble();
+  });
+  afterAll(() => pipeline?.dispose());
+
+  it('makes 32×32 RGB images by default (UNet sample size 16 × VAE scale factor 2)', async () => {
+    const steps: number[] = [];
+    const result = await pipeline.textToImage({ ...quick, numImagesPerPrompt: 2, onStep: ({ step }) => void steps.push(step) });
+    expect(result.images).toHaveLength(2);
+    expect(result.images[0]).toMatchObject({ width: 32, height: 32, channels: 3 });
+    expect(result.images[0]!.data).toBeInstanceOf(Uint8Array);
+    expect(result.latents.dims).toEqual([2, 4, 16, 16]);
+    expect(steps).toEqual([0, 1, 2]);
+  });
+
+  it('starts from torch.randn with the seed: a seed equals passing its first draw as latents', async () => {
+    const seen: Float32Array[] = [];
+    const noise = new TorchGenerator(42).randn([1, 4, 16, 16]);
+    const fromSeed = await pipeline.textToImage({ ...quick, outputType: 'float' });
+    const fromLatents = await pipeline.textToImage({ ...quick, seed: undefined, latents: createTensor([1, 4, 16, 16], noise), outputType: 'float', onStep: ({ latents }) => void seen.push(latents.data.slice()) });
+    expect([...fromLatents.latents.data]).toEqual([...fromSeed.latents.data]);
+    expect(seen).toHaveLength(3);
+  });
+
+  it('gives the same image with guidance batched (2B) or sequential (2 × B)', async () => {
+    const sequential = await assemble('sequential');
+    try {
+      const a = await pipeline.textToImage({ ...quick, outputType: 'float' });
+      const b = await sequential.textToImage({ ...quick, outputType: 'float' });
+      let worst = 0;
+      a.images[0]!.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - b.images[0]!.data[i]!))));
+      // Same graph, batch 2 vs batch 1: onnxruntime may order its reductions differently (≤ 1e-5).
+      expect(worst).toBeLessThan(1e-5);
+    } finally {
+      await sequential.dispose();
+    }
+  });
+
+  it('returns float images in [0, 1] with outputType float', async () => {
+    const { images } = await pipeline.textToImage({ ...quick, outputType: 'float' });
+    expect(images[0]!.data).toBeInstanceOf(Float32Array);
+    expect(Math.min(...images[0]!.data)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...images[0]!.data)).toBeLessThanOrEqual(1);
+  });
+
+  it('runs image-to-image, both inpainting paths and denoise', async () => {
+    const init = image(32, 32);
+    const mask = { ...image(32, 32, 1), data: new Uint8Array(32 * 32).map((_, i) => (i % 32 < 16 ? 255 : 0)) };
+    const img2img = await pipeline.imageToImage({ ...quick, image: init, strength: 0.7, numInferenceSteps: 4 });
+    expect(img2img.images[0]).toMatchObject({ width: 32, height: 32 });
+    const steps: number[] = [];
+    const inpainted = await pipeline.inpaint({ ...quick, image: init, mask, onStep: ({ timestep }) => void steps.push(timestep) });
+    expect(inpainted.latents.dims).toEqual([1, 4, 16, 16]);
+    expect(steps).toHaveLength(3);
+    const cleaned = await pipeline.denoise({ image: { ...init, channels: 4, data: new Uint8Array(32 * 32 * 4) } as never, strength: 0.5, numInferenceSteps: 4, seed: 1 });
+    expect(cleaned.images[0]).toMatchObject({ width: 32, height: 32, channels: 3 });
+  });
+
+  it('cancels between steps with an AbortError', async () => {
+    const controller = new AbortController();
+    const call = pipeline.textToImage({ ...quick, numInferenceSteps: 10, signal: controller.signal, onStep: ({ step }) => (step === 1 ? controller.abort() : undefined) });
+    await expect(call).rejects.toThrow(AbortError);
+    const aborted = new AbortController();
+    aborted.abort(new Error('user left'));
+    await expect(pipeline.textToImage({ ...quick, signal: aborted.signal })).rejects.toThrow(/aborted: user left/);
+  });
+
+  it('runs two pipelines, and two calls on one pipeline, at once with the results of running them alone', async () => {
+    const other = await assemble();
+    try {
+      const alone = await pipeline.textToImage({ ...quick, outputType: 'float' });
+      const [a, b, c] = await Promise.all([
+        pipeline.textToImage({ ...quick, outputType: 'float' }),
+        other.textToImage({ ...quick, outputType: 'float' }),
+        pipeline.textToImage({ ...quick, outputType: 'float' }),
+      ]);
+      for (const result of [a, b, c]) expect([...result.latents.data]).toEqual([...alone.latents.data]);
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  describe('rejects bad input with an InvalidArgumentError before any compute', () => {
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ['width not divisible by the VAE scale factor', { width: 33 }, /width must be a positive multiple of the VAE scale factor 2, got 33: use 32 or 34/],
+      ['height of zero', { height: 0 }, /height must be a positive multiple/],
+      ['an empty prompt', { prompt: '' }, /prompt must be a non-empty prompt/],
+      ['a non-string prompt', { prompt: 42 }, /prompt must be a string, got 42/],
+      ['an empty list of prompts', { prompt: [] }, /prompt must be a prompt or a non-empty list/],
+      ['a non-string prompt in a list', { prompt: ['a', null] }, /prompt\[1\] must be a string/],
+      ['negative prompts of another count', { prompt: ['a', 'b'], negativePrompt: ['x'] }, /negativePrompt must be a string or a list of 2 strings/],
+      ['zero steps', { numInferenceSteps: 0 }, /numInferenceSteps must be a positive integer/],
+      ['a negative guidance scale', { guidanceScale: -1 }, /guidanceScale must be a finite number ≥ 0/],
+      ['a fractional seed', { seed: 1.5 }, /seed must be a non-negative integer/],
+      ['a seed and a generator', { generator: new TorchGenerator(1) }, /pass either seed or generator/],
+      ['latents of the wrong shape', { latents: createTensor([1, 4, 8, 8], new Float32Array(256)) }, /latents must be a float32 tensor of shape \[1, 4, 16, 16\]/],
+      ['an unknown output type', { outputType: 'png' }, /outputType must be 'uint8' or 'float'/],
+      ['a non-function onStep', { onStep: 1 }, /onStep must be a function/],
+    ];
+    it.each(cases)('%s', async (_, override, message) => {
+      let unetCalls = 0;
+      const predict = pipeline.unet.predict.bind(pipeline.unet);
+      const spy = jest.spyOn(pipeline.unet, 'predict').mockImplementation((input) => (unetCalls++, predict(input)));
+      try {
+        const call = pipeline.textToImage({ ...quick, ...override } as never);
+        await expect(call).rejects.toThrow(InvalidArgumentError);
+        await expect(pipeline.textToImage({ ...quick, ...override } as never)).rejects.toThrow(message);
+        expect(unetCalls).toBe(0);
+      } finally {
+        spy.mockRestore();
+      }
+    });
+
+    it('for image-to-image, inpainting and denoise', async () => {
+      const init = image(32, 32);
+      await expect(pipeline.imageToImage({ ...quick, image: init, strength: 0 })).rejects.toThrow(/strength must be a number in \(0, 1\]/);
+      await expect(pipeline.imageToImage({ ...quick, image: init, strength: 1.5 })).rejects.toThrow(InvalidArgumentError);
+      await expect(pipeline.imageToImage({ ...quick, image: init, strength: 0.2 })).rejects.toThrow(/strength must be at least 0.333/);
+      await expect(pipeline.imageToImage({ ...quick, image: image(31, 32) })).rejects.toThrow(/image.width must be a positive multiple of the VAE scale factor 2, got 31/);
+      await expect(pipeline.imageToImage({ ...quick, image: { ...init, data: new Uint8Array(10) } })).rejects.toThrow(/image.data must be 3072 values \(32×32×3\)/);
+      await expect(pipeline.imageToImage({ ...quick, image: { ...init, channels: 2 } as never })).rejects.toThrow(/image.channels must be 1, 3 or 4/);
+      await expect(pipeline.imageToImage({ ...quick, image: 'photo.png' as never })).rejects.toThrow(/image must be an image/);
+      await expect(pipeline.inpaint({ ...quick, image: init, mask: image(16, 16, 1) })).rejects.toThrow(/mask must be a 32×32 image \(the image's size\), got "16×16"/);
+      await expect(pipeline.inpaint({ ...quick, image: init, mask: undefined as never })).rejects.toThrow(/mask must be an image/);
+      await expect(pipeline.denoise({ image: init, strength: -0.1 })).rejects.toThrow(InvalidArgumentError);
+    });
+  });
+
+  it('disposes every session; later calls throw a StateError', async () => {
+    const own = await assemble();
+    await own.dispose();
+    await own.dispose();
+    expect((own.unet as OnnxUNet).disposed).toBe(true);
+    expect((own.vae as OnnxVae).disposed).toBe(true);
+    await expect(own.textToImage(quick)).rejects.toThrow(StateError);
+  });
+
+  it('waits for running calls before disposing', async () => {
+    const own = await assemble();
+    const running = own.textToImage({ ...quick, numInferenceSteps: 4 });
+    const disposing = own.dispose();
+    await expect(running).resolves.toMatchObject({ images: [expect.objectContaining({ width: 32 })] });
+    await disposing;
+    expect((own.unet as OnnxUNet).disposed).toBe(true);
+  });
+});
