@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { InvalidArgumentError, ModelLoadError } from '@latentkit/core';
 import { CLIPTokenizer } from './clip-tokenizer';
+import { buildClipTokenizerJson } from './clip-tokenizer-json';
 import { describeWithShared, sharedPath } from './__fixtures__/shared-data';
 
 interface CorpusCase {
@@ -11,7 +14,7 @@ interface CorpusCase {
 
 const TINY_SD = 'reference/tiny-sd/onnx';
 const CORPUS = 'reference/tokenizer/corpus_public.json';
-const isAscii = (text: string) => /^[\x00-\x7f]*$/.test(text);
+const isAscii = (text: string) => [...text].every((c) => c.charCodeAt(0) < 0x80);
 
 describeWithShared('CLIPTokenizer on the public corpus', CORPUS)('CLIPTokenizer on the public corpus (exact ids, tolerance 0)', () => {
   const cases: CorpusCase[] = JSON.parse(readFileSync(sharedPath(CORPUS), 'utf8')).cases;
@@ -52,6 +55,22 @@ describeWithShared('CLIPTokenizer on the public corpus', CORPUS)('CLIPTokenizer 
   it('differs from the reference only on CJK ideographs by default (the fast tokenizer keeps 日本語 one word)', () => {
     const differing = cases.filter((c) => JSON.stringify(fromFolder.encode(c.text)) !== JSON.stringify(c.input_ids));
     expect(differing.map((c) => c.text)).toEqual(cases.filter((c) => /\p{Script=Han}/u.test(c.text)).map((c) => c.text));
+  });
+
+  it('loads a tokenizer/ folder, and a folder holding only tokenizer.json, to the same ids', async () => {
+    const fromTokenizerDir = await CLIPTokenizer.fromPretrained(sharedPath(`${TINY_SD}/tokenizer`));
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'latentkit-clip-'));
+    const vocab = JSON.parse(readFileSync(sharedPath(`${TINY_SD}/tokenizer/vocab.json`), 'utf8'));
+    const merges = readFileSync(sharedPath(`${TINY_SD}/tokenizer/merges.txt`), 'utf8').split('\n').slice(1).filter(Boolean);
+    await fs.writeFile(path.join(dir, 'tokenizer.json'), JSON.stringify(buildClipTokenizerJson({ vocab, merges })));
+    await fs.writeFile(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ model_max_length: 77, pad_token: '!' }));
+    const fromJson = await CLIPTokenizer.fromPretrained(dir);
+    await fs.rm(dir, { recursive: true });
+    expect(fromJson.padTokenId).toBe(0);
+    for (const c of cases.filter((c) => isAscii(c.text))) {
+      expect(fromTokenizerDir.encode(c.text)).toEqual(c.input_ids);
+      expect(fromJson.encode(c.text, { padding: false, truncation: false })).toEqual(c.untruncated_ids);
+    }
   });
 
   it('reads model_max_length and the pad token, and returns the attention mask', () => {
