@@ -1,1 +1,18 @@
-export {};
+/**
+ * @latentkit/cli — the `latentkit` command line (generate, img2img, inpaint, denoise, inspect),
+ * and its commands as functions for programs and tests.
+ *
+ * @packageDocumentation
+ */
+export { run, cliVersion } from './run';
+export { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes';
+export { UsageError } from './usage-error';
+export type { CliIo, OutputStream } from './cli-io';
+export { parseArguments, flagName, formatOptions, type OptionSpec, type OptionSpecs, type OptionType, type ParsedArguments } from './argument-parser';
+export { describeModelFolder, type ModelDescription, type ComponentDescription, type CompatibilityVerdict, type CompatibilityProblem, type ComponentRole } from './model-description';
+export { formatModelDescription, formatBytes } from './format-model-description';
+export { inspectCommand, INSPECT_OPTIONS } from './inspect-command';
+export { generationCommand } from './generate-command';
+export { GENERATION_OPTIONS, type GenerationCommand } from './generation-options';
+export { createProgressReporter, type ProgressReporter, type ProgressStream } from './progress-reporter';
+export { readImageFile, writePngFile, numberedPath, type PixelImage, type ReadImageOptions } from './png-files';

@@ -1,0 +1,55 @@
+/** The options of the generation commands (`generate`, `img2img`, `inpaint`, `denoise`). */
+import type { OptionSpecs } from './argument-parser';
+
+/** The four commands that run the pipeline. */
+export type GenerationCommand = 'generate' | 'img2img' | 'inpaint' | 'denoise';
+
+const MODEL_OPTIONS: OptionSpecs = {
+  model: { type: 'string', short: 'm', valueName: '<folder>', description: 'model folder (diffusers ONNX layout); default: the bundled @latentkit/model-tiny' },
+  textEncoder: { type: 'string', valueName: '<name>', description: "text encoder slot: 'multilingual' loads text_encoder_multilingual (default: text_encoder)" },
+  scheduler: { type: 'string', valueName: '<name>', description: "scheduler class or alias ('ddim', 'euler', 'EulerAncestralDiscreteScheduler', …); default: the model's" },
+  threads: { type: 'integer', min: 1, max: 1024, valueName: '<n>', description: 'CPU threads per ONNX session (default: onnxruntime’s choice)' },
+};
+
+const SAMPLING_OPTIONS: OptionSpecs = {
+  steps: { type: 'integer', short: 's', min: 1, max: 1000, valueName: '<n>', description: 'denoising steps (default: the pipeline’s, 50)' },
+  seed: { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, valueName: '<n>', description: 'random seed (default: a random one, printed so you can repeat the image)' },
+  out: { type: 'string', short: 'o', valueName: '<file.png>', description: "output PNG (default out.png; with --count N: out-1.png … out-N.png)" },
+  quiet: { type: 'boolean', short: 'q', description: 'no progress output' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+const PROMPT_OPTIONS: OptionSpecs = {
+  negative: { type: 'string', valueName: '<text>', description: 'negative prompt: what the image should not show' },
+  guidance: { type: 'number', short: 'g', min: 0, max: 100, valueName: '<scale>', description: 'classifier-free guidance scale (default 7.5; ≤ 1 turns guidance off)' },
+  count: { type: 'integer', short: 'n', min: 1, max: 64, valueName: '<n>', description: 'images to generate from the prompt (default 1)' },
+};
+
+const SIZE_OPTIONS: OptionSpecs = {
+  width: { type: 'integer', short: 'W', min: 1, max: 8192, valueName: '<px>', description: 'image width, a multiple of the VAE scale factor (default: the model’s)' },
+  height: { type: 'integer', short: 'H', min: 1, max: 8192, valueName: '<px>', description: 'image height (default: the model’s)' },
+};
+
+const IMAGE_OPTIONS: OptionSpecs = {
+  image: { type: 'string', short: 'i', valueName: '<file>', description: 'input image (PNG, JPEG, WebP, …); resized to --width/--height when given' },
+};
+
+const STRENGTH: OptionSpecs = {
+  strength: { type: 'number', min: 0, max: 1, exclusiveMin: true, valueName: '<0..1>', description: 'how much to change the image: 1 ignores it, small values keep it' },
+};
+
+/** Options by command, in the order `--help` lists them. */
+export const GENERATION_OPTIONS: Readonly<Record<GenerationCommand, OptionSpecs>> = {
+  generate: { ...MODEL_OPTIONS, ...SIZE_OPTIONS, ...PROMPT_OPTIONS, ...SAMPLING_OPTIONS },
+  img2img: { ...IMAGE_OPTIONS, ...STRENGTH, ...MODEL_OPTIONS, ...SIZE_OPTIONS, ...PROMPT_OPTIONS, ...SAMPLING_OPTIONS },
+  inpaint: {
+    ...IMAGE_OPTIONS,
+    mask: { type: 'string', valueName: '<file>', description: 'mask image: white = repaint, black = keep' },
+    ...STRENGTH,
+    ...MODEL_OPTIONS,
+    ...SIZE_OPTIONS,
+    ...PROMPT_OPTIONS,
+    ...SAMPLING_OPTIONS,
+  },
+  denoise: { ...IMAGE_OPTIONS, ...STRENGTH, ...MODEL_OPTIONS, ...SIZE_OPTIONS, ...SAMPLING_OPTIONS },
+};

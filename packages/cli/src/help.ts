@@ -1,0 +1,46 @@
+/** The CLI's help texts. */
+import { formatOptions } from './argument-parser';
+import { GENERATION_OPTIONS, type GenerationCommand } from './generation-options';
+import { INSPECT_OPTIONS } from './inspect-command';
+
+/** The commands `latentkit` knows. */
+export const COMMANDS = ['generate', 'img2img', 'inpaint', 'denoise', 'inspect'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+const SYNOPSES: Record<CommandName, string> = {
+  generate: 'latentkit generate "<prompt>" [options]            generate an image from a prompt',
+  img2img: 'latentkit img2img "<prompt>" --image <file> [options]  change an image towards a prompt',
+  inpaint: 'latentkit inpaint "<prompt>" --image <file> --mask <file> [options]  repaint the white part of a mask',
+  denoise: 'latentkit denoise --image <file> [options]            clean a noisy image',
+  inspect: 'latentkit inspect <model-folder> [--json]             list components, dimensions, and whether they fit',
+};
+
+const EXAMPLES: Record<CommandName, string> = {
+  generate: 'latentkit generate "a red circle on a blue background" --out circle.png --seed 42',
+  img2img: 'latentkit img2img "a green square on a white background" --image circle.png --strength 0.7 --out square.png',
+  inpaint: 'latentkit inpaint "a yellow triangle" --image circle.png --mask mask.png --out triangle.png',
+  denoise: 'latentkit denoise --image noisy.png --strength 0.3 --out clean.png',
+  inspect: 'latentkit inspect ./models/stable-diffusion-v1-5-onnx',
+};
+
+/** `latentkit --help`. */
+export function mainHelp(version: string): string {
+  return [
+    `latentkit ${version}: Stable Diffusion from the command line`,
+    '',
+    'Usage:',
+    ...COMMANDS.map((c) => `  ${SYNOPSES[c]}`),
+    '',
+    "Run 'latentkit <command> --help' for a command's options.",
+    'Without --model the bundled latentkit-tiny model (64×64 shapes and colours) is used.',
+    '',
+    'Exit codes: 0 ok, 1 failure, 2 usage error, 3 model cannot be loaded or its parts do not fit, 130 interrupted.',
+    '',
+  ].join('\n');
+}
+
+/** `latentkit <command> --help`. */
+export function commandHelp(command: CommandName): string {
+  const options = command === 'inspect' ? INSPECT_OPTIONS : GENERATION_OPTIONS[command as GenerationCommand];
+  return [`Usage: ${SYNOPSES[command]}`, '', 'Options:', formatOptions(options), '', 'Example:', `  ${EXAMPLES[command]}`, ''].join('\n');
+}

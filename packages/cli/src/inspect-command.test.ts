@@ -1,0 +1,92 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describeWithReference } from '@latentkit/testing';
+import { capturedIo } from './__fixtures__/captured-io';
+import { ExitCode } from './exit-codes';
+import { run } from './run';
+
+describeWithReference('latentkit inspect on tiny-sd', ['tiny-sd', 'onnx'], (tinySd) => {
+  it('prints each component’s class, files, sizes and declared dimensions, and the verdict (exit 0)', async () => {
+    const io = capturedIo();
+    expect(await run(['inspect', tinySd], io)).toBe(ExitCode.ok);
+    const out = io.out();
+    expect(out).toContain(`model     ${tinySd}\npipeline  OnnxStableDiffusionPipeline (diffusers 0.25.1)\n`);
+    expect(out).toContain('image     32×32 by default (UNet sample_size × VAE scale factor)');
+    expect(out).toContain('empty     feature_extractor, safety_checker');
+    expect(out).toContain(
+      'unet  [diffusers, OnnxRuntimeModel] UNet2DConditionModel\n' +
+        '  files     config.json 1.6 KiB, model.onnx 623.2 KiB, weights.pb 3.7 MiB  = 4.3 MiB\n' +
+        '  declared  in_channels 4, out_channels 4, cross_attention_dim 32, sample_size 16\n',
+    );
+    expect(out).toContain('  declared  latent_channels 4, vae_scale_factor 2, scaling_factor 0.18215\n');
+    expect(out).toContain('text_encoder (text encoder)  [diffusers, OnnxRuntimeModel]\n');
+    expect(out).toContain('  declared  hidden_size 32, max_position_embeddings 77\n');
+    expect(out).toContain('tokenizer  [transformers, CLIPTokenizer]\n');
+    expect(out).toContain('  declared  model_max_length 77\n');
+    expect(out).toContain('scheduler  [diffusers, PNDMScheduler]\n  files     scheduler_config.json 374 B\n  declared  prediction_type epsilon, num_train_timesteps 1000\n');
+    expect(out).toMatch(/\ncompatible: text_encoder \+ tokenizer, scheduler, unet, vae_decoder, vae_encoder fit together\n$/);
+    expect(io.err()).toBe('');
+  });
+
+  it('prints the same report as JSON with --json', async () => {
+    const io = capturedIo();
+    expect(await run(['inspect', tinySd, '--json'], io)).toBe(ExitCode.ok);
+    const report = JSON.parse(io.out());
+    expect(report).toMatchObject({ path: tinySd, pipelineClassName: 'OnnxStableDiffusionPipeline', compatible: true, defaultImageSize: 32, notes: [] });
+    const unet = report.components.find((c: { slot: string }) => c.slot === 'unet');
+    expect(unet).toMatchObject({ role: 'unet', configClassName: 'UNet2DConditionModel', configFile: 'unet/config.json', bytes: 1648 + 638179 + 3912704 });
+    expect(unet.dimensions).toEqual({ in_channels: 4, out_channels: 4, cross_attention_dim: 32, sample_size: 16 });
+    expect(report.verdicts).toEqual([{ textEncoders: ['text_encoder'], tokenizer: 'tokenizer', compatible: true, problems: [] }]);
+  });
+
+  describe('a folder whose parts do not fit', () => {
+    let scratch: string;
+    beforeAll(() => {
+      scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-inspect-'));
+      // Configs only (no weights): inspect reads metadata, never the models.
+      for (const slot of ['scheduler', 'text_encoder', 'tokenizer', 'unet', 'vae_decoder', 'vae_encoder']) {
+        cpSync(path.join(tinySd, slot), path.join(scratch, slot), { recursive: true, filter: (source) => !/\.(onnx|pb)$/.test(source) });
+      }
+      cpSync(path.join(tinySd, 'model_index.json'), path.join(scratch, 'model_index.json'));
+      const encoderConfig = path.join(scratch, 'text_encoder', 'config.json');
+      writeFileSync(encoderConfig, JSON.stringify({ hidden_size: 64, max_position_embeddings: 77 }));
+    });
+    afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+    it('prints the problem and exits 3', async () => {
+      const io = capturedIo();
+      expect(await run(['inspect', scratch], io)).toBe(ExitCode.model);
+      expect(io.out()).toContain(
+        'NOT compatible: text_encoder + tokenizer (1 problem)\n' +
+          "  1. text encoder 'text_encoder' produces 64-wide embeddings but the UNet's cross-attention expects 32: ",
+      );
+    });
+  });
+});
+
+describe('latentkit inspect errors', () => {
+  it('exits 3 naming the path when the folder does not exist', async () => {
+    const io = capturedIo();
+    expect(await run(['inspect', '/nonexistent/model'], io)).toBe(ExitCode.model);
+    expect(io.err()).toBe('latentkit inspect: Cannot load /nonexistent/model: the model folder does not exist\n');
+  });
+
+  it('exits 3 naming the file when model_index.json is malformed', async () => {
+    const scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-inspect-bad-'));
+    try {
+      writeFileSync(path.join(scratch, 'model_index.json'), '{ "unet": ["diffusers" }');
+      const io = capturedIo();
+      expect(await run(['inspect', scratch], io)).toBe(ExitCode.model);
+      expect(io.err()).toMatch(new RegExp(`^latentkit inspect: Cannot load ${path.join(scratch, 'model_index.json')}: it is not valid JSON at line 1, column \\d+`));
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 for two folders', async () => {
+    const io = capturedIo();
+    expect(await run(['inspect', 'a', 'b'], io)).toBe(ExitCode.usage);
+    expect(io.err()).toContain("inspect takes one model folder, got 2: 'a' 'b'");
+  });
+});

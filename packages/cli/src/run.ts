@@ -1,0 +1,75 @@
+/**
+ * `latentkit`'s entry point as a function: `run(argv, io)` returns the exit code, so that every
+ * command can be tested without spawning a process. Errors become one clear line on stderr and
+ * the exit code a shell user expects (see {@link ExitCode}).
+ */
+import { LatentkitError } from '@latentkit/core';
+import type { CliIo } from './cli-io';
+import { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes';
+import { generationCommand } from './generate-command';
+import { COMMANDS, commandHelp, mainHelp, type CommandName } from './help';
+import { inspectCommand } from './inspect-command';
+import { UsageError } from './usage-error';
+
+/** The CLI's version: the package's own. */
+export function cliVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../package.json') as { version: string }).version;
+}
+
+function isCommand(name: string): name is CommandName {
+  return (COMMANDS as readonly string[]).includes(name);
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/**
+ * Runs the CLI with the arguments after `latentkit` and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { run } from '@latentkit/cli';
+ * const controller = new AbortController();
+ * process.on('SIGINT', () => controller.abort());
+ * process.exitCode = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+ * ```
+ */
+export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeValue> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    const topic = first === 'help' ? rest[0] : undefined;
+    if (topic !== undefined && isCommand(topic)) io.stdout.write(commandHelp(topic));
+    else io.stdout.write(mainHelp(cliVersion()));
+    return first === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  if (first === '--version' || first === '-v') {
+    io.stdout.write(`${cliVersion()}\n`);
+    return ExitCode.ok;
+  }
+  if (!isCommand(first)) {
+    io.stderr.write(`latentkit: unknown command '${first}'. Commands: ${COMMANDS.join(', ')}. Run 'latentkit --help' for usage.\n`);
+    return ExitCode.usage;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(commandHelp(first));
+    return ExitCode.ok;
+  }
+  try {
+    return first === 'inspect' ? await inspectCommand(rest, io) : await generationCommand(first, rest, io);
+  } catch (error) {
+    const code = exitCodeFor(error);
+    if (code === ExitCode.interrupted) {
+      io.stderr.write('latentkit: interrupted\n');
+    } else if (code === ExitCode.usage) {
+      io.stderr.write(`latentkit ${first}: ${errorText(error)}\nRun 'latentkit ${(UsageError.isInstance(error) && error.command) || first} --help' for usage.\n`);
+    } else {
+      io.stderr.write(`latentkit ${first}: ${errorText(error)}\n`);
+      // An unexpected error (not one of latentkit's own) is a bug: show where it came from.
+      if (!LatentkitError.isInstance(error) && error instanceof Error && process.env.LATENTKIT_DEBUG) io.stderr.write(`${error.stack}\n`);
+    }
+    return code;
+  }
+}
