@@ -2,6 +2,8 @@
 // and wraps each function with typed, documented entry points.
 #include <napi.h>
 
+#include <string>
+
 #include "bindings.h"
 #include "cpu-features.h"
 #include "thread-pool.h"
@@ -19,6 +21,18 @@ Napi::Value describeBuild(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// setSimdLevel('avx512' | 'avx2' | 'scalar'): for tests and benchmarks; returns the level applied.
+Napi::Value setSimdLevelBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string name = info.Length() == 1 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  SimdLevel wanted;
+  if (name == "avx512") wanted = SimdLevel::Avx512;
+  else if (name == "avx2") wanted = SimdLevel::Avx2;
+  else if (name == "scalar") wanted = SimdLevel::Portable;
+  else throw Napi::TypeError::New(env, "setSimdLevel: expected 'avx512', 'avx2' or 'scalar'");
+  return Napi::String::New(env, simdLevelName(setSimdLevel(wanted)));
+}
+
 }  // namespace
 }  // namespace latentkit
 
@@ -26,6 +40,7 @@ Napi::Value describeBuild(const Napi::CallbackInfo& info) {
 static Napi::Object initLatentkitNative(Napi::Env env, Napi::Object exports) {
   using namespace latentkit;
   exports.Set("describeBuild", Napi::Function::New(env, describeBuild, "describeBuild"));
+  exports.Set("setSimdLevel", Napi::Function::New(env, setSimdLevelBinding, "setSimdLevel"));
   registerAttention(env, exports);
   registerElementwise(env, exports);
   registerCuda(env, exports);

@@ -1,5 +1,6 @@
 #include "cpu-features.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -26,7 +27,20 @@ bool hasF16c() {
 #endif
 }
 
+namespace {
+std::atomic<int> chosenLevel{-1};
+}
+
+SimdLevel setSimdLevel(SimdLevel wanted) {
+  const SimdLevel best = detectedSimdLevel();
+  const SimdLevel applied = static_cast<int>(wanted) <= static_cast<int>(best) ? wanted : best;
+  chosenLevel.store(static_cast<int>(applied));
+  return applied;
+}
+
 SimdLevel activeSimdLevel() {
+  const int chosen = chosenLevel.load(std::memory_order_relaxed);
+  if (chosen >= 0) return static_cast<SimdLevel>(chosen);
   static const SimdLevel level = [] {
     const SimdLevel best = detectedSimdLevel();
     const char* requested = std::getenv("LATENTKIT_SIMD");

@@ -12,6 +12,12 @@ SimdLevel detectedSimdLevel();
 /** The level in use: LATENTKIT_SIMD if set (capped at what the CPU supports), else detected. */
 SimdLevel activeSimdLevel();
 
+/**
+ * Chooses the level for later calls (tests and benchmarks compare the paths in one process);
+ * capped at what the CPU supports. Returns the level applied.
+ */
+SimdLevel setSimdLevel(SimdLevel wanted);
+
 /** True when the CPU converts float16 in hardware (F16C). */
 bool hasF16c();
 

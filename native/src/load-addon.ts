@@ -9,6 +9,7 @@ import fs from 'node:fs';
 export interface NativeAddon {
   describeBuild(): { simd: string; detectedSimd: string; f16c: boolean; threads: number };
   attentionKernel(): string;
+  setSimdLevel(level: SimdLevel): SimdLevel;
   multiHeadAttention(...args: AttentionArguments): Float32Array;
   multiHeadAttentionAsync(...args: AttentionArguments): Promise<Float32Array>;
   guidanceStep(
@@ -32,6 +33,9 @@ export interface NativeAddon {
     batch: number, heads: number, headDim: number, scale: number,
   ): T;
 }
+
+/** The instruction sets the native kernels are compiled for. */
+export type SimdLevel = 'avx512' | 'avx2' | 'scalar';
 
 /** (query, key, value, output, keyMask, batch, heads, headDim, scale) */
 export type AttentionArguments = [
