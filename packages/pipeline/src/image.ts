@@ -1,9 +1,10 @@
 /**
  * Images in and out of the pipeline: interleaved (HWC) pixels as sharp and canvases give them,
  * converted to and from the VAE's planar [-1, 1] tensors exactly as diffusers'
- * `VaeImageProcessor` does (float32 arithmetic, round half to even when quantising).
+ * `VaeImageProcessor` does (float32 arithmetic; 8-bit output through `@latentkit/native`'s `latentsToRgb8`).
  */
 import { InvalidArgumentError, createTensor, describeValue, type Tensor } from '@latentkit/core';
+import { latentsToRgb8 } from '@latentkit/native';
 
 /** An 8-bit RGB image, rows top to bottom, pixels interleaved (`r, g, b, r, g, b, …`). */
 export interface RgbImage {
@@ -94,7 +95,7 @@ export function imageToTensor(image: ImageInput): Tensor<Float32Array> {
 
 /**
  * A mask → `[1, 1, H, W]` of 0 (keep) and 1 (repaint), as diffusers' mask processor: RGB is
- * converted to luminance as PIL's `convert('L')` does (ITU-R 601-2, rounded to 8 bits), then
+ * converted to luminance as PIL's `convert('L')` does (ITU-R 601-2 in 16-bit fixed point, rounded to 8 bits), then
  * values ≥ 0.5 become 1.
  */
 export function maskToTensor(mask: ImageInput): Tensor<Float32Array> {
@@ -105,19 +106,11 @@ export function maskToTensor(mask: ImageInput): Tensor<Float32Array> {
     let value: number;
     if (channels === 1) value = unit(data, p);
     else if (data instanceof Float32Array) value = 0.299 * data[p * channels]! + 0.587 * data[p * channels + 1]! + 0.114 * data[p * channels + 2]!;
-    else value = Math.round((data[p * channels]! * 299 + data[p * channels + 1]! * 587 + data[p * channels + 2]! * 114) / 1000) / 255;
+    // PIL's fixed-point ITU-R 601-2 luma (ImagingConvert's L24), then / 255.
+    else value = Math.fround(((data[p * channels]! * 19595 + data[p * channels + 1]! * 38470 + data[p * channels + 2]! * 7471 + 0x8000) >> 16) / 255);
     out[p] = value >= 0.5 ? 1 : 0;
   }
   return createTensor([1, 1, height, width], out);
-}
-
-/** numpy's `round`: halves go to the even neighbour. */
-function roundHalfEven(value: number): number {
-  const floor = Math.floor(value);
-  const diff = value - floor;
-  if (diff > 0.5) return floor + 1;
-  if (diff < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
 }
 
 /**
@@ -139,6 +132,13 @@ export function tensorToImages(decoded: Tensor<Float32Array>, outputType: Output
   }
   const plane = width * height;
   const images: (RgbImage | FloatRgbImage)[] = [];
+  if (outputType === 'uint8') {
+    // One fused pass (native when the addon is built, its TypeScript twin otherwise), bit for bit
+    // diffusers' `numpy_to_pil(postprocess(x))`.
+    const bytes = latentsToRgb8(decoded.data, { batch, height, width });
+    for (let b = 0; b < batch; b++) images.push({ width, height, channels: 3, data: bytes.subarray(b * 3 * plane, (b + 1) * 3 * plane) });
+    return images;
+  }
   for (let b = 0; b < batch; b++) {
     const source = decoded.data.subarray(b * 3 * plane, (b + 1) * 3 * plane);
     const floats = new Float32Array(3 * plane);
@@ -148,13 +148,7 @@ export function tensorToImages(decoded: Tensor<Float32Array>, outputType: Output
         floats[p * 3 + c] = v < 0 ? 0 : v > 1 ? 1 : v;
       }
     }
-    if (outputType === 'float') {
-      images.push({ width, height, channels: 3, data: floats });
-    } else {
-      const bytes = new Uint8Array(3 * plane);
-      for (let i = 0; i < bytes.length; i++) bytes[i] = roundHalfEven(Math.fround(floats[i]! * 255));
-      images.push({ width, height, channels: 3, data: bytes });
-    }
+    images.push({ width, height, channels: 3, data: floats });
   }
   return images;
 }
