@@ -80,3 +80,8 @@ export function maxAbsoluteError(actual: ArrayLike<number>, expected: ArrayLike<
   }
   return worst;
 }
+
+/** True when two typed arrays hold the same bytes (fast for large arrays, unlike toEqual). */
+export function sameBits(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
