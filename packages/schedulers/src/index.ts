@@ -1,1 +1,10 @@
-export {};
+export * from './scheduling-ddim';
+export * from './scheduling-ddpm';
+export * from './scheduling-pndm';
+export * from './scheduling-euler-discrete';
+export * from './scheduling-euler-ancestral-discrete';
+export * from './scheduling-lms-discrete';
+export * from './scheduling-heun-discrete';
+export * from './scheduling-k-dpm-2-discrete';
+export * from './scheduling-k-dpm-2-ancestral-discrete';
+export * from './scheduling-dpmsolver-multistep';

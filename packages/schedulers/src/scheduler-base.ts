@@ -1,0 +1,256 @@
+/**
+ * What every scheduler shares: config resolution against the class defaults, the β/ᾱ schedule,
+ * timestep bookkeeping (step index, img2img begin index), input checks with clear errors,
+ * `addNoise` and the img2img timesteps. Each scheduler file then holds only its algorithm.
+ */
+import {
+  InvalidArgumentError,
+  StateError,
+  createTensor,
+  formatDims,
+  resolveConfig,
+  type Generator,
+  type PredictionType,
+  type Scheduler,
+  type SchedulerStepOutput,
+  type SetTimestepsOptions,
+  type StepOptions,
+  type Tensor,
+} from '@latentkit/core';
+import { alphasCumprodFrom, betasFor, type NoiseScheduleConfig } from './noise-schedule';
+
+/** Config keys common to every scheduler (diffusers' snake_case). */
+export interface SchedulerConfig extends NoiseScheduleConfig {
+  prediction_type: PredictionType;
+}
+
+const f32 = Math.fround;
+
+/** Options for constructing any scheduler. */
+export interface SchedulerOptions {
+  /** Called for each config key the class does not know (default: a process warning, once per key). */
+  onUnknownKey?: (key: string) => void;
+}
+
+/**
+ * The base class of latentkit's schedulers. Not part of the public contract: plugins implement
+ * {@link Scheduler} directly.
+ *
+ * @example
+ * ```ts
+ * class MyScheduler extends SchedulerBase<MyConfig> { ... }
+ * ```
+ */
+export abstract class SchedulerBase<C extends SchedulerConfig> implements Scheduler {
+  readonly specificationVersion = 'v1' as const;
+  readonly className: string;
+  readonly config: Readonly<C>;
+  /** ᾱ_t for t = 0 … T−1, float32 as diffusers computes it. */
+  readonly alphasCumprod: Float32Array;
+  abstract readonly order: number;
+  protected schedule: readonly number[] = [];
+  protected numInferenceSteps: number | undefined;
+  /** Index into the schedule of the next `step`; set on the first step (or by img2img). */
+  protected stepIndex: number | undefined;
+  /** Where img2img starts along the schedule (diffusers' `begin_index`). */
+  protected beginIndex: number | undefined;
+
+  protected constructor(
+    className: string,
+    given: Readonly<Record<string, unknown>> | undefined,
+    defaults: C,
+    options: SchedulerOptions & { predictionTypes?: readonly PredictionType[] } = {},
+  ) {
+    this.className = className;
+    const config = resolveConfig(given, defaults as unknown as Record<string, unknown>, { className, onUnknown: options.onUnknownKey }) as unknown as C;
+    const allowed = options.predictionTypes ?? ['epsilon', 'v_prediction', 'sample'];
+    if (!allowed.includes(config.prediction_type)) {
+      throw new InvalidArgumentError({
+        name: `${className} config.prediction_type`,
+        expected: allowed.map((p) => `'${p}'`).join(' | '),
+        actual: config.prediction_type,
+        hint: `use the prediction type the UNet was trained with; ${className} supports only these`,
+      });
+    }
+    this.config = Object.freeze(config);
+    this.alphasCumprod = alphasCumprodFrom(betasFor(config, className));
+  }
+
+  get timesteps(): readonly number[] {
+    return this.schedule;
+  }
+
+  get predictionType(): PredictionType {
+    return this.config.prediction_type;
+  }
+
+  abstract get initNoiseSigma(): number;
+  abstract setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void;
+  abstract step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, options?: StepOptions): SchedulerStepOutput;
+
+  /** Returns the input unchanged: only the σ-parameterised schedulers scale it. */
+  scaleModelInput(sample: Tensor<Float32Array>, timestep: number): Tensor<Float32Array> {
+    this.requireTimesteps('scaleModelInput');
+    this.checkTensor('sample', sample);
+    this.indexForTimestep(timestep);
+    return sample;
+  }
+
+  /**
+ * Noises clean samples to the given timesteps (one per batch item, or one for all), as
+ * q(x_t | x₀) = N(√ᾱ_t x₀, (1 − ᾱ_t) I) (Ho et al. 2020, eq. 4).
+   */
+  addNoise(original: Tensor<Float32Array>, noise: Tensor<Float32Array>, timesteps: readonly number[]): Tensor<Float32Array> {
+    const batch = this.checkAddNoise(original, noise, timesteps);
+    const out = new Float32Array(original.data.length);
+    const size = out.length / batch;
+    for (let b = 0; b < batch; b++) {
+      const t = timesteps.length === 1 ? timesteps[0]! : timesteps[b]!;
+      if (!Number.isInteger(t) || t < 0 || t >= this.alphasCumprod.length) {
+        throw new InvalidArgumentError({ name: 'timesteps', expected: `integers in [0, ${this.alphasCumprod.length - 1}]`, actual: timesteps });
+      }
+      const alphaBar = this.alphasCumprod[t]!;
+      const signal = f32(Math.sqrt(alphaBar));
+      const noiseScale = f32(Math.sqrt(f32(1 - alphaBar)));
+      for (let i = b * size; i < (b + 1) * size; i++) out[i] = f32(signal * original.data[i]!) + f32(noiseScale * noise.data[i]!);
+    }
+    return createTensor(original.dims, out);
+  }
+
+  /**
+   * The timesteps img2img denoises, as diffusers' StableDiffusionImg2ImgPipeline: the last
+   * `min(⌊n·strength⌋, n)` steps of an n-step schedule. Call it instead of `setTimesteps`.
+   */
+  getImg2ImgTimesteps(numInferenceSteps: number, strength: number): { timesteps: readonly number[]; startIndex: number } {
+    if (typeof strength !== 'number' || !(strength > 0 && strength <= 1)) {
+      throw new InvalidArgumentError({ name: 'strength', expected: 'a number in (0, 1]', actual: strength, hint: '1 ignores the input image, 0.3 keeps most of it' });
+    }
+    this.setTimesteps(numInferenceSteps);
+    const initTimestep = Math.min(Math.floor(numInferenceSteps * strength), numInferenceSteps);
+    const start = Math.max(numInferenceSteps - initTimestep, 0) * this.order;
+    this.beginIndex = start;
+    return { timesteps: this.schedule.slice(start), startIndex: start };
+  }
+
+  /** Throws a {@link StateError} when `setTimesteps` has not run. */
+  protected requireTimesteps(method: string): void {
+    if (this.numInferenceSteps === undefined) {
+      throw new StateError(`${this.className}.${method}() was called before setTimesteps(): call scheduler.setTimesteps(numInferenceSteps) first`);
+    }
+  }
+
+  /** The position of a timestep in the schedule; throws when it is not in it. */
+  protected indexForTimestep(timestep: number, fromIndex = 0): number {
+    if (typeof timestep !== 'number' || Number.isNaN(timestep)) {
+      throw new InvalidArgumentError({ name: 'timestep', expected: 'a number from scheduler.timesteps', actual: timestep });
+    }
+    const index = this.schedule.indexOf(timestep, fromIndex);
+    if (index < 0) {
+      throw new InvalidArgumentError({
+        name: 'timestep',
+        expected: `one of this schedule's timesteps ${JSON.stringify(this.schedule.slice(0, 8))}${this.schedule.length > 8 ? '…' : ''}`,
+        actual: timestep,
+        hint: 'pass the values of scheduler.timesteps in order, after setTimesteps()',
+      });
+    }
+    return index;
+  }
+
+  /**
+   * The step index for the σ-based schedulers: the img2img begin index, else the timestep's
+   * position (the second occurrence for repeated timesteps, as diffusers' `index_for_timestep`).
+   */
+  protected currentStepIndex(timestep: number): number {
+    if (this.stepIndex === undefined) {
+      if (this.beginIndex !== undefined) this.stepIndex = this.beginIndex;
+      else {
+        const first = this.indexForTimestep(timestep);
+        const second = this.schedule.indexOf(timestep, first + 1);
+        this.stepIndex = second >= 0 ? second : first;
+      }
+    }
+    if (this.stepIndex >= this.schedule.length) {
+      throw new StateError(
+        `${this.className}.step() was called after the last of ${this.schedule.length} timesteps: call setTimesteps() again to start a new run`,
+      );
+    }
+    if (this.schedule[this.stepIndex] !== timestep) this.indexForTimestep(timestep);
+    return this.stepIndex;
+  }
+
+  /** Checks a tensor: float32, consistent shape, finite values. */
+  protected checkTensor(name: string, tensor: Tensor<Float32Array>): void {
+    if (!tensor || !(tensor.data instanceof Float32Array) || !Array.isArray(tensor.dims)) {
+      throw new InvalidArgumentError({ name, expected: 'a float32 tensor { dims, data: Float32Array }', actual: tensor });
+    }
+    let size = 1;
+    for (const d of tensor.dims) size *= d;
+    if (size !== tensor.data.length || tensor.dims.length < 1) {
+      throw new InvalidArgumentError({ name, expected: `data of ${size} elements for shape ${formatDims(tensor.dims)}`, actual: tensor.data.length });
+    }
+    const data = tensor.data;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (v - v !== 0) {
+        throw new InvalidArgumentError({
+          name,
+          expected: 'finite values',
+          actual: v,
+          hint: `element ${i} is not finite; check the model's output (fp16 overflow?) and the previous step`,
+        });
+      }
+    }
+  }
+
+  /** Checks the two tensors of a step: same shape, finite. */
+  protected checkStepInputs(modelOutput: Tensor<Float32Array>, sample: Tensor<Float32Array>): void {
+    this.checkTensor('sample', sample);
+    this.checkTensor('modelOutput', modelOutput);
+    const same = modelOutput.dims.length === sample.dims.length && modelOutput.dims.every((d, i) => d === sample.dims[i]);
+    if (!same) {
+      throw new InvalidArgumentError({
+        name: 'modelOutput',
+        expected: `the sample's shape ${formatDims(sample.dims)}`,
+        actual: formatDims(modelOutput.dims),
+        hint: 'pass the UNet output for this sample (split classifier-free guidance batches before the step)',
+      });
+    }
+  }
+
+  /** Returns the generator, or throws naming why this step needs one. */
+  protected requireGenerator(options: StepOptions | undefined, why: string): Generator {
+    const generator = options?.generator;
+    if (!generator || typeof generator.randn !== 'function') {
+      throw new InvalidArgumentError({
+        name: 'options.generator',
+        expected: 'a Generator (e.g. new TorchGenerator(seed) from @latentkit/core)',
+        actual: generator,
+        hint: `${this.className} ${why}`,
+      });
+    }
+    return generator;
+  }
+
+  /** Draws noise of the sample's shape, checking the generator's answer. */
+  protected drawNoise(generator: Generator, dims: readonly number[], size: number): Float32Array {
+    const noise = generator.randn(dims);
+    if (!(noise instanceof Float32Array) || noise.length !== size) {
+      throw new InvalidArgumentError({ name: 'generator.randn(dims)', expected: `a Float32Array of ${size} values`, actual: noise });
+    }
+    return noise;
+  }
+
+  /** Shared checks of `addNoise`; returns the batch size. */
+  protected checkAddNoise(original: Tensor<Float32Array>, noise: Tensor<Float32Array>, timesteps: readonly number[]): number {
+    this.checkTensor('original', original);
+    this.checkTensor('noise', noise);
+    if (noise.data.length !== original.data.length || noise.dims.some((d, i) => d !== original.dims[i])) {
+      throw new InvalidArgumentError({ name: 'noise', expected: `the shape ${formatDims(original.dims)}`, actual: formatDims(noise.dims) });
+    }
+    const batch = original.dims[0]!;
+    if (!Array.isArray(timesteps) || !(timesteps.length === 1 || timesteps.length === batch)) {
+      throw new InvalidArgumentError({ name: 'timesteps', expected: `1 or ${batch} (batch) timesteps`, actual: timesteps });
+    }
+    return batch;
+  }
+}

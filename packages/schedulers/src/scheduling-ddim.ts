@@ -1,0 +1,122 @@
+/**
+ * DDIM: denoising diffusion implicit models (Song, Meng & Ermon 2021), diffusers'
+ * `DDIMScheduler`. A non-Markovian sampler of the DDPM model: deterministic for η = 0, DDPM-like
+ * for η = 1.
+ */
+import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor } from '@latentkit/core';
+import { clampOriginalSample, predictOriginalSample } from './prediction';
+import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
+import { checkSpacing, checkStepCount, discreteTimesteps, type TimestepSpacing } from './timestep-spacing';
+
+/** `DDIMScheduler`'s config (diffusers' keys and defaults). */
+export interface DDIMSchedulerConfig extends SchedulerConfig {
+  clip_sample: boolean;
+  set_alpha_to_one: boolean;
+  steps_offset: number;
+  thresholding: boolean;
+  dynamic_thresholding_ratio: number;
+  clip_sample_range: number;
+  sample_max_value: number;
+  timestep_spacing: TimestepSpacing;
+  rescale_betas_zero_snr: boolean;
+}
+
+export const DDIM_DEFAULTS: DDIMSchedulerConfig = {
+  num_train_timesteps: 1000,
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  beta_schedule: 'linear',
+  trained_betas: null,
+  clip_sample: true,
+  set_alpha_to_one: true,
+  steps_offset: 0,
+  prediction_type: 'epsilon',
+  thresholding: false,
+  dynamic_thresholding_ratio: 0.995,
+  clip_sample_range: 1.0,
+  sample_max_value: 1.0,
+  timestep_spacing: 'leading',
+  rescale_betas_zero_snr: false,
+};
+
+const f32 = Math.fround;
+
+/**
+ * DDIM sampler.
+ *
+ * @example
+ * ```ts
+ * const scheduler = new DDIMScheduler({ beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, steps_offset: 1 });
+ * scheduler.setTimesteps(50);
+ * const { prevSample } = scheduler.step(noisePred, scheduler.timesteps[0], latents, { eta: 0 });
+ * ```
+ */
+export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
+  readonly order = 1;
+  /** ᾱ used past the last step: 1, or ᾱ_0 when `set_alpha_to_one` is false. */
+  private readonly finalAlphaCumprod: number;
+
+  constructor(config?: Readonly<Record<string, unknown>>, options?: SchedulerOptions) {
+    super('DDIMScheduler', config, DDIM_DEFAULTS, options);
+    checkSpacing(this.className, this.config.timestep_spacing);
+    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
+  }
+
+  get initNoiseSigma(): number {
+    return 1;
+  }
+
+  setTimesteps(numInferenceSteps: number): void {
+    const { num_train_timesteps: numTrain, timestep_spacing: spacing, steps_offset: offset } = this.config;
+    this.numInferenceSteps = checkStepCount(this.className, numInferenceSteps, numTrain);
+    this.schedule = Object.freeze(discreteTimesteps(spacing, numInferenceSteps, numTrain, offset));
+    this.stepIndex = undefined;
+    this.beginIndex = undefined;
+  }
+
+  /**
+   * One DDIM step, Song et al. 2021 eq. 12: x_{t−1} = √ᾱ_{t−1}·x̂₀ + √(1 − ᾱ_{t−1} − σ_t²)·ε̂ + σ_t·z,
+   * with σ_t = η·√((1 − ᾱ_{t−1})/(1 − ᾱ_t))·√(1 − ᾱ_t/ᾱ_{t−1}) (eq. 16). η > 0 draws z from the generator.
+   */
+  step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, options: StepOptions = {}): SchedulerStepOutput {
+    this.requireTimesteps('step');
+    this.indexForTimestep(timestep);
+    this.checkStepInputs(modelOutput, sample);
+    const eta = options.eta ?? 0;
+    if (typeof eta !== 'number' || !(eta >= 0)) {
+      throw new InvalidArgumentError({ name: 'options.eta', expected: 'a number ≥ 0', actual: eta });
+    }
+    const prevTimestep = timestep - Math.floor(this.config.num_train_timesteps / this.numInferenceSteps!);
+    const alphaProduct = this.alphasCumprod[timestep]!;
+    const alphaProductPrev = prevTimestep >= 0 ? this.alphasCumprod[prevTimestep]! : this.finalAlphaCumprod;
+    const betaProduct = f32(1 - alphaProduct);
+    const betaProductPrev = f32(1 - alphaProductPrev);
+    const sqrtAlpha = f32(Math.sqrt(alphaProduct));
+    const sqrtBeta = f32(Math.sqrt(betaProduct));
+    const model = modelOutput.data;
+    const x = sample.data;
+    const size = x.length;
+
+    const original = predictOriginalSample(this.config.prediction_type, alphaProduct, model, x);
+    // ε̂ as the direction term needs it, before any clipping of x̂₀ (diffusers' default use_clipped_model_output=false).
+    const epsilon = this.config.prediction_type === 'epsilon' ? model : new Float32Array(size);
+    if (this.config.prediction_type === 'sample') {
+      for (let i = 0; i < size; i++) epsilon[i] = f32(x[i]! - f32(sqrtAlpha * original[i]!)) / sqrtBeta;
+    } else if (this.config.prediction_type === 'v_prediction') {
+      for (let i = 0; i < size; i++) epsilon[i] = f32(sqrtAlpha * model[i]!) + f32(sqrtBeta * x[i]!);
+    }
+    clampOriginalSample(this.config, original, sample.dims[0]!);
+
+    const variance = f32(f32(betaProductPrev / betaProduct) * f32(1 - f32(alphaProduct / alphaProductPrev)));
+    const std = f32(eta * f32(Math.sqrt(variance)));
+    const directionScale = f32(Math.sqrt(f32(f32(1 - alphaProductPrev) - f32(std * std))));
+    const sqrtAlphaPrev = f32(Math.sqrt(alphaProductPrev));
+    const prev = new Float32Array(size);
+    for (let i = 0; i < size; i++) prev[i] = f32(sqrtAlphaPrev * original[i]!) + f32(directionScale * epsilon[i]!);
+    if (eta > 0) {
+      const noise = this.drawNoise(this.requireGenerator(options, 'draws noise when eta > 0'), sample.dims, size);
+      for (let i = 0; i < size; i++) prev[i] = prev[i]! + f32(std * noise[i]!);
+    }
+    return { prevSample: createTensor(sample.dims, prev), predOriginalSample: createTensor(sample.dims, original) };
+  }
+}

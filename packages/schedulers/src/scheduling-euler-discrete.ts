@@ -1,0 +1,136 @@
+/**
+ * Euler's method on the probability-flow ODE dx/dσ = (x − x̂₀)/σ (Karras et al. 2022, Algorithm 2
+ * with optional churn), diffusers' `EulerDiscreteScheduler`.
+ */
+import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type StepOptions, type Tensor } from '@latentkit/core';
+import type { SchedulerOptions } from './scheduler-base';
+import { SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
+import { checkStepCount } from './timestep-spacing';
+
+/** `EulerDiscreteScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
+export interface EulerDiscreteSchedulerConfig extends SigmaSchedulerConfig {
+  interpolation_type: 'linear';
+  use_karras_sigmas: boolean;
+  use_exponential_sigmas: boolean;
+  sigma_min: number | null;
+  sigma_max: number | null;
+  timestep_type: 'discrete' | 'continuous';
+  rescale_betas_zero_snr: boolean;
+}
+
+export const EULER_DISCRETE_DEFAULTS: EulerDiscreteSchedulerConfig = {
+  num_train_timesteps: 1000,
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  beta_schedule: 'linear',
+  trained_betas: null,
+  prediction_type: 'epsilon',
+  interpolation_type: 'linear',
+  use_karras_sigmas: false,
+  use_exponential_sigmas: false,
+  sigma_min: null,
+  sigma_max: null,
+  timestep_spacing: 'linspace',
+  timestep_type: 'discrete',
+  steps_offset: 0,
+  rescale_betas_zero_snr: false,
+};
+
+/** Step options of the Euler sampler: Karras et al.'s stochastic churn (Algorithm 2). */
+export interface EulerStepOptions extends StepOptions {
+  /** S_churn: the total noise added over the run (0 = deterministic, default). */
+  sChurn?: number;
+  /** Churn only where S_tmin ≤ σ ≤ S_tmax. */
+  sTmin?: number;
+  sTmax?: number;
+  /** S_noise: scale of the churn noise (default 1). */
+  sNoise?: number;
+}
+
+const f32 = Math.fround;
+
+/**
+ * Euler sampler ("Euler" in A1111/ComfyUI).
+ *
+ * @example
+ * ```ts
+ * const scheduler = new EulerDiscreteScheduler({ beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012 });
+ * scheduler.setTimesteps(30);
+ * let latents = initialNoise.map((x) => x * scheduler.initNoiseSigma);
+ * ```
+ */
+export class EulerDiscreteScheduler extends SigmaSchedulerBase<EulerDiscreteSchedulerConfig> {
+  readonly order = 1;
+
+  constructor(config?: Readonly<Record<string, unknown>>, options?: SchedulerOptions) {
+    super('EulerDiscreteScheduler', config, EULER_DISCRETE_DEFAULTS, options);
+    if (this.config.interpolation_type !== 'linear') this.refuse('interpolation_type', this.config.interpolation_type, "'linear'");
+    if (this.config.rescale_betas_zero_snr) {
+      // A zero-SNR final step would have σ = ∞; diffusers sets ᾱ_T to 2⁻²⁴ instead.
+      this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
+      this.trainingSigmas.set(this.alphasCumprod.map((a) => Math.sqrt(f32(f32(1 - a) / a))));
+      this.logSigmas.set(this.trainingSigmas.map(Math.log));
+      this.sigmas = Float32Array.from([...this.trainingSigmas].reverse());
+    }
+  }
+
+  setTimesteps(numInferenceSteps: number, _options?: SetTimestepsOptions): void {
+    const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
+    const { timesteps, sigmas } = this.interpolatedSchedule(n, true, this.config);
+    this.sigmas = Float32Array.from([...sigmas, 0]);
+    this.schedule = Object.freeze(
+      this.config.timestep_type === 'continuous' && this.config.prediction_type === 'v_prediction'
+        ? sigmas.map((s) => f32(0.25 * Math.log(f32(s)))) // EDM's c_noise = ¼·ln σ
+        : timesteps.map(f32),
+    );
+    this.numInferenceSteps = n;
+    this.stepIndex = undefined;
+    this.beginIndex = undefined;
+  }
+
+  /**
+   * One Euler step from σ̂ = σ(1 + γ) to the next σ: x̂₀ from the model, d = (x − x̂₀)/σ̂,
+   * x' = x + d·(σ_next − σ̂) (Karras et al. 2022, Algorithm 2, lines 5–8).
+   */
+  step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, options: EulerStepOptions = {}): SchedulerStepOutput {
+    this.requireTimesteps('step');
+    const index = this.currentStepIndex(timestep);
+    this.checkStepInputs(modelOutput, sample);
+    const { sChurn = 0, sTmin = 0, sTmax = Infinity, sNoise = 1 } = options;
+    const sigma = this.sigmas[index]!;
+    const gamma = sTmin <= sigma && sigma <= sTmax ? Math.min(sChurn / (this.sigmas.length - 1), 2 ** 0.5 - 1) : 0;
+    const size = sample.data.length;
+    let x = sample.data;
+    // diffusers draws this noise at every step, used or not; drawing it whenever a generator is
+    // given keeps a shared generator's stream in step with diffusers.
+    const noise = gamma > 0 || options.generator ? this.drawNoise(this.requireGenerator(options, 'draws churn noise when sChurn > 0'), sample.dims, size) : undefined;
+    const sigmaHat = f32(sigma * f32(gamma + 1));
+    if (gamma > 0) {
+      const churn = f32(Math.sqrt(f32(f32(sigmaHat * sigmaHat) - f32(sigma * sigma))));
+      const noisy = new Float32Array(size);
+      for (let i = 0; i < size; i++) noisy[i] = x[i]! + f32(f32(noise![i]! * f32(sNoise)) * churn);
+      x = noisy;
+    }
+    const original = this.originalSample(modelOutput.data, x, sigmaHat, sigma);
+    const dt = f32(this.sigmas[index + 1]! - sigmaHat);
+    const prev = new Float32Array(size);
+    for (let i = 0; i < size; i++) prev[i] = x[i]! + f32(f32(f32(x[i]! - original[i]!) / sigmaHat) * dt);
+    this.stepIndex = index + 1;
+    return { prevSample: createTensor(sample.dims, prev), predOriginalSample: createTensor(sample.dims, original) };
+  }
+
+  /** x̂₀ for each prediction type (Karras et al. 2022, Table 1; v: Salimans & Ho 2022). */
+  private originalSample(model: Float32Array, x: Float32Array, sigmaHat: number, sigma: number): Float32Array {
+    const out = new Float32Array(x.length);
+    if (this.config.prediction_type === 'epsilon') {
+      for (let i = 0; i < out.length; i++) out[i] = x[i]! - f32(sigmaHat * model[i]!);
+    } else if (this.config.prediction_type === 'v_prediction') {
+      const variance = f32(f32(sigma * sigma) + 1);
+      const scale = f32(-sigma / f32(Math.sqrt(variance)));
+      for (let i = 0; i < out.length; i++) out[i] = f32(model[i]! * scale) + f32(x[i]! / variance);
+    } else {
+      out.set(model);
+    }
+    return out;
+  }
+}

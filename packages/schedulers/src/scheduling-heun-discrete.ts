@@ -1,0 +1,118 @@
+/**
+ * Heun's method (2nd-order, trapezoidal) on the probability-flow ODE, diffusers'
+ * `HeunDiscreteScheduler` (Karras et al. 2022, Algorithm 1): every interval takes an Euler
+ * predictor and a corrector evaluation, so each timestep after the first appears twice.
+ */
+import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type StepOptions, type Tensor } from '@latentkit/core';
+import { clipInPlace } from './thresholding';
+import type { SchedulerOptions } from './scheduler-base';
+import { SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
+import { checkStepCount } from './timestep-spacing';
+
+/** `HeunDiscreteScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
+export interface HeunDiscreteSchedulerConfig extends SigmaSchedulerConfig {
+  use_karras_sigmas: boolean;
+  use_exponential_sigmas: boolean;
+  clip_sample: boolean;
+  clip_sample_range: number;
+}
+
+export const HEUN_DISCRETE_DEFAULTS: HeunDiscreteSchedulerConfig = {
+  num_train_timesteps: 1000,
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  beta_schedule: 'linear',
+  trained_betas: null,
+  prediction_type: 'epsilon',
+  use_karras_sigmas: false,
+  use_exponential_sigmas: false,
+  clip_sample: false,
+  clip_sample_range: 1.0,
+  timestep_spacing: 'linspace',
+  steps_offset: 0,
+};
+
+const f32 = Math.fround;
+
+/**
+ * Heun sampler: two model evaluations per interval (`order` 2), 2n − 1 timesteps for n steps.
+ *
+ * @example
+ * ```ts
+ * const scheduler = new HeunDiscreteScheduler(unetSchedulerConfig);
+ * scheduler.setTimesteps(20); // 39 model evaluations
+ * ```
+ */
+export class HeunDiscreteScheduler extends SigmaSchedulerBase<HeunDiscreteSchedulerConfig> {
+  readonly order = 2;
+  /** Predictor state between the two evaluations of an interval. */
+  private pending: { derivative: Float32Array; dt: number; sample: Float32Array } | undefined;
+
+  constructor(config?: Readonly<Record<string, unknown>>, options?: SchedulerOptions) {
+    super('HeunDiscreteScheduler', config, HEUN_DISCRETE_DEFAULTS, options);
+  }
+
+  setTimesteps(numInferenceSteps: number, _options?: SetTimestepsOptions): void {
+    const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
+    const { timesteps, sigmas } = this.interpolatedSchedule(n, false);
+    const all = [...sigmas.map(f32), 0];
+    // [σ0, σ1, σ1, …, σ_{n−1}, σ_{n−1}, 0] and [t0, t1, t1, …, t_{n−1}, t_{n−1}].
+    this.sigmas = Float32Array.from([all[0]!, ...all.slice(1, -1).flatMap((s) => [s, s]), 0]);
+    this.schedule = Object.freeze([timesteps[0]!, ...timesteps.slice(1).flatMap((t) => [t, t])]);
+    this.numInferenceSteps = n;
+    this.pending = undefined;
+    this.stepIndex = undefined;
+    this.beginIndex = undefined;
+  }
+
+  /** True between the predictor and the corrector evaluation of an interval. */
+  get stateInFirstOrder(): boolean {
+    return this.pending === undefined;
+  }
+
+  /**
+   * Predictor: d = (x − x̂₀)/σ, x' = x + d·(σ_next − σ). Corrector at σ_next: d' from the new
+   * evaluation, x_next = x + ½(d + d')·(σ_next − σ) (Karras et al. 2022, Algorithm 1, lines 5–11).
+   */
+  step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, _options?: StepOptions): SchedulerStepOutput {
+    this.requireTimesteps('step');
+    const index = this.currentStepIndex(timestep);
+    this.checkStepInputs(modelOutput, sample);
+    const first = this.pending === undefined;
+    const sigma = first ? this.sigmas[index]! : this.sigmas[index - 1]!;
+    const sigmaNext = first ? this.sigmas[index + 1]! : this.sigmas[index]!;
+    const sigmaInput = first ? sigma : sigmaNext;
+    const x = sample.data;
+    const model = modelOutput.data;
+    const size = x.length;
+    const original = new Float32Array(size);
+    if (this.config.prediction_type === 'epsilon') {
+      for (let i = 0; i < size; i++) original[i] = x[i]! - f32(sigmaInput * model[i]!);
+    } else if (this.config.prediction_type === 'v_prediction') {
+      const variance = f32(f32(sigmaInput * sigmaInput) + 1);
+      const scale = f32(-sigmaInput / f32(Math.sqrt(variance)));
+      for (let i = 0; i < size; i++) original[i] = f32(model[i]! * scale) + f32(x[i]! / variance);
+    } else {
+      original.set(model);
+    }
+    if (this.config.clip_sample) clipInPlace(original, this.config.clip_sample_range);
+
+    const prev = new Float32Array(size);
+    if (first) {
+      const derivative = new Float32Array(size);
+      for (let i = 0; i < size; i++) derivative[i] = f32(x[i]! - original[i]!) / sigma;
+      const dt = f32(sigmaNext - sigma);
+      for (let i = 0; i < size; i++) prev[i] = x[i]! + f32(derivative[i]! * dt);
+      this.pending = { derivative, dt, sample: Float32Array.from(x) };
+    } else {
+      const { derivative: previous, dt, sample: start } = this.pending!;
+      for (let i = 0; i < size; i++) {
+        const corrected = f32(f32(x[i]! - original[i]!) / sigmaNext);
+        prev[i] = start[i]! + f32(f32(f32(previous[i]! + corrected) / 2) * dt);
+      }
+      this.pending = undefined;
+    }
+    this.stepIndex = index + 1;
+    return { prevSample: createTensor(sample.dims, prev), predOriginalSample: createTensor(sample.dims, original) };
+  }
+}
