@@ -96,3 +96,23 @@ export function buildClipTokenizerJson(vocabulary: BpeVocabulary, options: ClipT
     },
   };
 }
+
+/**
+ * Returns a copy of a CLIP `tokenizer.json` whose pre-tokenizer isolates CJK ideographs (inserted
+ * before the byte-level step), so that a shipped fast-tokenizer file behaves as the slow
+ * `CLIPTokenizer` without `ftfy`. A file that already isolates them is returned unchanged.
+ *
+ * @example
+ * ```ts
+ * const slowCompatible = withCjkIdeographSplitting(JSON.parse(readFileSync('tokenizer.json', 'utf8')));
+ * ```
+ */
+export function withCjkIdeographSplitting(tokenizerJson: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const split = { type: 'Split', pattern: { Regex: CJK_IDEOGRAPH_PATTERN }, behavior: 'Isolated', invert: false };
+  const current = tokenizerJson.pre_tokenizer as { type?: string; pretokenizers?: Record<string, unknown>[] } | null | undefined;
+  const steps = !current ? [] : current.type === 'Sequence' ? [...(current.pretokenizers ?? [])] : [current as Record<string, unknown>];
+  if (steps.some((step) => JSON.stringify(step) === JSON.stringify(split))) return { ...tokenizerJson };
+  const byteLevel = steps.findIndex((step) => step.type === 'ByteLevel');
+  steps.splice(byteLevel < 0 ? steps.length : byteLevel, 0, split);
+  return { ...tokenizerJson, pre_tokenizer: { type: 'Sequence', pretokenizers: steps } };
+}

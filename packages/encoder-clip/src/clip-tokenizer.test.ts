@@ -65,7 +65,9 @@ describeWithShared('CLIPTokenizer on the public corpus', CORPUS)('CLIPTokenizer 
     await fs.writeFile(path.join(dir, 'tokenizer.json'), JSON.stringify(buildClipTokenizerJson({ vocab, merges })));
     await fs.writeFile(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ model_max_length: 77, pad_token: '!' }));
     const fromJson = await CLIPTokenizer.fromPretrained(dir);
+    const fromJsonSlow = await CLIPTokenizer.fromPretrained(dir, { splitCjkIdeographs: true, padToken: '<|endoftext|>' });
     await fs.rm(dir, { recursive: true });
+    for (const c of cases) expect({ text: c.text, ids: fromJsonSlow.encode(c.text) }).toEqual({ text: c.text, ids: c.input_ids });
     expect(fromJson.padTokenId).toBe(0);
     for (const c of cases.filter((c) => isAscii(c.text))) {
       expect(fromTokenizerDir.encode(c.text)).toEqual(c.input_ids);

@@ -17,7 +17,7 @@ import {
   type TokenizedText,
   type Tokenizer,
 } from '@latentkit/core';
-import { buildClipTokenizerJson } from './clip-tokenizer-json';
+import { buildClipTokenizerJson, withCjkIdeographSplitting } from './clip-tokenizer-json';
 import { readClipMergesFile, type BpeVocabulary } from './clip-vocabulary';
 import { createHuggingFaceTokenizer, type HuggingFaceTokenizer } from './huggingface-tokenizer';
 import { readTokenizerSettings, toWellFormed, type TokenizerSettings } from './tokenizer-settings';
@@ -28,8 +28,8 @@ export interface CLIPTokenizerOptions {
   /** Overrides the pad token of `tokenizer_config.json` (e.g. `'!'` for SD 2.x). */
   padToken?: string;
   /**
-   * When the folder has no `tokenizer.json`: isolate CJK ideographs as the slow `CLIPTokenizer`
-   * does without `ftfy` (default false, the fast tokenizer's behaviour). See the README.
+   * Isolate CJK ideographs as the slow `CLIPTokenizer` does without `ftfy` (default false, the
+   * fast tokenizer's and OpenAI CLIP's behaviour). See the README.
    */
   splitCjkIdeographs?: boolean;
 }
@@ -81,6 +81,7 @@ export class CLIPTokenizer implements Tokenizer {
     let json: JsonObject;
     if (await exists(tokenizerJsonFile)) {
       json = await readJsonObject(tokenizerJsonFile);
+      if (options.splitCjkIdeographs) json = withCjkIdeographSplitting(json);
     } else {
       const vocabFile = path.join(dir, 'vocab.json');
       const mergesFile = path.join(dir, 'merges.txt');
