@@ -18,7 +18,7 @@ export {
   type PipelineResult,
   type StepProgress,
 } from './stable-diffusion-pipeline';
-export { loadComponents, defaultModelPath, readUnconditionalEmbedding, UNCONDITIONAL_EMBEDDING_FILE, type PipelineLoadOptions } from './load-components';
+export { loadComponents, defaultModelPath, readUnconditionalEmbedding, writeUnconditionalEmbedding, UNCONDITIONAL_EMBEDDING_FILE, type PipelineLoadOptions } from './load-components';
 export { chooseScheduler, cloneScheduler, type SchedulerChoice } from './scheduler-choice';
 export { predictGuidedNoise, combineGuidance, type GuidanceMode, type GuidedPrediction } from './guidance';
 export { runDenoisingLoop, concatChannels, type DenoisingRun, type StepReport, type InpaintingConditioning, type KnownRegionBlending } from './denoising-loop';

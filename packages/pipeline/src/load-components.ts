@@ -4,6 +4,7 @@
  * every ONNX component gets the same session options, and the parts are checked against each
  * other from their metadata before anything runs.
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import {
   InvalidArgumentError,
@@ -166,6 +167,23 @@ export async function readUnconditionalEmbedding(modelPath: string): Promise<Ten
     throw new ModelLoadError({ path: file, reason: '$ must be { "dims": [1, seq, width], "data": [seq × width numbers] }' });
   }
   return createTensor(dims as number[], Float32Array.from(data as number[]));
+}
+
+/**
+ * Writes the empty prompt's states beside a model so that `denoise` runs without a text encoder.
+ *
+ * @example
+ * ```ts
+ * await writeUnconditionalEmbedding('models/my-model', await pipeline.unconditionalEmbedding());
+ * ```
+ */
+export async function writeUnconditionalEmbedding(modelPath: string, embedding: Tensor<Float32Array>): Promise<string> {
+  if (embedding.dims.length !== 3 || embedding.dims[0] !== 1) {
+    throw new InvalidArgumentError({ name: 'embedding', expected: 'a [1, seq, width] tensor (the empty prompt\'s states)', actual: embedding.dims });
+  }
+  const file = path.join(modelPath, UNCONDITIONAL_EMBEDDING_FILE);
+  await fs.writeFile(file, JSON.stringify({ dims: embedding.dims, data: Array.from(embedding.data) }));
+  return file;
 }
 
 /** Registers the plugins of optional encoder packages when they are installed. */

@@ -1,0 +1,71 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { InvalidArgumentError, ModelLoadError, PluginRegistry, StateError, type Scheduler } from '@latentkit/core';
+import { DDIMScheduler } from '@latentkit/schedulers';
+import { referencePath } from '@latentkit/testing';
+import { StableDiffusionPipeline, writeUnconditionalEmbedding } from './index';
+
+const tinySd = referencePath('tiny-sd', 'onnx');
+if (!tinySd) console.warn('Skipping fromPretrained tests: ../shared/reference/tiny-sd is absent (set LATENTKIT_SHARED)');
+
+function ddim(): Scheduler {
+  return new DDIMScheduler(JSON.parse(fs.readFileSync(path.join(tinySd!, 'scheduler/scheduler_config.json'), 'utf8')), { onUnknownKey: () => {} });
+}
+
+(tinySd ? describe : describe.skip)('StableDiffusionPipeline.fromPretrained', () => {
+  it('assembles every slot through the given registry, with the same session options', async () => {
+    const registry = new PluginRegistry();
+    const pipeline = await StableDiffusionPipeline.fromPretrained(tinySd!, { registry, scheduler: ddim(), sessionOptions: { threads: 1, graphOptimizationLevel: 'basic' } });
+    try {
+      expect(registry.list('unet').map((p) => p.name)).toContain('onnx-unet');
+      expect(registry.list('vae').map((p) => p.name)).toContain('onnx-vae');
+      expect(pipeline.textEncoder?.hiddenSize).toBe(32);
+      expect(pipeline.unet.crossAttentionDim).toBe(32);
+      expect(pipeline.vae.scaleFactor).toBe(2);
+      expect(pipeline.defaultImageSize).toBe(32);
+    } finally {
+      await pipeline.dispose();
+    }
+  });
+
+  it('names the text encoders a model ships when asked for another', async () => {
+    const load = StableDiffusionPipeline.fromPretrained(tinySd!, { scheduler: ddim(), textEncoder: 'multilingual' });
+    await expect(load).rejects.toThrow(InvalidArgumentError);
+    await expect(StableDiffusionPipeline.fromPretrained(tinySd!, { scheduler: ddim(), textEncoder: 'multilingual' })).rejects.toThrow(
+      /textEncoder must be a text encoder this model ships \('default'\), got "multilingual": model_index.json of .* has no 'text_encoder_multilingual' slot/,
+    );
+  });
+
+  it('explains a folder that is not a model', async () => {
+    await expect(StableDiffusionPipeline.fromPretrained(path.join(tinySd!, 'unet'))).rejects.toThrow(ModelLoadError);
+    await expect(StableDiffusionPipeline.fromPretrained('')).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it('denoises without a text encoder on a shipped unconditional_embedding.json', async () => {
+    const withEncoder = await StableDiffusionPipeline.fromPretrained(tinySd!, { scheduler: ddim() });
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'latentkit-uncond-'));
+    try {
+      for (const entry of ['unet', 'vae_decoder', 'vae_encoder', 'scheduler', 'text_encoder', 'tokenizer']) fs.symlinkSync(path.join(tinySd!, entry), path.join(folder, entry));
+      fs.copyFileSync(path.join(tinySd!, 'model_index.json'), path.join(folder, 'model_index.json'));
+      const embedding = await withEncoder.unconditionalEmbedding();
+      expect(embedding.dims).toEqual([1, 77, 32]);
+      await writeUnconditionalEmbedding(folder, embedding);
+
+      const withoutEncoder = await StableDiffusionPipeline.fromPretrained(folder, { scheduler: ddim(), textEncoder: false });
+      try {
+        expect(withoutEncoder.textEncoder).toBeUndefined();
+        expect([...(await withoutEncoder.unconditionalEmbedding()).data]).toEqual([...embedding.data]);
+        const image = { width: 32, height: 32, channels: 3 as const, data: new Uint8Array(32 * 32 * 3).fill(128) };
+        const { images } = await withoutEncoder.denoise({ image, strength: 0.5, numInferenceSteps: 4, seed: 0 });
+        expect(images[0]).toMatchObject({ width: 32, height: 32, channels: 3 });
+        await expect(withoutEncoder.textToImage({ prompt: 'a red circle', numInferenceSteps: 2 })).rejects.toThrow(StateError);
+      } finally {
+        await withoutEncoder.dispose();
+      }
+    } finally {
+      await withEncoder.dispose();
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
