@@ -12,6 +12,8 @@ const expected = JSON.parse(readFileSync(path.join(FIXTURES, 'clip-expected.json
   last_hidden_state: number[];
   pooler_output: number[];
   clip_skip_1: number[];
+  attention_mask: number[][];
+  masked_last_hidden_state: number[];
 };
 
 /** Largest absolute difference between two float arrays of the same length. */
@@ -41,6 +43,18 @@ describe('CLIPTextEncoder on the CLIP-shaped fixtures (PyTorch reference, |Î”| â
     expect(encoder.statesOutput).toBe('hidden_states.1');
     const { hiddenStates } = await encoder.encodeIds(expected.input_ids);
     expect(maxAbsDiff(hiddenStates.data, expected.clip_skip_1)).toBeLessThanOrEqual(1e-5);
+    await encoder.dispose();
+  });
+
+  it('feeds attention_mask to a graph that reads it: ones up to the first <|endoftext|>, or the masks given', async () => {
+    const encoder = await CLIPTextEncoder.fromPretrained(path.join(FIXTURES, 'clip-masked'));
+    const derived = await encoder.encodeIds(expected.input_ids);
+    // The mask matters: padded positions differ from the unmasked graph's.
+    expect(maxAbsDiff(expected.masked_last_hidden_state, expected.last_hidden_state)).toBeGreaterThan(1e-3);
+    expect(maxAbsDiff(derived.hiddenStates.data, expected.masked_last_hidden_state)).toBeLessThanOrEqual(1e-5);
+    const given = await encoder.encodeIds(expected.input_ids, { attentionMask: expected.attention_mask });
+    expect(maxAbsDiff(given.hiddenStates.data, expected.masked_last_hidden_state)).toBeLessThanOrEqual(1e-5);
+    await expect(encoder.encodeIds(expected.input_ids, { attentionMask: [[2], [1]] })).rejects.toThrow(/attentionMask\[0\] must be 77 zeros and ones/);
     await encoder.dispose();
   });
 

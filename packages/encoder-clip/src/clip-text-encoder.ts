@@ -23,6 +23,7 @@ import {
   type TextEncoderOutput,
 } from '@latentkit/core';
 import { CLIPTokenizer } from './clip-tokenizer';
+import { CLIP_END_OF_TEXT_ID } from './clip-vocabulary';
 import { layerNormRows, readFinalLayerNorm, type LayerNormWeights } from './clip-final-layer-norm';
 import { createOnnxSession, type OnnxSessionOptions } from './onnx-session';
 import { applyTokenWeights, parsePromptWeights } from './prompt-weighting';
@@ -47,10 +48,20 @@ export interface CLIPTextEncoderOptions {
   tokenizer?: CLIPTokenizer;
 }
 
-/** One prompt, tokenized: framed rows of `maxLength` ids and each id's weight. */
+/** One prompt, tokenized: framed rows of `maxLength` ids, their attention masks and each id's weight. */
 interface PromptRows {
   readonly rows: number[][];
+  readonly masks: number[][];
   readonly weights: number[][];
+}
+
+/** Options of {@link CLIPTextEncoder.encodeIds}. */
+export interface EncodeIdsOptions extends TextEncodeOptions {
+  /**
+   * Attention masks of the rows, for graphs with an `attention_mask` input. Default: ones up to
+   * and including each row's first `<|endoftext|>`, as the tokenizer makes them.
+   */
+  attentionMask?: readonly (readonly number[])[];
 }
 
 /**
@@ -252,16 +263,18 @@ export class CLIPTextEncoder implements TextEncoder {
     throwIfAborted(options.signal);
     const tokenized = prompts.map((prompt) => this.tokenizePrompt(tokenizer, prompt));
     const chunks = Math.max(...tokenized.map((t) => t.rows.length));
-    const emptyRow = tokenizer.frame([]).ids as number[];
+    const empty = tokenizer.frame([]);
     const rows: number[][] = [];
+    const masks: number[][] = [];
     const weights: number[][] = [];
     for (const t of tokenized) {
       for (let c = 0; c < chunks; c++) {
-        rows.push(t.rows[c] ?? emptyRow);
-        weights.push(t.weights[c] ?? emptyRow.map(() => 1));
+        rows.push(t.rows[c] ?? [...empty.ids]);
+        masks.push(t.masks[c] ?? [...empty.attentionMask]);
+        weights.push(t.weights[c] ?? empty.ids.map(() => 1));
       }
     }
-    const { hiddenStates, pooled } = await this.encodeIds(rows, options);
+    const { hiddenStates, pooled } = await this.encodeIds(rows, { signal: options.signal, attentionMask: masks });
     if (this.weighting) {
       const size = this.maxLength * this.hiddenSize;
       weights.forEach((w, r) => applyTokenWeights(hiddenStates.data.subarray(r * size, (r + 1) * size), w, this.hiddenSize));
@@ -284,7 +297,7 @@ export class CLIPTextEncoder implements TextEncoder {
    * const { hiddenStates } = await encoder.encodeIds([tokenizer.encode('a red circle')]);
    * ```
    */
-  async encodeIds(rows: readonly (readonly number[])[], options: TextEncodeOptions = {}): Promise<TextEncoderOutput> {
+  async encodeIds(rows: readonly (readonly number[])[], options: EncodeIdsOptions = {}): Promise<TextEncoderOutput> {
     const session = this.session;
     if (!session) throw new StateError('CLIPTextEncoder was disposed: load it again with CLIPTextEncoder.fromPretrained()');
     if (!Array.isArray(rows) || rows.length === 0) {
@@ -302,7 +315,7 @@ export class CLIPTextEncoder implements TextEncoder {
         if (ids instanceof BigInt64Array) ids[r * length + t] = BigInt(id);
         else ids[r * length + t] = id;
       });
-      if (mask) this.fillAttentionMask(mask, row, r);
+      if (mask) this.fillAttentionMask(mask, row, r, options.attentionMask?.[r]);
     });
     throwIfAborted(options.signal);
     const feeds: Record<string, ort.Tensor> = { input_ids: new this.ort.Tensor(this.inputIdsType, ids, [rows.length, length]) };
@@ -336,21 +349,29 @@ export class CLIPTextEncoder implements TextEncoder {
     const perChunk = this.maxLength - 2;
     const chunkCount = this.longPrompts === 'chunk' ? Math.max(1, Math.ceil(wordIds.length / perChunk)) : 1;
     const rows: number[][] = [];
+    const masks: number[][] = [];
     const weights: number[][] = [];
     for (let c = 0; c < chunkCount; c++) {
-      const ids = wordIds.slice(c * perChunk, (c + 1) * perChunk);
-      rows.push([...tokenizer.frame(ids).ids]);
+      const framed = tokenizer.frame(wordIds.slice(c * perChunk, (c + 1) * perChunk));
+      rows.push([...framed.ids]);
+      masks.push([...framed.attentionMask]);
       const w = [1, ...wordWeights.slice(c * perChunk, (c + 1) * perChunk)];
       while (w.length < this.maxLength) w.push(1);
       weights.push(w);
     }
-    return { rows, weights };
+    return { rows, masks, weights };
   }
 
-  /** Ones up to and including the first `<|endoftext|>`, as the tokenizer's mask. */
-  private fillAttentionMask(mask: BigInt64Array, row: readonly number[], r: number): void {
-    const end = this.tokenizer?.endOfTextId;
-    const stop = end === undefined ? row.length - 1 : row.indexOf(end);
+  /** The given mask, or ones up to and including the first `<|endoftext|>`, as the tokenizer makes it. */
+  private fillAttentionMask(mask: BigInt64Array, row: readonly number[], r: number, given: readonly number[] | undefined): void {
+    if (given !== undefined) {
+      if (!Array.isArray(given) || given.length !== row.length || !given.every((v) => v === 0 || v === 1)) {
+        throw new InvalidArgumentError({ name: `attentionMask[${r}]`, expected: `${row.length} zeros and ones`, actual: given });
+      }
+      given.forEach((v, t) => (mask[r * row.length + t] = BigInt(v)));
+      return;
+    }
+    const stop = row.indexOf(this.tokenizer?.endOfTextId ?? CLIP_END_OF_TEXT_ID);
     const last = stop < 0 ? row.length - 1 : stop;
     for (let t = 0; t <= last; t++) mask[r * row.length + t] = 1n;
   }
