@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, ModelLoadError, StateError } from '@latentkit/core';
 import { CLIPTextEncoder } from './clip-text-encoder';
@@ -167,3 +167,21 @@ describeWithShared('CLIPTextEncoder against diffusers', 'reference/tiny-sd/txt2i
     });
   },
 );
+
+// The project's own model (packages/model-tiny), once trained: a CLIP-tokenized English encoder of width 128.
+const MODEL_TINY = path.resolve(__dirname, '../../model-tiny/model');
+const hasModelTiny = existsSync(path.join(MODEL_TINY, 'text_encoder', 'model.onnx'));
+if (!hasModelTiny) console.warn(`Skipping the model-tiny CLIP check: ${MODEL_TINY}/text_encoder is absent (not trained yet).`);
+(hasModelTiny ? describe : describe.skip)("CLIPTextEncoder on model-tiny's English text encoder", () => {
+  it('loads int32 input_ids → [batch, 77, 128] + pooler_output, with the CLIP tokenizer beside it', async () => {
+    const encoder = await CLIPTextEncoder.fromPretrained(MODEL_TINY);
+    expect(encoder.inputIdsType).toBe('int32');
+    expect(encoder.hiddenSize).toBe(128);
+    expect(encoder.pooledSize).toBeGreaterThan(0);
+    expect(encoder.tokenizer?.encode('a red circle').slice(0, 5)).toEqual([49406, 320, 736, 7117, 49407]);
+    const { hiddenStates, pooled } = await encoder.encode(['', 'a red circle on a blue background']);
+    expect(hiddenStates.dims).toEqual([2, 77, 128]);
+    expect(pooled?.dims).toEqual([2, encoder.pooledSize]);
+    await encoder.dispose();
+  });
+});
