@@ -8,3 +8,7 @@ export * from './scheduling-heun-discrete';
 export * from './scheduling-k-dpm-2-discrete';
 export * from './scheduling-k-dpm-2-ancestral-discrete';
 export * from './scheduling-dpmsolver-multistep';
+export * from './scheduling-dpmsolver-singlestep';
+export * from './scheduling-deis-multistep';
+export * from './scheduling-unipc-multistep';
+export * from './scheduling-lcm';

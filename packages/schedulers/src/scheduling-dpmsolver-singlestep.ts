@@ -1,0 +1,178 @@
+/**
+ * Single-step DPM-Solver / DPM-Solver++ (Lu et al. 2022, Algorithms 1–2; Lu et al. 2022b),
+ * diffusers' `DPMSolverSinglestepScheduler` ("DPM++ 2S"): the steps are grouped by an order
+ * list (e.g. 1, 2, 1, 2, …) and an order-k group re-uses the sample at its start.
+ */
+import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor } from '@latentkit/core';
+import type { SchedulerOptions } from './scheduler-base';
+import { SolverSchedulerBase, noiseLevel, type SolverSchedulerConfig } from './solver-base';
+
+/** `DPMSolverSinglestepScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
+export interface DPMSolverSinglestepSchedulerConfig extends SolverSchedulerConfig {
+  algorithm_type: 'dpmsolver++' | 'dpmsolver';
+  solver_type: 'midpoint' | 'heun';
+  lambda_min_clipped: number | string;
+  variance_type: null;
+}
+
+export const DPM_SOLVER_SINGLESTEP_DEFAULTS: DPMSolverSinglestepSchedulerConfig = {
+  num_train_timesteps: 1000,
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  beta_schedule: 'linear',
+  trained_betas: null,
+  solver_order: 2,
+  prediction_type: 'epsilon',
+  thresholding: false,
+  dynamic_thresholding_ratio: 0.995,
+  sample_max_value: 1.0,
+  algorithm_type: 'dpmsolver++',
+  solver_type: 'midpoint',
+  lower_order_final: true,
+  use_karras_sigmas: false,
+  use_exponential_sigmas: false,
+  lambda_min_clipped: -Infinity,
+  variance_type: null,
+  timestep_spacing: 'linspace',
+  steps_offset: 0,
+};
+
+const f32 = Math.fround;
+
+/**
+ * The orders of the steps of an n-step run: groups 1, 2(, 3) repeated, ending in lower orders
+ * when `lower_order_final` (diffusers' `get_order_list`).
+ */
+export function singlestepOrders(steps: number, order: number, lowerOrderFinal: boolean): number[] {
+  const repeat = (pattern: number[], times: number): number[] => Array.from({ length: Math.max(times, 0) }, () => pattern).flat();
+  if (order === 1) return repeat([1], steps);
+  if (!lowerOrderFinal) return repeat(order === 3 ? [1, 2, 3] : [1, 2], Math.floor(steps / order));
+  if (order === 3) {
+    if (steps % 3 === 0) return [...repeat([1, 2, 3], steps / 3 - 1), 1, 2, 1];
+    if (steps % 3 === 1) return [...repeat([1, 2, 3], Math.floor(steps / 3)), 1];
+    return [...repeat([1, 2, 3], Math.floor(steps / 3)), 1, 2];
+  }
+  return steps % 2 === 0 ? [...repeat([1, 2], steps / 2 - 1), 1, 1] : [...repeat([1, 2], Math.floor(steps / 2)), 1];
+}
+
+/**
+ * DPM-Solver single-step sampler.
+ *
+ * @example
+ * ```ts
+ * const scheduler = new DPMSolverSinglestepScheduler({ ...unetSchedulerConfig, solver_order: 2 }); // "DPM++ 2S"
+ * scheduler.setTimesteps(20);
+ * ```
+ */
+export class DPMSolverSinglestepScheduler extends SolverSchedulerBase<DPMSolverSinglestepSchedulerConfig> {
+  readonly order = 1;
+  private orders: number[] = [];
+  /** The sample at the start of the current order group. */
+  private groupStart: Float32Array | undefined;
+
+  constructor(config?: Readonly<Record<string, unknown>>, options?: SchedulerOptions) {
+    super('DPMSolverSinglestepScheduler', config, DPM_SOLVER_SINGLESTEP_DEFAULTS, options);
+    if (this.config.algorithm_type !== 'dpmsolver++' && this.config.algorithm_type !== 'dpmsolver') {
+      throw new InvalidArgumentError({ name: 'DPMSolverSinglestepScheduler config.algorithm_type', expected: "'dpmsolver++' | 'dpmsolver'", actual: this.config.algorithm_type });
+    }
+    if (this.config.solver_type !== 'midpoint' && this.config.solver_type !== 'heun') {
+      throw new InvalidArgumentError({ name: 'DPMSolverSinglestepScheduler config.solver_type', expected: "'midpoint' | 'heun'", actual: this.config.solver_type });
+    }
+    if (this.config.variance_type !== null) {
+      throw new InvalidArgumentError({ name: 'DPMSolverSinglestepScheduler config.variance_type', expected: 'null (learned-variance UNets are not supported)', actual: this.config.variance_type });
+    }
+  }
+
+  setTimesteps(numInferenceSteps: number): void {
+    const minimum = Number(this.config.lambda_min_clipped);
+    let clipped = 0;
+    for (const sigma of this.trainingSigmas) if (noiseLevel(sigma).lambda < minimum) clipped++;
+    this.buildSchedule(numInferenceSteps, this.config.num_train_timesteps - clipped);
+    // diffusers forces lower_order_final when n is not a multiple of the order.
+    const lowerFinal = this.config.lower_order_final || this.numInferenceSteps! % this.config.solver_order !== 0;
+    this.orders = singlestepOrders(this.numInferenceSteps!, this.config.solver_order, lowerFinal);
+    this.groupStart = undefined;
+  }
+
+  /**
+   * One step of the current group: order 1 from the group start (DPM-Solver++ eq. 8), order 2
+   * (Algorithm 1 with r = h₀/h) or 3 (Algorithm 2) from the group start using the outputs
+   * evaluated inside the group.
+   */
+  step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, _options?: StepOptions): SchedulerStepOutput {
+    this.requireTimesteps('step');
+    const index = this.currentStepIndex(timestep);
+    this.checkStepInputs(modelOutput, sample);
+    const x = sample.data;
+    const size = x.length;
+    const converted = this.pushHistory(size);
+    const plusPlus = this.config.algorithm_type === 'dpmsolver++';
+    if (plusPlus) this.toDataPrediction(modelOutput, x, this.sigmas[index]!, converted);
+    else this.toNoisePrediction(modelOutput, x, this.sigmas[index]!, converted);
+    let order = this.orders[index] ?? 1;
+    // img2img may start inside a group: fall back to the orders the history supports.
+    while (this.history[this.history.length - order] === undefined) order--;
+    if (order === 1) this.groupStart = Float32Array.from(x);
+    const prev = this.update(order, index, this.groupStart!);
+    this.stepIndex = index + 1;
+    return { prevSample: createTensor(sample.dims, prev), predOriginalSample: plusPlus ? createTensor(sample.dims, Float32Array.from(converted)) : undefined };
+  }
+
+  private update(order: number, index: number, start: Float32Array): Float32Array {
+    const plusPlus = this.config.algorithm_type === 'dpmsolver++';
+    const midpoint = this.config.solver_type === 'midpoint';
+    const target = noiseLevel(this.sigmas[index + 1]!);
+    const origin = noiseLevel(this.sigmas[index + 1 - order]!);
+    const h = f32(target.lambda - origin.lambda);
+    const expMinusH = f32(Math.exp(-h));
+    const expH = f32(Math.exp(h));
+    const cx = plusPlus ? f32(target.sigma / origin.sigma) : f32(target.alpha / origin.alpha);
+    const c0 = plusPlus ? -f32(target.alpha * f32(expMinusH - 1)) : -f32(target.sigma * f32(expH - 1));
+    // The coefficient of the first difference term in the midpoint and Heun forms.
+    const cHalf = f32(0.5 * c0);
+    const cHeun = plusPlus ? f32(target.alpha * f32(f32(f32(expMinusH - 1) / h) + 1)) : -f32(target.sigma * f32(f32(f32(expH - 1) / h) - 1));
+    const m = this.history;
+    const size = start.length;
+    const out = new Float32Array(size);
+    if (order === 1) {
+      const m0 = m[m.length - 1]!;
+      for (let i = 0; i < size; i++) out[i] = f32(cx * start[i]!) + f32(c0 * m0[i]!);
+      return out;
+    }
+    const s0 = noiseLevel(this.sigmas[index]!);
+    if (order === 2) {
+      const [m1, m0] = [m[m.length - 2]!, m[m.length - 1]!];
+      const r0 = f32(f32(s0.lambda - origin.lambda) / h);
+      const inverseR0 = f32(1 / r0);
+      // Midpoint: half the D0 coefficient on D1 (DPM-Solver++ Algorithm 1 with r = ½ written for any r).
+      const c1 = midpoint ? cHalf : cHeun;
+      for (let i = 0; i < size; i++) {
+        const d1 = f32(inverseR0 * f32(m0[i]! - m1[i]!));
+        out[i] = f32(f32(cx * start[i]!) + f32(c0 * m1[i]!)) + f32(c1 * d1);
+      }
+      return out;
+    }
+    const [m2, m1, m0] = [m[m.length - 3]!, m[m.length - 2]!, m[m.length - 1]!];
+    const s1 = noiseLevel(this.sigmas[index - 1]!);
+    const r0 = f32(f32(s0.lambda - origin.lambda) / h);
+    const r1 = f32(f32(s1.lambda - origin.lambda) / h);
+    const c2 = plusPlus
+      ? -f32(target.alpha * f32(f32(f32(f32(expMinusH - 1) + h) / f32(h * h)) - 0.5))
+      : -f32(target.sigma * f32(f32(f32(f32(expH - 1) - h) / f32(h * h)) - 0.5));
+    const inverseR0 = f32(1 / r0);
+    const inverseR1 = f32(1 / r1);
+    const difference = f32(r0 - r1);
+    for (let i = 0; i < size; i++) {
+      const d10 = f32(inverseR1 * f32(m1[i]! - m2[i]!));
+      const d11 = f32(inverseR0 * f32(m0[i]! - m2[i]!));
+      const base = f32(f32(cx * start[i]!) + f32(c0 * m2[i]!));
+      if (midpoint) out[i] = base + f32(cHeun * d11);
+      else {
+        const d1 = f32(f32(f32(r0 * d10) - f32(r1 * d11)) / difference);
+        const d2 = f32(f32(2 * f32(d11 - d10)) / difference);
+        out[i] = f32(base + f32(cHeun * d1)) + f32(c2 * d2);
+      }
+    }
+    return out;
+  }
+}
