@@ -1,0 +1,93 @@
+/**
+ * The bundled latentkit-tiny model: the default of fromPretrained(), a VAE encoder that returns
+ * latent_parameters (so image tasks are deterministic under a seed), and two text encoders.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TorchGenerator, createTensor, type Tensor, type UNetInput } from '@latentkit/core';
+import { modelPath } from '@latentkit/model-tiny';
+import { analyseShapeImage, renderShapeImage } from '@latentkit/testing';
+import { StableDiffusionPipeline, imageToTensor } from './index';
+
+const present = fs.existsSync(path.join(modelPath, 'model_index.json'));
+if (!present) console.warn(`Skipping latentkit-tiny tests: ${modelPath} has no model_index.json yet`);
+
+function recordUNetInputs(pipeline: StableDiffusionPipeline): { inputs: Tensor<Float32Array>[]; restore: () => void } {
+  const inputs: Tensor<Float32Array>[] = [];
+  const predict = pipeline.unet.predict.bind(pipeline.unet);
+  const spy = jest.spyOn(pipeline.unet, 'predict').mockImplementation((input: UNetInput) => {
+    inputs.push(createTensor(input.sample.dims, input.sample.data.slice()));
+    return predict(input);
+  });
+  return { inputs, restore: () => spy.mockRestore() };
+}
+
+(present ? describe : describe.skip)('StableDiffusionPipeline on latentkit-tiny', () => {
+  let pipeline: StableDiffusionPipeline;
+  beforeAll(async () => {
+    pipeline = await StableDiffusionPipeline.fromPretrained(undefined, { sessionOptions: { threads: 1 } });
+  });
+  afterAll(() => pipeline?.dispose());
+
+  it('is the default model: 64×64 images from 4×16×16 latents, DDIM, 128-wide text states', async () => {
+    expect(pipeline.vae.scaleFactor).toBe(4);
+    expect(pipeline.unet.crossAttentionDim).toBe(128);
+    expect(pipeline.scheduler.className).toBe('DDIMScheduler');
+    const { images, latents } = await pipeline.textToImage({ prompt: 'a red circle on a blue background', numInferenceSteps: 20, seed: 3 });
+    expect(images[0]).toMatchObject({ width: 64, height: 64, channels: 3 });
+    expect(latents.dims).toEqual([1, 4, 16, 16]);
+  });
+
+  it('draws what the prompt asks for (colours and shape, judged from pixels)', async () => {
+    const { images } = await pipeline.textToImage({ prompt: 'a red circle on a blue background', numInferenceSteps: 25, seed: 11 });
+    const analysis = analyseShapeImage(images[0]!);
+    expect(analysis.background).toBe('blue');
+    expect(analysis.foreground).toBe('red');
+  });
+
+  it('image-to-image draws the posterior sample, then the noise, from the seed (diffusers\' order)', async () => {
+    const image = renderShapeImage({ shape: 'square', foreground: 'yellow', background: 'green', size: 32 });
+    const { inputs, restore } = recordUNetInputs(pipeline);
+    try {
+      const a = await pipeline.imageToImage({ prompt: 'a yellow square on a green background', image, strength: 0.5, numInferenceSteps: 10, seed: 9, guidanceScale: 1 });
+      const b = await pipeline.imageToImage({ prompt: 'a yellow square on a green background', image, strength: 0.5, numInferenceSteps: 10, seed: 9, guidanceScale: 1 });
+      expect([...a.latents.data]).toEqual([...b.latents.data]);
+    } finally {
+      restore();
+    }
+    const generator = new TorchGenerator(9);
+    const encoded = await pipeline.vae.encode(imageToTensor(image), { generator });
+    const imageLatents = createTensor(encoded.dims, encoded.data.map((v) => Math.fround(pipeline.vae.scalingFactor) * v));
+    const noise = createTensor(encoded.dims, generator.randn(encoded.dims));
+    const scheduler = pipeline.scheduler;
+    const { timesteps } = scheduler.getImg2ImgTimesteps!(10, 0.5);
+    const start = scheduler.addNoise(imageLatents, noise, [timesteps[0]!]);
+    expect([...inputs[0]!.data]).toEqual([...scheduler.scaleModelInput(start, timesteps[0]!).data]);
+  });
+
+  it('inpainting with an all-black mask keeps the image\'s latents exactly', async () => {
+    const image = renderShapeImage({ shape: 'circle', foreground: 'red', background: 'blue', size: 32 });
+    const keep = { width: 64, height: 64, channels: 1 as const, data: new Uint8Array(64 * 64) };
+    const { latents } = await pipeline.inpaint({ prompt: 'a red circle', image, mask: keep, strength: 0.6, numInferenceSteps: 10, seed: 4 });
+    const encoded = await pipeline.vae.encode(imageToTensor(image), { generator: new TorchGenerator(4) });
+    expect([...latents.data]).toEqual([...encoded.data.map((v) => Math.fround(pipeline.vae.scalingFactor) * v)]);
+  });
+
+  it('loads the multilingual encoder by name and generates from a French prompt', async () => {
+    const multilingual = await StableDiffusionPipeline.fromPretrained(undefined, { textEncoder: 'multilingual', sessionOptions: { threads: 1 } });
+    try {
+      expect(multilingual.textEncoder!.hiddenSize).toBe(128);
+      const { images } = await multilingual.textToImage({ prompt: 'un cercle rouge sur fond bleu', numInferenceSteps: 10, seed: 2 });
+      expect(images[0]).toMatchObject({ width: 64, height: 64 });
+    } finally {
+      await multilingual.dispose();
+    }
+  });
+
+  it('denoises an image without a prompt', async () => {
+    const image = renderShapeImage({ shape: 'triangle', foreground: 'white', background: 'black', size: 32 });
+    const noisy = { ...image, data: image.data.map((v, i) => Math.max(0, Math.min(255, v + ((i * 7919) % 61) - 30))) };
+    const { images } = await pipeline.denoise({ image: noisy, strength: 0.3, numInferenceSteps: 20, seed: 0 });
+    expect(images[0]).toMatchObject({ width: 64, height: 64, channels: 3 });
+  });
+});
