@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { TorchGenerator, createTensor, type Tensor, type UNetInput } from '@latentkit/core';
 import { modelPath } from '@latentkit/model-tiny';
 import { analyseShapeImage, renderShapeImage } from '@latentkit/testing';
-import { StableDiffusionPipeline, imageToTensor } from './index';
+import { StableDiffusionPipeline, imageToTensor, type RgbImage } from './index';
 
 const present = fs.existsSync(path.join(modelPath, 'model_index.json'));
 if (!present) console.warn(`Skipping latentkit-tiny tests: ${modelPath} has no model_index.json yet`);
@@ -82,6 +82,35 @@ function recordUNetInputs(pipeline: StableDiffusionPipeline): { inputs: Tensor<F
     } finally {
       await multilingual.dispose();
     }
+  });
+
+  it('fast step previews follow the full decode (trained VAE: the affine map fits)', async () => {
+    let last: { fast: RgbImage; full: RgbImage } | undefined;
+    await pipeline.textToImage({
+      prompt: 'a yellow square on a purple background',
+      numInferenceSteps: 10,
+      seed: 5,
+      onStep: async ({ step, numSteps, preview }) => {
+        if (step === numSteps - 1) last = { fast: (await preview())[0]!, full: (await preview('full'))[0]! };
+      },
+    });
+    const { fast, full } = last!;
+    expect(fast).toMatchObject({ width: 16, height: 16 });
+    // Against the full decode averaged over each latent pixel's 4×4 block: the preview must beat
+    // the best constant colour (the image's mean) by a wide margin.
+    const pooled = new Float64Array(16 * 16 * 3);
+    for (let i = 0; i < 64 * 64; i++) {
+      const target = (Math.floor(Math.floor(i / 64) / 4) * 16 + Math.floor((i % 64) / 4)) * 3;
+      for (let c = 0; c < 3; c++) pooled[target + c]! += full.data[i * 3 + c]! / 16;
+    }
+    const mean = [0, 1, 2].map((c) => pooled.filter((_, i) => i % 3 === c).reduce((a, b) => a + b, 0) / 256);
+    let previewError = 0;
+    let meanError = 0;
+    pooled.forEach((v, i) => {
+      previewError += Math.abs(fast.data[i]! - v);
+      meanError += Math.abs(mean[i % 3]! - v);
+    });
+    expect(previewError).toBeLessThan(0.5 * meanError);
   });
 
   it('denoises an image without a prompt', async () => {

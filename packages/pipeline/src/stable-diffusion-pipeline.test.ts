@@ -182,3 +182,19 @@ const quick = { prompt: 'a red circle', numInferenceSteps: 3, seed: 42 } as cons
     expect((own.unet as OnnxUNet).disposed).toBe(true);
   });
 });
+
+(tinySd ? describe : describe.skip)('step previews on tiny-sd', () => {
+  it('gives fast previews at latent resolution and full ones at image size (quality is checked on the trained latentkit-tiny)', async () => {
+    const pipeline = await assemble();
+    try {
+      const previews: { fast: RgbImage[]; full: RgbImage[] }[] = [];
+      await pipeline.textToImage({ ...quick, onStep: async ({ preview }) => void previews.push({ fast: await preview(), full: await preview('full') }) });
+      const { fast, full } = previews[previews.length - 1]!;
+      expect(fast[0]).toMatchObject({ width: 16, height: 16, channels: 3 });
+      expect(full[0]).toMatchObject({ width: 32, height: 32, channels: 3 });
+      await expect(pipeline.textToImage({ ...quick, onStep: ({ preview }) => preview('best' as never) })).rejects.toThrow(/quality must be 'fast' or 'full'/);
+    } finally {
+      await pipeline.dispose();
+    }
+  });
+});

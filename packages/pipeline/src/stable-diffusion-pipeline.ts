@@ -21,6 +21,7 @@ import { assertCompatible, type PipelineTask } from './compatibility';
 import { runDenoisingLoop, type InpaintingConditioning, type KnownRegionBlending, type StepReport } from './denoising-loop';
 import type { GuidanceMode } from './guidance';
 import { assertImage, imageToTensor, maskToTensor, tensorToImages, type FloatRgbImage, type ImageInput, type OutputType, type RgbImage } from './image';
+import { LatentPreview } from './latent-preview';
 import { downsampleMask, expandBatch, maskImage, scaleTensor, toUNetLatents, toVaeLatents } from './latent-preparation';
 import { loadComponents, type PipelineLoadOptions } from './load-components';
 import { embeddingsFromTensors, encodePrompts } from './prompt-embeddings';
@@ -47,10 +48,11 @@ export interface StableDiffusionSettings {
 /** `onStep`'s argument: the step's numbers and an on-demand preview. */
 export interface StepProgress extends StepReport {
   /**
-   * Decodes the scheduler's clean-latent estimate (or the latents) with the VAE into 8-bit images.
-   * Costs one VAE decode, and only when called.
+   * Previews the scheduler's clean-latent estimate (or the latents) as 8-bit images, only when
+   * called. `'fast'` (default): an affine latent→RGB map at latent resolution, fitted once per
+   * pipeline against its VAE (see {@link LatentPreview}); `'full'`: one VAE decode at full size.
    */
-  preview(): Promise<RgbImage[]>;
+  preview(quality?: 'fast' | 'full'): Promise<RgbImage[]>;
 }
 
 /** Options every task shares. */
@@ -152,6 +154,7 @@ export class StableDiffusionPipeline {
   readonly scheduler: Scheduler;
   readonly guidanceMode: GuidanceMode;
   private unconditional: Promise<Tensor<Float32Array>> | undefined;
+  private latentPreview: Promise<LatentPreview> | undefined;
   private sharedSchedulerQueue: Promise<void> = Promise.resolve();
   private disposed = false;
   private readonly running = new Set<Promise<unknown>>();
@@ -465,6 +468,14 @@ export class StableDiffusionPipeline {
     return toUNetLatents(this.vae, encoded);
   }
 
+  private async preview(latents: Tensor<Float32Array>, quality: 'fast' | 'full' = 'fast'): Promise<RgbImage[]> {
+    check.oneOf('quality', quality, ['fast', 'full'], 'fast');
+    if (quality === 'full') return tensorToImages(await this.vae.decode(toVaeLatents(this.vae, latents)), 'uint8');
+    this.latentPreview ??= LatentPreview.fit(this.vae);
+    this.latentPreview.catch(() => (this.latentPreview = undefined));
+    return (await this.latentPreview).toImages(latents);
+  }
+
   /** Runs the loop, decodes and converts. */
   private async finish<O extends OutputType>(
     o: CommonOptions<O>,
@@ -487,9 +498,7 @@ export class StableDiffusionPipeline {
       generator: prepared.generator,
       eta: o.eta,
       ...extra,
-      onStep: onStep
-        ? (report) => onStep({ ...report, preview: async () => tensorToImages(await this.vae.decode(toVaeLatents(this.vae, report.predictedOriginal ?? report.latents)), 'uint8') })
-        : undefined,
+      onStep: onStep ? (report) => onStep({ ...report, preview: (quality) => this.preview(report.predictedOriginal ?? report.latents, quality) }) : undefined,
       signal: o.signal,
       timings: o.timings,
     });
