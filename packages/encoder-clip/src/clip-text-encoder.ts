@@ -1,9 +1,9 @@
 /**
  * `CLIPTextEncoder`: Stable Diffusion's CLIP text encoder as an onnxruntime session.
  *
- * Everything about the graph is read from the graph itself: the `input_ids` dtype (int32 in
- * diffusers' ONNX converter, int64 in optimum's), an optional `attention_mask` input, the outputs
- * (`last_hidden_state`, `pooler_output` or `text_embeds`, `hidden_states.N`) and their widths.
+ * Everything about the graph is read from the graph itself (see `clip-graph-interface.ts`); the
+ * prompts become rows as `clip-prompt-rows.ts` describes (truncation or 75-token chunks, optional
+ * emphasis weights), and the states come back as `[batch, 77 × chunks, hiddenSize]`.
  */
 import * as path from 'node:path';
 import type * as ort from 'onnxruntime-node';
@@ -17,16 +17,17 @@ import {
   readJsonObject,
   throwIfAborted,
   type JsonObject,
-  type Tensor,
   type TextEncodeOptions,
   type TextEncoder,
   type TextEncoderOutput,
 } from '@latentkit/core';
+import { layerNormRows } from './clip-final-layer-norm';
+import { readClipGraphInterface, type ClipGraphInterface } from './clip-graph-interface';
+import { alignPromptRows, promptRows } from './clip-prompt-rows';
 import { CLIPTokenizer } from './clip-tokenizer';
 import { CLIP_END_OF_TEXT_ID } from './clip-vocabulary';
-import { layerNormRows, readFinalLayerNorm, type LayerNormWeights } from './clip-final-layer-norm';
 import { createOnnxSession, type OnnxSessionOptions } from './onnx-session';
-import { applyTokenWeights, parsePromptWeights } from './prompt-weighting';
+import { applyTokenWeights } from './prompt-weighting';
 
 export interface CLIPTextEncoderOptions {
   /** onnxruntime or latentkit session options (threads, execution providers, optimisation level). */
@@ -46,13 +47,6 @@ export interface CLIPTextEncoderOptions {
   weighting?: boolean;
   /** A tokenizer to use instead of the one found beside the encoder. */
   tokenizer?: CLIPTokenizer;
-}
-
-/** One prompt, tokenized: framed rows of `maxLength` ids, their attention masks and each id's weight. */
-interface PromptRows {
-  readonly rows: number[][];
-  readonly masks: number[][];
-  readonly weights: number[][];
 }
 
 /** Options of {@link CLIPTextEncoder.encodeIds}. */
@@ -79,6 +73,7 @@ export class CLIPTextEncoder implements TextEncoder {
   readonly specificationVersion = 'v1' as const;
   readonly name = 'clip';
   readonly hiddenSize: number;
+  /** The length of each row fed to the graph: the tokenizer's `model_max_length` (77). */
   readonly maxLength: number;
   readonly pooledSize?: number;
   readonly tokenizer?: CLIPTokenizer;
@@ -88,37 +83,24 @@ export class CLIPTextEncoder implements TextEncoder {
   readonly statesOutput: string;
   private session: ort.InferenceSession | undefined;
   private readonly ort: typeof import('onnxruntime-node');
-  private readonly pooledOutput?: string;
-  private readonly hasAttentionMask: boolean;
-  private readonly finalLayerNorm?: LayerNormWeights;
+  private readonly graph: ClipGraphInterface;
   private readonly longPrompts: 'truncate' | 'chunk';
   private readonly weighting: boolean;
 
-  private constructor(fields: {
-    session: ort.InferenceSession;
-    ort: typeof import('onnxruntime-node');
-    hiddenSize: number;
-    maxLength: number;
-    pooledSize?: number;
-    pooledOutput?: string;
-    statesOutput: string;
-    inputIdsType: 'int32' | 'int64';
-    hasAttentionMask: boolean;
-    finalLayerNorm?: LayerNormWeights;
-    tokenizer?: CLIPTokenizer;
-    longPrompts: 'truncate' | 'chunk';
-    weighting: boolean;
-  }) {
-    this.session = fields.session;
-    this.ort = fields.ort;
-    this.hiddenSize = fields.hiddenSize;
+  private constructor(
+    session: ort.InferenceSession,
+    ortModule: typeof import('onnxruntime-node'),
+    graph: ClipGraphInterface,
+    fields: { maxLength: number; tokenizer?: CLIPTokenizer; longPrompts: 'truncate' | 'chunk'; weighting: boolean },
+  ) {
+    this.session = session;
+    this.ort = ortModule;
+    this.graph = graph;
+    this.hiddenSize = graph.hiddenSize;
+    this.pooledSize = graph.pooledSize;
+    this.inputIdsType = graph.inputIdsType;
+    this.statesOutput = graph.statesOutput;
     this.maxLength = fields.maxLength;
-    this.pooledSize = fields.pooledSize;
-    this.pooledOutput = fields.pooledOutput;
-    this.statesOutput = fields.statesOutput;
-    this.inputIdsType = fields.inputIdsType;
-    this.hasAttentionMask = fields.hasAttentionMask;
-    this.finalLayerNorm = fields.finalLayerNorm;
     this.tokenizer = fields.tokenizer;
     this.longPrompts = fields.longPrompts;
     this.weighting = fields.weighting;
@@ -138,100 +120,22 @@ export class CLIPTextEncoder implements TextEncoder {
     const modelFile = path.join(componentDir, 'model.onnx');
     const configFile = path.join(componentDir, 'config.json');
     const config: JsonObject = (await exists(configFile)) ? await readJsonObject(configFile) : {};
+    const tokenizer = options.tokenizer ?? (await findTokenizer([path.join(isModelFolder ? folder : path.dirname(componentDir), 'tokenizer'), componentDir]));
 
-    let tokenizer = options.tokenizer;
-    if (!tokenizer) {
-      const candidates = [path.join(isModelFolder ? folder : path.dirname(componentDir), 'tokenizer'), componentDir];
-      for (const dir of candidates) {
-        if ((await exists(path.join(dir, 'tokenizer.json'))) || (await exists(path.join(dir, 'vocab.json')))) {
-          tokenizer = await CLIPTokenizer.fromPretrained(dir);
-          break;
-        }
-      }
+    const positions = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : undefined;
+    const maxLength = tokenizer?.maxLength ?? positions ?? 77;
+    if (positions !== undefined && maxLength > positions) {
+      throw new ModelLoadError({
+        path: componentDir,
+        reason: `the tokenizer pads to ${maxLength} tokens but the encoder has ${positions} positions: use the tokenizer that came with this encoder`,
+      });
     }
-
     const ortModule = await import('onnxruntime-node');
     const session = await createOnnxSession(modelFile, options.sessionOptions);
     try {
-      const inputs = new Map(session.inputMetadata.map((m) => [m.name, m]));
-      const idsInput = inputs.get('input_ids');
-      const idsType = idsInput && idsInput.isTensor ? idsInput.type : undefined;
-      if (idsType !== 'int32' && idsType !== 'int64') {
-        throw new ModelLoadError({
-          path: modelFile,
-          reason: `a CLIP text encoder needs an int32 or int64 input 'input_ids'; the graph's inputs are ${describeIo(session.inputMetadata)}`,
-        });
-      }
-      const outputs = new Map(session.outputMetadata.map((m) => [m.name, m]));
-      const widthOf = (name: string | undefined) => {
-        const meta = name === undefined ? undefined : outputs.get(name);
-        const shape = meta && meta.isTensor ? meta.shape : [];
-        const last = shape[shape.length - 1];
-        return typeof last === 'number' ? last : undefined;
-      };
-      const rank = (name: string) => {
-        const meta = outputs.get(name);
-        return meta && meta.isTensor ? meta.shape.length : 0;
-      };
-      const lastHidden = outputs.has('last_hidden_state') ? 'last_hidden_state' : session.outputNames.find((n) => rank(n) === 3);
-      if (!lastHidden) {
-        throw new ModelLoadError({
-          path: modelFile,
-          reason:
-            `no per-token output [batch, sequence, width] (outputs: ${describeIo(session.outputMetadata)}): ` +
-            "the UNet's cross-attention needs one vector per token, so an encoder with only a pooled output cannot be used",
-        });
-      }
-      const pooledOutput = ['pooler_output', 'text_embeds'].find((n) => outputs.has(n));
-
-      const clipSkip = options.clipSkip ?? 0;
-      let statesOutput = lastHidden;
-      let finalLayerNorm: LayerNormWeights | undefined;
-      if (clipSkip > 0) {
-        const layerIndices = session.outputNames
-          .map((n) => /^hidden_states\.(\d+)$/.exec(n))
-          .filter((m): m is RegExpExecArray => m !== null)
-          .map((m) => Number(m[1]));
-        const layers = layerIndices.length ? Math.max(...layerIndices) : 0;
-        if (!layerIndices.includes(layers - clipSkip) || layers - clipSkip < 1) {
-          throw new InvalidArgumentError({
-            name: 'clipSkip',
-            expected: layers > 0 ? `an integer from 0 to ${layers - 1} for this ${layers}-layer export` : '0 for this export',
-            actual: clipSkip,
-            hint: layers > 0 ? undefined : 're-export the text encoder with output_hidden_states=True (outputs hidden_states.0 … hidden_states.N) to use clip skip',
-          });
-        }
-        statesOutput = `hidden_states.${layers - clipSkip}`;
-        finalLayerNorm = await readFinalLayerNorm(modelFile, config);
-      }
-
-      const hiddenSize = widthOf(statesOutput) ?? (typeof config.hidden_size === 'number' ? config.hidden_size : undefined);
-      if (hiddenSize === undefined) {
-        throw new ModelLoadError({
-          path: componentDir,
-          reason: `the width of '${statesOutput}' is symbolic and config.json has no hidden_size: add "hidden_size" to config.json`,
-        });
-      }
-      const pooledSize = pooledOutput ? widthOf(pooledOutput) ?? (config.projection_dim as number | undefined) ?? hiddenSize : undefined;
-      const maxLength =
-        typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : tokenizer?.maxLength ?? 77;
-      if (tokenizer && tokenizer.maxLength > maxLength) {
-        throw new ModelLoadError({
-          path: componentDir,
-          reason: `the tokenizer pads to ${tokenizer.maxLength} tokens but the encoder has ${maxLength} positions: use the tokenizer that came with this encoder`,
-        });
-      }
-      return new CLIPTextEncoder({
-        session,
-        ort: ortModule,
-        hiddenSize,
+      const graph = await readClipGraphInterface(session, { modelFile, config, clipSkip: options.clipSkip ?? 0 });
+      return new CLIPTextEncoder(session, ortModule, graph, {
         maxLength,
-        pooledSize,
-        pooledOutput,
-        statesOutput,
-        inputIdsType: idsType,
-        hasAttentionMask: inputs.has('attention_mask'),
-        finalLayerNorm,
         tokenizer,
         longPrompts: options.longPrompts ?? 'truncate',
         weighting: options.weighting ?? false,
@@ -261,19 +165,8 @@ export class CLIPTextEncoder implements TextEncoder {
       );
     }
     throwIfAborted(options.signal);
-    const tokenized = prompts.map((prompt) => this.tokenizePrompt(tokenizer, prompt));
-    const chunks = Math.max(...tokenized.map((t) => t.rows.length));
-    const empty = tokenizer.frame([]);
-    const rows: number[][] = [];
-    const masks: number[][] = [];
-    const weights: number[][] = [];
-    for (const t of tokenized) {
-      for (let c = 0; c < chunks; c++) {
-        rows.push(t.rows[c] ?? [...empty.ids]);
-        masks.push(t.masks[c] ?? [...empty.attentionMask]);
-        weights.push(t.weights[c] ?? empty.ids.map(() => 1));
-      }
-    }
+    const rowOptions = { longPrompts: this.longPrompts, weighting: this.weighting };
+    const { rows, masks, weights, chunks } = alignPromptRows(tokenizer, prompts.map((p) => promptRows(tokenizer, p, rowOptions)));
     const { hiddenStates, pooled } = await this.encodeIds(rows, { signal: options.signal, attentionMask: masks });
     if (this.weighting) {
       const size = this.maxLength * this.hiddenSize;
@@ -305,7 +198,7 @@ export class CLIPTextEncoder implements TextEncoder {
     }
     const length = this.maxLength;
     const ids = this.inputIdsType === 'int64' ? new BigInt64Array(rows.length * length) : new Int32Array(rows.length * length);
-    const mask = this.hasAttentionMask ? new BigInt64Array(rows.length * length) : undefined;
+    const mask = this.graph.hasAttentionMask ? new BigInt64Array(rows.length * length) : undefined;
     rows.forEach((row, r) => {
       if (!Array.isArray(row) || row.length !== length) {
         throw new InvalidArgumentError({ name: `rows[${r}]`, expected: `${length} token ids`, actual: row, hint: 'frame and pad the ids with tokenizer.encode()' });
@@ -320,13 +213,13 @@ export class CLIPTextEncoder implements TextEncoder {
     throwIfAborted(options.signal);
     const feeds: Record<string, ort.Tensor> = { input_ids: new this.ort.Tensor(this.inputIdsType, ids, [rows.length, length]) };
     if (mask) feeds.attention_mask = new this.ort.Tensor('int64', mask, [rows.length, length]);
-    const fetches = this.pooledOutput ? [this.statesOutput, this.pooledOutput] : [this.statesOutput];
-    const results = await session.run(feeds, fetches);
+    const { statesOutput, pooledOutput, finalLayerNorm } = this.graph;
+    const results = await session.run(feeds, pooledOutput ? [statesOutput, pooledOutput] : [statesOutput]);
     throwIfAborted(options.signal);
-    const hiddenStates = fromOrtFloat32(results[this.statesOutput]!, this.statesOutput);
-    if (this.finalLayerNorm) layerNormRows(hiddenStates.data, this.finalLayerNorm);
-    const pooled = this.pooledOutput ? fromOrtFloat32(results[this.pooledOutput]!, this.pooledOutput) : undefined;
-    return pooled ? { hiddenStates, pooled: pooled as Tensor<Float32Array> } : { hiddenStates };
+    const hiddenStates = fromOrtFloat32(results[statesOutput]!, statesOutput);
+    if (finalLayerNorm) layerNormRows(hiddenStates.data, finalLayerNorm);
+    if (!pooledOutput) return { hiddenStates };
+    return { hiddenStates, pooled: fromOrtFloat32(results[pooledOutput]!, pooledOutput) };
   }
 
   /** Releases the onnxruntime session. Further calls to `encode` throw a {@link StateError}. */
@@ -334,32 +227,6 @@ export class CLIPTextEncoder implements TextEncoder {
     const session = this.session;
     this.session = undefined;
     await session?.release();
-  }
-
-  private tokenizePrompt(tokenizer: CLIPTokenizer, prompt: string): PromptRows {
-    const wordIds: number[] = [];
-    const wordWeights: number[] = [];
-    const fragments = this.weighting ? parsePromptWeights(prompt) : [{ text: prompt, weight: 1 }];
-    for (const fragment of fragments) {
-      for (const id of tokenizer.encodeWords(fragment.text)) {
-        wordIds.push(id);
-        wordWeights.push(fragment.weight);
-      }
-    }
-    const perChunk = this.maxLength - 2;
-    const chunkCount = this.longPrompts === 'chunk' ? Math.max(1, Math.ceil(wordIds.length / perChunk)) : 1;
-    const rows: number[][] = [];
-    const masks: number[][] = [];
-    const weights: number[][] = [];
-    for (let c = 0; c < chunkCount; c++) {
-      const framed = tokenizer.frame(wordIds.slice(c * perChunk, (c + 1) * perChunk));
-      rows.push([...framed.ids]);
-      masks.push([...framed.attentionMask]);
-      const w = [1, ...wordWeights.slice(c * perChunk, (c + 1) * perChunk)];
-      while (w.length < this.maxLength) w.push(1);
-      weights.push(w);
-    }
-    return { rows, masks, weights };
   }
 
   /** The given mask, or ones up to and including the first `<|endoftext|>`, as the tokenizer makes it. */
@@ -375,6 +242,13 @@ export class CLIPTextEncoder implements TextEncoder {
     const last = stop < 0 ? row.length - 1 : stop;
     for (let t = 0; t <= last; t++) mask[r * row.length + t] = 1n;
   }
+}
+
+async function findTokenizer(candidates: readonly string[]): Promise<CLIPTokenizer | undefined> {
+  for (const dir of candidates) {
+    if ((await exists(path.join(dir, 'tokenizer.json'))) || (await exists(path.join(dir, 'vocab.json')))) return CLIPTokenizer.fromPretrained(dir);
+  }
+  return undefined;
 }
 
 function validateOptions(options: CLIPTextEncoderOptions): void {
@@ -394,10 +268,4 @@ function validateOptions(options: CLIPTextEncoderOptions): void {
   if (tokenizer !== undefined && !(tokenizer instanceof CLIPTokenizer)) {
     throw new InvalidArgumentError({ name: 'tokenizer', expected: 'a CLIPTokenizer', actual: tokenizer });
   }
-}
-
-function describeIo(metadata: readonly ort.InferenceSession.ValueMetadata[]): string {
-  return metadata
-    .map((m) => (m.isTensor ? `${m.name} ${m.type} [${m.shape.map((d) => (typeof d === 'number' ? d : '?')).join(', ')}]` : m.name))
-    .join(', ');
 }

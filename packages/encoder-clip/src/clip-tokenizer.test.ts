@@ -110,6 +110,12 @@ describeWithShared('CLIPTokenizer on the public corpus', CORPUS)('CLIPTokenizer 
       expect(fromFolder.encode('a 😀 cat')).not.toEqual(fromFolder.encode('a \uFFFD cat'));
     });
 
+    it('names the folder and the fix when a special token is not in the vocabulary', async () => {
+      await expect(CLIPTokenizer.fromPretrained(sharedPath(TINY_SD), { padToken: '<pad>' })).rejects.toThrow(
+        /tokenizer: pad_token "<pad>" is not in the vocabulary: fix tokenizer_config.json or pass the token explicitly/,
+      );
+    });
+
     it('explains a folder without tokenizer files', async () => {
       await expect(CLIPTokenizer.fromPretrained(sharedPath('reference/tiny-sd/onnx/unet'))).rejects.toThrow(ModelLoadError);
       await expect(CLIPTokenizer.fromPretrained(sharedPath('reference/tiny-sd/onnx/unet'))).rejects.toThrow(/neither tokenizer.json nor vocab.json/);

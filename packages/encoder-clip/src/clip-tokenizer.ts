@@ -6,6 +6,7 @@
  * frame them, then the sequence is padded with the pad token (`<|endoftext|>` for SD 1.x, `!`
  * (id 0) for SD 2.x) up to `maxLength` (77).
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import {
   InvalidArgumentError,
@@ -53,9 +54,12 @@ export class CLIPTokenizer implements Tokenizer {
   /** Id of `<|endoftext|>` (49407). */
   readonly endOfTextId: number;
   private readonly backend: HuggingFaceTokenizer;
+  /** Where the tokenizer came from, for messages. */
+  private readonly source: string;
 
-  private constructor(backend: HuggingFaceTokenizer, settings: TokenizerSettings, options: CLIPTokenizerOptions) {
+  private constructor(backend: HuggingFaceTokenizer, settings: TokenizerSettings, options: CLIPTokenizerOptions, source: string) {
     this.backend = backend;
+    this.source = source;
     const maxLength = options.maxLength ?? settings.maxLength ?? 77;
     if (!Number.isInteger(maxLength) || maxLength < 2) {
       throw new InvalidArgumentError({ name: 'maxLength', expected: 'an integer ≥ 2 (77 for CLIP)', actual: maxLength });
@@ -92,13 +96,12 @@ export class CLIPTokenizer implements Tokenizer {
         });
       }
       const vocab = await readJsonObject(vocabFile);
-      const { promises: fs } = await import('node:fs');
       const merges = (await fs.readFile(mergesFile, 'utf8'))
         .split('\n')
         .filter((line, i) => line.length > 0 && !(i === 0 && line.startsWith('#version')));
       json = buildClipTokenizerJson({ vocab: vocab as Record<string, number>, merges }, { splitCjkIdeographs: options.splitCjkIdeographs });
     }
-    return new CLIPTokenizer(createHuggingFaceTokenizer(json, settings.raw, tokenizerJsonFile), settings, options);
+    return new CLIPTokenizer(createHuggingFaceTokenizer(json, settings.raw, tokenizerJsonFile), settings, options, dir);
   }
 
   /**
@@ -116,7 +119,7 @@ export class CLIPTokenizer implements Tokenizer {
   /** Builds the tokenizer from a vocabulary and its merges (`vocab.json` + `merges.txt`). */
   static fromVocabulary(vocabulary: BpeVocabulary, options: CLIPTokenizerOptions = {}): CLIPTokenizer {
     const json = buildClipTokenizerJson(vocabulary, { splitCjkIdeographs: options.splitCjkIdeographs });
-    return new CLIPTokenizer(createHuggingFaceTokenizer(json, {}, 'tokenizer.json'), { raw: {} }, options);
+    return new CLIPTokenizer(createHuggingFaceTokenizer(json, {}, 'tokenizer.json'), { raw: {} }, options, 'the CLIP vocabulary');
   }
 
   /** Token ids of one prompt, padded and truncated to `maxLength` unless told otherwise. */
@@ -165,8 +168,8 @@ export class CLIPTokenizer implements Tokenizer {
     const id = this.backend.token_to_id(token);
     if (id === undefined) {
       throw new ModelLoadError({
-        path: 'tokenizer',
-        reason: `${what} ${JSON.stringify(token)} is not in the vocabulary: fix tokenizer_config.json or pass the token explicitly`,
+        path: this.source,
+        reason: `${what} ${JSON.stringify(token)} is not in the vocabulary: fix tokenizer_config.json or pass the token explicitly (e.g. { padToken: '!' })`,
       });
     }
     return id;

@@ -28,7 +28,7 @@ export function createHuggingFaceTokenizer(
   file: string,
 ): HuggingFaceTokenizer {
   const model = tokenizerJson.model as Record<string, unknown> | undefined;
-  if (typeof model !== 'object' || model === null || typeof model.type !== 'string' && !('vocab' in model)) {
+  if (typeof model !== 'object' || model === null || (typeof model.type !== 'string' && !('vocab' in model))) {
     throw new ModelLoadError({ path: file, reason: '$.model must describe the tokenizer model (BPE, WordPiece or Unigram with its vocab)' });
   }
   try {

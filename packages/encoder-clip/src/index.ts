@@ -13,5 +13,7 @@ export * from './onnx-session';
 export * from './onnx-initializers';
 export * from './clip-final-layer-norm';
 export * from './prompt-weighting';
+export * from './clip-graph-interface';
+export * from './clip-prompt-rows';
 export * from './clip-text-encoder';
 export * from './clip-plugins';
