@@ -21,7 +21,14 @@ export interface ClipGraphInterface {
   readonly finalLayerNorm?: LayerNormWeights;
 }
 
-/** `input_ids int32 [?, ?], …` for messages. */
+/**
+ * Describes graph inputs or outputs for messages.
+ *
+ * @example
+ * ```ts
+ * describeGraphValues(session.inputMetadata); // 'input_ids int32 [?, ?]'
+ * ```
+ */
 export function describeGraphValues(metadata: readonly ort.InferenceSession.ValueMetadata[]): string {
   return metadata
     .map((m) => (m.isTensor ? `${m.name} ${m.type} [${m.shape.map((d) => (typeof d === 'number' ? d : '?')).join(', ')}]` : m.name))

@@ -99,7 +99,14 @@ export const clipTokenizerPlugin: Plugin<CLIPTokenizer, CLIPTokenizerOptions> = 
   },
 } satisfies Plugin<CLIPTokenizer, CLIPTokenizerOptions>);
 
-/** The tokenizer plugin of this package under the name the conventions give it. */
+/**
+ * The tokenizer plugin of this package under the name the conventions give it.
+ *
+ * @example
+ * ```ts
+ * registry.register(tokenizerPlugin);
+ * ```
+ */
 export const tokenizerPlugin = clipTokenizerPlugin;
 
 /**

@@ -16,7 +16,14 @@ import {
 import { MultilingualTextEncoder, type MultilingualTextEncoderOptions } from './multilingual-text-encoder';
 import { MultilingualTokenizer, type MultilingualTokenizerOptions } from './multilingual-tokenizer';
 
-/** transformers classes of per-token encoders that replace CLIP (AltDiffusion, Taiyi, …), once exported to ONNX. */
+/**
+ * transformers classes of per-token encoders that replace CLIP (AltDiffusion, Taiyi, …), once exported to ONNX.
+ *
+ * @example
+ * ```ts
+ * NON_CLIP_TEXT_ENCODER_CLASSES.includes('RobertaSeriesModelWithTransformation'); // true
+ * ```
+ */
 export const NON_CLIP_TEXT_ENCODER_CLASSES: readonly string[] = [
   'RobertaSeriesModelWithTransformation',
   'XLMRobertaModel',
@@ -85,7 +92,14 @@ export const multilingualTextEncoderPlugin: Plugin<MultilingualTextEncoder, Mult
   },
 } satisfies Plugin<MultilingualTextEncoder, MultilingualTextEncoderOptions>);
 
-/** The text-encoder plugin of this package under the name the conventions give it. */
+/**
+ * The text-encoder plugin of this package under the name the conventions give it.
+ *
+ * @example
+ * ```ts
+ * registry.register(textEncoderPlugin);
+ * ```
+ */
 export const textEncoderPlugin = multilingualTextEncoderPlugin;
 
 /**
@@ -110,7 +124,14 @@ export const multilingualTokenizerPlugin: Plugin<MultilingualTokenizer, Multilin
   },
 } satisfies Plugin<MultilingualTokenizer, MultilingualTokenizerOptions>);
 
-/** The tokenizer plugin of this package under the name the conventions give it. */
+/**
+ * The tokenizer plugin of this package under the name the conventions give it.
+ *
+ * @example
+ * ```ts
+ * registry.register(tokenizerPlugin);
+ * ```
+ */
 export const tokenizerPlugin = multilingualTokenizerPlugin;
 
 /**
