@@ -1,0 +1,63 @@
+/**
+ * The plugin inside the real orchestrator: `StableDiffusionPipeline.fromPretrained()` finds it
+ * through the registry for a model folder whose text encoder is a `HashingTextEncoder`, rejects it
+ * when its width does not fit the UNet, and generates with it when it does.
+ */
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { IncompatibleComponentsError } from '@latentkit/core';
+import { StableDiffusionPipeline } from '@latentkit/pipeline';
+import { describeWithReference } from '@latentkit/testing';
+import { HASHING_TEXT_ENCODER_CLASS, register } from './hashing-encoder-plugin';
+
+describeWithReference('fromPretrained() with the hashing encoder in tiny-sd', ['tiny-sd', 'onnx'], (tinySd) => {
+  let scratch: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-hashing-pipeline-'));
+    register();
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  /** tiny-sd's UNet, VAE and scheduler (linked, not copied) with a hashing text encoder of the given width. */
+  function folderWithHashingEncoder(name: string, hiddenSize: number): string {
+    const folder = path.join(scratch, name);
+    mkdirSync(path.join(folder, 'text_encoder'), { recursive: true });
+    for (const slot of ['unet', 'vae_decoder', 'vae_encoder', 'scheduler']) symlinkSync(path.join(tinySd, slot), path.join(folder, slot), 'dir');
+    writeFileSync(
+      path.join(folder, 'model_index.json'),
+      JSON.stringify({
+        _class_name: 'OnnxStableDiffusionPipeline',
+        scheduler: ['diffusers', 'PNDMScheduler'],
+        text_encoder: ['latentkit-example', HASHING_TEXT_ENCODER_CLASS],
+        unet: ['diffusers', 'OnnxRuntimeModel'],
+        vae_decoder: ['diffusers', 'OnnxRuntimeModel'],
+        vae_encoder: ['diffusers', 'OnnxRuntimeModel'],
+      }),
+    );
+    writeFileSync(path.join(folder, 'text_encoder', 'config.json'), JSON.stringify({ hidden_size: hiddenSize, max_position_embeddings: 77 }));
+    return folder;
+  }
+
+  it('rejects a 64-wide hashing encoder against the 32-wide UNet, with the width in the message', async () => {
+    const error = await StableDiffusionPipeline.fromPretrained(folderWithHashingEncoder('wide', 64)).catch((e: unknown) => e);
+    expect(IncompatibleComponentsError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      "The pipeline's components do not fit together (1 problem):\n" +
+        "  1. text encoder 'hashing' produces 64-wide embeddings but the UNet's cross-attention expects 32: " +
+        "the width must equal the UNet's cross_attention_dim, and the embeddings must live in the space the UNet was trained on: " +
+        'use a text encoder trained for this UNet, or add a projection (64 → 32) trained against the frozen UNet',
+    );
+  });
+
+  it('loads a 32-wide hashing encoder and generates a 32×32 image with it', async () => {
+    const pipeline = await StableDiffusionPipeline.fromPretrained(folderWithHashingEncoder('fitting', 32));
+    try {
+      expect(pipeline.textEncoder?.name).toBe('hashing');
+      const { images } = await pipeline.textToImage({ prompt: 'a red circle', numInferenceSteps: 2, seed: 0 });
+      expect([images[0]!.width, images[0]!.height, images[0]!.data.length]).toEqual([32, 32, 32 * 32 * 3]);
+    } finally {
+      await pipeline.dispose();
+    }
+  });
+});
