@@ -17,6 +17,7 @@ import {
   type FolderComponent,
   type ModelFolder,
   type PluginRegistry,
+  type Scheduler,
   type SessionOptions,
   type Tensor,
   type TextEncoder,
@@ -24,6 +25,7 @@ import {
   type Vae,
 } from '@latentkit/core';
 import { register as registerClip } from '@latentkit/encoder-clip';
+import { register as registerSchedulers } from '@latentkit/schedulers';
 import { register as registerUNet } from '@latentkit/unet';
 import { register as registerVae, type VaeTilingOptions } from '@latentkit/vae';
 import { assertCompatible } from './compatibility';
@@ -88,6 +90,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
   registerUNet(target);
   registerVae(target);
   registerClip(target);
+  registerSchedulers(target);
   registerOptionalEncoders(target);
   const model = await readModelFolder(folder ?? defaultModelPath());
   const sessionOptions = options.sessionOptions ?? {};
@@ -114,7 +117,12 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
               .then(keep)
           : Promise.resolve(undefined)),
     ]);
-    const scheduler = chooseScheduler(options.scheduler, model.components.get('scheduler')?.config);
+    // The model's own scheduler comes through the registry like every other slot; a name is
+    // configured from the model's scheduler config (diffusers' from_config).
+    const scheduler =
+      options.scheduler === undefined && model.components.has('scheduler')
+        ? await target.create<Scheduler>('scheduler', slot(model, 'scheduler'))
+        : chooseScheduler(options.scheduler, model.components.get('scheduler')?.config);
     assertCompatible({ textEncoders: textEncoder ? [textEncoder] : undefined, tokenizer: textEncoder?.tokenizer, unet, vae, scheduler });
     const unconditionalEmbedding = await readUnconditionalEmbedding(model.path);
     return {

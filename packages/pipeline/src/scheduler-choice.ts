@@ -14,7 +14,7 @@ import * as schedulers from '@latentkit/schedulers';
 /** The factories `@latentkit/schedulers` provides (diffusers' `from_config`). */
 interface SchedulerFactories {
   schedulerFromConfig(config: Readonly<Record<string, unknown>>): Scheduler;
-  schedulerFromName(name: string, baseConfig: Readonly<Record<string, unknown>>): Scheduler;
+  schedulerFromName(name: string, base: Readonly<Record<string, unknown>>): Scheduler;
 }
 
 function factories(): SchedulerFactories {
@@ -55,7 +55,7 @@ export function chooseScheduler(choice: SchedulerChoice | undefined, modelConfig
  */
 export function cloneScheduler(template: Scheduler): Scheduler | undefined {
   try {
-    return factories().schedulerFromName(template.className, template.config);
+    return factories().schedulerFromConfig({ ...template.config, _class_name: template.className });
   } catch {
     return undefined;
   }
