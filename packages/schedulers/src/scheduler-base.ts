@@ -5,6 +5,7 @@
  */
 import {
   InvalidArgumentError,
+  camelToSnake,
   StateError,
   createTensor,
   formatDims,
@@ -44,7 +45,7 @@ export interface SchedulerOptions {
 export abstract class SchedulerBase<C extends SchedulerConfig> implements Scheduler {
   readonly specificationVersion = 'v1' as const;
   readonly className: string;
-  readonly config: Readonly<C>;
+  readonly config: Readonly<C & { _class_name: string; _use_default_values: readonly string[] }>;
   /** ᾱ_t for t = 0 … T−1, float32 as diffusers computes it. */
   readonly alphasCumprod: Float32Array;
   abstract readonly order: number;
@@ -72,7 +73,11 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
         hint: `use the prediction type the UNet was trained with; ${className} supports only these`,
       });
     }
-    this.config = Object.freeze(config);
+    // Like diffusers' saved configs: the class name, and which keys took the class default (so
+    // that swapping schedulers keeps each class's own defaults for them, as `from_config` does).
+    const givenKeys = new Set(Object.keys(given ?? {}).map((key) => (key in defaults ? key : camelToSnake(key))));
+    const usedDefaults = Object.keys(defaults).filter((key) => !givenKeys.has(key));
+    this.config = Object.freeze({ ...config, _class_name: className, _use_default_values: usedDefaults });
     this.alphasCumprod = alphasCumprodFrom(betasFor(config, className));
   }
 

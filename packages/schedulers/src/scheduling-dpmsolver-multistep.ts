@@ -136,6 +136,9 @@ export class DPMSolverMultistepScheduler extends SolverSchedulerBase<DPMSolverMu
     const target = noiseLevel(this.sigmas[index + 1]!);
     const s0 = noiseLevel(this.sigmas[index]!);
     const h = f32(target.lambda - s0.lambda);
+    // Karras/exponential schedules repeat the last σ, so the final step has h = 0: the update is
+    // the identity (the limit of every coefficient), where the Heun forms would divide 0 by 0.
+    if (h === 0) return Float32Array.from(x);
     const history = this.history;
     const m0 = history[history.length - 1]!;
     const size = x.length;
