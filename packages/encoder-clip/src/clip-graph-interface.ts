@@ -12,6 +12,8 @@ import { readFinalLayerNorm, type LayerNormWeights } from './clip-final-layer-no
 export interface ClipGraphInterface {
   readonly inputIdsType: 'int32' | 'int64';
   readonly hasAttentionMask: boolean;
+  /** The sequence length the graph was exported with, when it is fixed (not a symbolic axis). */
+  readonly fixedSequenceLength?: number;
   /** The output read as per-token states. */
   readonly statesOutput: string;
   readonly pooledOutput?: string;
@@ -105,5 +107,7 @@ export async function readClipGraphInterface(
   }
   const configPooled = pooledOutput === 'text_embeds' && typeof config.projection_dim === 'number' ? config.projection_dim : hiddenSize;
   const pooledSize = pooledOutput ? widthOf(pooledOutput) ?? configPooled : undefined;
-  return { inputIdsType, hasAttentionMask: inputs.has('attention_mask'), statesOutput, pooledOutput, hiddenSize, pooledSize, finalLayerNorm };
+  const sequenceAxis = idsInput && idsInput.isTensor ? idsInput.shape[1] : undefined;
+  const fixedSequenceLength = typeof sequenceAxis === 'number' ? sequenceAxis : undefined;
+  return { inputIdsType, hasAttentionMask: inputs.has('attention_mask'), fixedSequenceLength, statesOutput, pooledOutput, hiddenSize, pooledSize, finalLayerNorm };
 }

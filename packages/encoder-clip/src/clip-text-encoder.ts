@@ -134,6 +134,12 @@ export class CLIPTextEncoder implements TextEncoder {
     const session = await createOnnxSession(modelFile, options.sessionOptions);
     try {
       const graph = await readClipGraphInterface(session, { modelFile, config, clipSkip: options.clipSkip ?? 0 });
+      if (graph.fixedSequenceLength !== undefined && graph.fixedSequenceLength !== maxLength) {
+        throw new ModelLoadError({
+          path: modelFile,
+          reason: `the graph takes input_ids of length ${graph.fixedSequenceLength} but the tokenizer makes ${maxLength}: use the tokenizer exported with this encoder`,
+        });
+      }
       return new CLIPTextEncoder(session, ortModule, graph, {
         maxLength,
         tokenizer,

@@ -125,6 +125,15 @@ export class MultilingualTextEncoder implements TextEncoder {
         }
         inputTypes.set(meta.name, type);
       }
+      for (const meta of session.inputMetadata) {
+        const length = meta.isTensor ? meta.shape[1] : undefined;
+        if (typeof length === 'number' && length !== tokenizer.maxLength) {
+          throw new ModelLoadError({
+            path: modelFile,
+            reason: `the graph takes ${meta.name} of length ${length} but the tokenizer makes ${tokenizer.maxLength}: set model_max_length to ${length} in tokenizer_config.json`,
+          });
+        }
+      }
       if (!inputTypes.has('input_ids')) {
         throw new ModelLoadError({ path: modelFile, reason: "the graph has no 'input_ids' input: export it with input_names=['input_ids', 'attention_mask']" });
       }
