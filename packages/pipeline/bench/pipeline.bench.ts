@@ -61,6 +61,7 @@ async function benchModel(name: string, folder: string, mode: GuidanceMode): Pro
     }
     const totals: number[] = [];
     const baselines: number[] = [];
+    const glueShares: number[] = [];
     const stageSums = new Map<string, { ms: number; calls: number }>();
     let glue = 0;
     for (let i = 0; i < runs; i++) {
@@ -71,6 +72,7 @@ async function benchModel(name: string, folder: string, mode: GuidanceMode): Pro
       const summary = timings.summary();
       totals.push(summary.total);
       glue += summary.glue;
+      glueShares.push((100 * summary.glue) / summary.total);
       for (const [stage, figures] of Object.entries(summary.stages)) {
         const entry = stageSums.get(stage) ?? { ms: 0, calls: 0 };
         entry.ms += figures!.ms;
@@ -93,8 +95,13 @@ async function benchModel(name: string, folder: string, mode: GuidanceMode): Pro
         `  ${stage.padEnd(15)} ${share.toFixed(2).padStart(6)}%  ${(ms / runs).toFixed(2).padStart(8)}  ${(calls / runs).toFixed(0).padStart(9)}  ${calls ? (ms / calls).toFixed(3).padStart(9) : ''}`,
       );
     }
-    const glueShare = (100 * glue) / total;
-    console.log(`  glue ${glueShare.toFixed(2)}% of the total: ${glueShare < 2 ? 'under' : 'OVER'} the 2% budget`);
+    // Per run, the median share: a garbage-collection pause or another process taking the CPU
+    // lands in whichever stage is running, and often in the glue between them.
+    const glueShare = median(glueShares);
+    console.log(
+      `  glue per run: median ${glueShare.toFixed(2)}%, mean ${((100 * glue) / total).toFixed(2)}%, max ${Math.max(...glueShares).toFixed(2)}% — ` +
+        `${glueShare < 2 ? 'under' : 'OVER'} the 2% budget`,
+    );
   } finally {
     await pipeline.dispose();
   }

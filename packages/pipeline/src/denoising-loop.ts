@@ -92,6 +92,7 @@ export async function runDenoisingLoop(run: DenoisingRun): Promise<Tensor<Float3
       mode: run.guidanceMode,
       signal,
       onUNetCall: timings ? (ms) => timings.add('unet', ms) : undefined,
+      onGuidance: timings ? (ms) => timings.add('guidance', ms) : undefined,
     });
 
     const stepStart = performance.now();

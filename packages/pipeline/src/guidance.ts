@@ -25,6 +25,8 @@ export interface GuidedPrediction {
   signal?: AbortSignal;
   /** Receives the time spent in each UNet call (ms), for benchmarks. */
   onUNetCall?: (milliseconds: number) => void;
+  /** Receives the time spent batching and combining for guidance (ms). */
+  onGuidance?: (milliseconds: number) => void;
 }
 
 /**
@@ -51,9 +53,15 @@ export async function predictGuidedNoise(request: GuidedPrediction): Promise<Ten
     unconditional = await call(modelInput, unconditionalStates);
     conditional = await call(modelInput, conditionalStates);
   } else {
-    [unconditional, conditional] = splitBatch(await call(concatBatch([modelInput, modelInput]), embeddings), 2) as [Tensor<Float32Array>, Tensor<Float32Array>];
+    const batchStart = performance.now();
+    const doubled = concatBatch([modelInput, modelInput]);
+    request.onGuidance?.(performance.now() - batchStart);
+    [unconditional, conditional] = splitBatch(await call(doubled, embeddings), 2) as [Tensor<Float32Array>, Tensor<Float32Array>];
   }
-  return combineGuidance(unconditional, conditional, request.guidanceScale);
+  const combineStart = performance.now();
+  const guided = combineGuidance(unconditional, conditional, request.guidanceScale);
+  request.onGuidance?.(performance.now() - combineStart);
+  return guided;
 }
 
 /**

@@ -221,10 +221,12 @@ export class StableDiffusionPipeline {
       const given = check.latentsValue(o.latents, shape);
       const prepared = await this.prepare('text-to-image', o, { width, height });
       try {
+        const scheduleStart = performance.now();
         prepared.scheduler.setTimesteps(steps);
         // diffusers: randn(shape, generator) · init_noise_sigma, the run's first draw.
         const noise = given ?? createTensor(shape, prepared.generator.randn(shape));
         const latents = scaleTensor(noise, prepared.scheduler.initNoiseSigma);
+        o.timings?.add('scheduler', performance.now() - scheduleStart);
         return await this.finish(o, prepared, prepared.scheduler.timesteps, latents);
       } finally {
         prepared.release();

@@ -4,8 +4,13 @@
  * (validation, tensor copies, image conversion, callbacks).
  */
 
-/** The stages a pipeline run goes through. */
-export type Stage = 'textEncoder' | 'vaeEncode' | 'unet' | 'scheduler' | 'vaeDecode' | 'postprocess';
+/**
+ * The stages a pipeline run goes through: `textEncoder` (tokenising and encoding the prompts),
+ * `vaeEncode`, `unet` (each call), `guidance` (batching and combining for classifier-free
+ * guidance), `scheduler` (timesteps, the starting noise, `scaleModelInput`, `step`, inpainting's
+ * blending), `vaeDecode` and `postprocess` (to 8-bit or float images).
+ */
+export type Stage = 'textEncoder' | 'vaeEncode' | 'unet' | 'guidance' | 'scheduler' | 'vaeDecode' | 'postprocess';
 
 /**
  * Accumulates milliseconds per stage and the count of calls.
