@@ -5,6 +5,13 @@
  */
 import { run } from './run';
 
+// Node prints warnings as "(node:123) LatentkitConfigWarning: … (Use `node --trace-warnings …`)";
+// a shell user gets one plain line instead.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  process.stderr.write(`latentkit: warning: ${warning.message}\n`);
+});
+
 const controller = new AbortController();
 process.on('SIGINT', () => {
   if (controller.signal.aborted) process.exit(130);
