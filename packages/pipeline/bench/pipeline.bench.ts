@@ -2,7 +2,7 @@
  * Time per image and per step of the Stable Diffusion pipeline, and where it goes: text encoder,
  * each UNet call, scheduler, VAE decode, post-processing, and glue (everything else: validation,
  * tensor copies, callbacks). The baseline, measured in the same run, is the same work done by hand
- * with the components alone; the pipeline's ratio to it is its overhead.
+ * with the components alone (same guidance mode); the pipeline's ratio to it is its overhead.
  *
  *   pnpm bench                       # tiny-sd (../shared) and @latentkit/model-tiny when present
  *   LATENTKIT_BENCH_RUNS=20 pnpm bench
@@ -24,11 +24,14 @@ function median(values: number[]): number {
 }
 
 /** The same text-to-image run written by hand against the components: the baseline. */
-async function byHand(pipeline: StableDiffusionPipeline, prompt: string, seed: number): Promise<number> {
+async function byHand(pipeline: StableDiffusionPipeline, prompt: string, seed: number, mode: GuidanceMode): Promise<number> {
   const started = performance.now();
   const { unet, vae, textEncoder } = pipeline;
   const scheduler = cloneScheduler(pipeline.scheduler)!;
   const { hiddenStates } = await textEncoder!.encode(['', prompt]);
+  const rowDims = [1, ...hiddenStates.dims.slice(1)];
+  const uncondStates = createTensor(rowDims, hiddenStates.data.subarray(0, hiddenStates.data.length / 2));
+  const condStates = createTensor(rowDims, hiddenStates.data.subarray(hiddenStates.data.length / 2));
   const side = unet.sampleSize!;
   const shape = [1, vae.latentChannels, side, side];
   const generator = new TorchGenerator(seed);
@@ -36,12 +39,21 @@ async function byHand(pipeline: StableDiffusionPipeline, prompt: string, seed: n
   let latents: Tensor<Float32Array> = createTensor(shape, generator.randn(shape));
   for (const t of scheduler.timesteps) {
     const input = scheduler.scaleModelInput(latents, t);
-    const both = createTensor([2, ...input.dims.slice(1)], new Float32Array(input.data.length * 2));
-    both.data.set(input.data);
-    both.data.set(input.data, input.data.length);
-    const out = await unet.predict({ sample: both, timestep: t, encoderHiddenStates: hiddenStates });
-    const half = out.data.length / 2;
-    const noise = combineGuidance(createTensor(input.dims, out.data.subarray(0, half)), createTensor(input.dims, out.data.subarray(half)), 7.5);
+    let uncond: Tensor<Float32Array>;
+    let cond: Tensor<Float32Array>;
+    if (mode === 'batched') {
+      const both = createTensor([2, ...input.dims.slice(1)], new Float32Array(input.data.length * 2));
+      both.data.set(input.data);
+      both.data.set(input.data, input.data.length);
+      const out = await unet.predict({ sample: both, timestep: t, encoderHiddenStates: hiddenStates });
+      const half = out.data.length / 2;
+      uncond = createTensor(input.dims, out.data.subarray(0, half));
+      cond = createTensor(input.dims, out.data.subarray(half));
+    } else {
+      uncond = await unet.predict({ sample: input, timestep: t, encoderHiddenStates: uncondStates });
+      cond = await unet.predict({ sample: input, timestep: t, encoderHiddenStates: condStates });
+    }
+    const noise = combineGuidance(uncond, cond, 7.5);
     latents = scheduler.step(noise, t, latents, { generator }).prevSample;
   }
   const scaled = new Float32Array(latents.data.length);
@@ -57,7 +69,7 @@ async function benchModel(name: string, folder: string, mode: GuidanceMode): Pro
     // Warm-up: onnxruntime allocates its arenas on the first runs.
     for (let i = 0; i < 2; i++) {
       await pipeline.textToImage({ prompt, numInferenceSteps: steps, seed: i });
-      await byHand(pipeline, prompt, i);
+      await byHand(pipeline, prompt, i, mode);
     }
     const totals: number[] = [];
     const baselines: number[] = [];
@@ -66,7 +78,7 @@ async function benchModel(name: string, folder: string, mode: GuidanceMode): Pro
     let glue = 0;
     for (let i = 0; i < runs; i++) {
       // Interleave the two so that machine load affects both alike.
-      baselines.push(await byHand(pipeline, prompt, i));
+      baselines.push(await byHand(pipeline, prompt, i, mode));
       const timings = new StageTimings();
       await pipeline.textToImage({ prompt, numInferenceSteps: steps, seed: i, timings });
       const summary = timings.summary();
