@@ -24,15 +24,17 @@ export const CJK_IDEOGRAPH_PATTERN =
   '[\\x{4E00}-\\x{9FFF}\\x{3400}-\\x{4DBF}\\x{20000}-\\x{2A6DF}\\x{2A700}-\\x{2B73F}\\x{2B740}-\\x{2B81F}' +
   '\\x{2B820}-\\x{2CEAF}\\x{F900}-\\x{FAFF}\\x{2F800}-\\x{2FA1F}]';
 
+/**
+ * What `BasicTokenizer._clean_text` deletes: U+0000, U+FFFD and every "other" character
+ * (categories Cc, Cf, Cs, Co, Cn: controls, zero-width and format characters, the BOM) except
+ * tab, line feed and carriage return, which it turns into spaces.
+ */
+export const BASIC_TOKENIZER_DELETED_PATTERN = '(?![\\t\\n\\r])\\p{C}|\\x{FFFD}';
+
 export interface ClipTokenizerJsonOptions {
-  /**
-   * Isolate each CJK ideograph as its own word, as the slow `CLIPTokenizer` does without `ftfy`
-   * (default false: the fast tokenizer's and OpenAI CLIP's behaviour).
-   */
-  splitCjkIdeographs?: boolean;
-  /** Id of `<|startoftext|>` (default 49406). */
+  /** Id of `<|startoftext|>` (default: from the vocabulary, else 49406). */
   startOfTextId?: number;
-  /** Id of `<|endoftext|>` (default 49407). */
+  /** Id of `<|endoftext|>` (default: from the vocabulary, else 49407). */
   endOfTextId?: number;
 }
 
@@ -60,11 +62,8 @@ export function buildClipTokenizerJson(vocabulary: BpeVocabulary, options: ClipT
   });
   const pretokenizers: Record<string, unknown>[] = [
     { type: 'Split', pattern: { Regex: CLIP_SPLIT_PATTERN }, behavior: 'Removed', invert: true },
+    { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
   ];
-  if (options.splitCjkIdeographs) {
-    pretokenizers.push({ type: 'Split', pattern: { Regex: CJK_IDEOGRAPH_PATTERN }, behavior: 'Isolated', invert: false });
-  }
-  pretokenizers.push({ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false });
   return {
     version: '1.0',
     truncation: null,
@@ -98,21 +97,38 @@ export function buildClipTokenizerJson(vocabulary: BpeVocabulary, options: ClipT
 }
 
 /**
- * Returns a copy of a CLIP `tokenizer.json` whose pre-tokenizer isolates CJK ideographs (inserted
- * before the byte-level step), so that a shipped fast-tokenizer file behaves as the slow
- * `CLIPTokenizer` without `ftfy`. A file that already isolates them is returned unchanged.
+ * Returns a copy of a CLIP `tokenizer.json` that reproduces transformers' *slow* `CLIPTokenizer`
+ * run without the `ftfy` package (its `BasicTokenizer` fallback): "other" characters and U+FFFD
+ * are deleted before the whitespace clean-up, and CJK ideographs are isolated as words (a split
+ * inserted before the byte-level step). Applying it twice changes nothing more.
  *
  * @example
  * ```ts
- * const slowCompatible = withCjkIdeographSplitting(JSON.parse(readFileSync('tokenizer.json', 'utf8')));
+ * const slowCompatible = withSlowTokenizerCompatibility(JSON.parse(readFileSync('tokenizer.json', 'utf8')));
  * ```
  */
-export function withCjkIdeographSplitting(tokenizerJson: Readonly<Record<string, unknown>>): Record<string, unknown> {
+export function withSlowTokenizerCompatibility(tokenizerJson: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const deletion = { type: 'Replace', pattern: { Regex: BASIC_TOKENIZER_DELETED_PATTERN }, content: '' };
   const split = { type: 'Split', pattern: { Regex: CJK_IDEOGRAPH_PATTERN }, behavior: 'Isolated', invert: false };
-  const current = tokenizerJson.pre_tokenizer as { type?: string; pretokenizers?: Record<string, unknown>[] } | null | undefined;
-  const steps = !current ? [] : current.type === 'Sequence' ? [...(current.pretokenizers ?? [])] : [current as Record<string, unknown>];
-  if (steps.some((step) => JSON.stringify(step) === JSON.stringify(split))) return { ...tokenizerJson };
-  const byteLevel = steps.findIndex((step) => step.type === 'ByteLevel');
-  steps.splice(byteLevel < 0 ? steps.length : byteLevel, 0, split);
-  return { ...tokenizerJson, pre_tokenizer: { type: 'Sequence', pretokenizers: steps } };
+  const same = (a: unknown) => (b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+  const normalizer = tokenizerJson.normalizer as { type?: string; normalizers?: Record<string, unknown>[] } | null | undefined;
+  const normalizers = !normalizer ? [] : normalizer.type === 'Sequence' ? [...(normalizer.normalizers ?? [])] : [normalizer as Record<string, unknown>];
+  if (!normalizers.some(same(deletion))) {
+    // Before the whitespace clean-up: a deleted character must not separate two words.
+    const whitespace = normalizers.findIndex((n) => n.type === 'Replace');
+    normalizers.splice(whitespace < 0 ? 0 : whitespace, 0, deletion);
+  }
+
+  const preTokenizer = tokenizerJson.pre_tokenizer as { type?: string; pretokenizers?: Record<string, unknown>[] } | null | undefined;
+  const steps = !preTokenizer ? [] : preTokenizer.type === 'Sequence' ? [...(preTokenizer.pretokenizers ?? [])] : [preTokenizer as Record<string, unknown>];
+  if (!steps.some(same(split))) {
+    const byteLevel = steps.findIndex((step) => step.type === 'ByteLevel');
+    steps.splice(byteLevel < 0 ? steps.length : byteLevel, 0, split);
+  }
+  return {
+    ...tokenizerJson,
+    normalizer: { type: 'Sequence', normalizers },
+    pre_tokenizer: { type: 'Sequence', pretokenizers: steps },
+  };
 }

@@ -25,7 +25,7 @@ describeWithShared('CLIPTokenizer on the public corpus', CORPUS)('CLIPTokenizer 
   beforeAll(async () => {
     fromFolder = await CLIPTokenizer.fromPretrained(sharedPath(TINY_SD));
     fromMerges = await CLIPTokenizer.fromMergesFile(sharedPath('data/clip/bpe_simple_vocab_16e6.txt.gz'));
-    slowCompatible = await CLIPTokenizer.fromPretrained(sharedPath(TINY_SD), { splitCjkIdeographs: true });
+    slowCompatible = await CLIPTokenizer.fromPretrained(sharedPath(TINY_SD), { slowTokenizerCompatible: true });
   });
 
   it('matches every ASCII / Latin prompt, padded and truncated to 77 and bare', () => {
@@ -46,7 +46,7 @@ describeWithShared('CLIPTokenizer on the public corpus', CORPUS)('CLIPTokenizer 
     }
   });
 
-  it('matches the whole corpus, CJK included, with splitCjkIdeographs (the slow tokenizer without ftfy)', () => {
+  it('matches the whole corpus, CJK included, with slowTokenizerCompatible (the slow tokenizer without ftfy)', () => {
     for (const c of cases) {
       expect({ text: c.text, ids: slowCompatible.encode(c.text) }).toEqual({ text: c.text, ids: c.input_ids });
     }
@@ -65,7 +65,7 @@ describeWithShared('CLIPTokenizer on the public corpus', CORPUS)('CLIPTokenizer 
     await fs.writeFile(path.join(dir, 'tokenizer.json'), JSON.stringify(buildClipTokenizerJson({ vocab, merges })));
     await fs.writeFile(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ model_max_length: 77, pad_token: '!' }));
     const fromJson = await CLIPTokenizer.fromPretrained(dir);
-    const fromJsonSlow = await CLIPTokenizer.fromPretrained(dir, { splitCjkIdeographs: true, padToken: '<|endoftext|>' });
+    const fromJsonSlow = await CLIPTokenizer.fromPretrained(dir, { slowTokenizerCompatible: true, padToken: '<|endoftext|>' });
     await fs.rm(dir, { recursive: true });
     for (const c of cases) expect({ text: c.text, ids: fromJsonSlow.encode(c.text) }).toEqual({ text: c.text, ids: c.input_ids });
     expect(fromJson.padTokenId).toBe(0);
@@ -73,6 +73,17 @@ describeWithShared('CLIPTokenizer on the public corpus', CORPUS)('CLIPTokenizer 
       expect(fromTokenizerDir.encode(c.text)).toEqual(c.input_ids);
       expect(fromJson.encode(c.text, { padding: false, truncation: false })).toEqual(c.untruncated_ids);
     }
+  });
+
+  it('slowTokenizerCompatible deletes control and format characters as BasicTokenizer does; the fast default byte-encodes them', () => {
+    // U+200B zero-width space and U+00AD soft hyphen (Cf), U+0007 bell and U+000B vertical tab (Cc), U+FFFD.
+    const withoutThem = (text: string) => [...text].filter((c) => !['\u200b', '\u00ad', '\u0007', '\uFFFD'].includes(c)).join('');
+    for (const text of ['a\u200bred circle', 'a re\u00add circle', 'a red\u0007 circle', 'a red \uFFFD circle']) {
+      expect({ text, ids: slowCompatible.encode(text) }).toEqual({ text, ids: slowCompatible.encode(withoutThem(text)) });
+      expect({ text, ids: fromFolder.encode(text) }).not.toEqual({ text, ids: fromFolder.encode(withoutThem(text)) });
+    }
+    // Tab, line feed and carriage return stay whitespace.
+    expect(slowCompatible.encode('a\tred\ncircle\r')).toEqual(slowCompatible.encode('a red circle'));
   });
 
   it('reads model_max_length and the pad token, and returns the attention mask', () => {

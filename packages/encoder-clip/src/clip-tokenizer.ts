@@ -18,7 +18,7 @@ import {
   type TokenizedText,
   type Tokenizer,
 } from '@latentkit/core';
-import { buildClipTokenizerJson, withCjkIdeographSplitting } from './clip-tokenizer-json';
+import { buildClipTokenizerJson, withSlowTokenizerCompatibility } from './clip-tokenizer-json';
 import { readClipMergesFile, type BpeVocabulary } from './clip-vocabulary';
 import { createHuggingFaceTokenizer, type HuggingFaceTokenizer } from './huggingface-tokenizer';
 import { readTokenizerSettings, toWellFormed, type TokenizerSettings } from './tokenizer-settings';
@@ -29,10 +29,11 @@ export interface CLIPTokenizerOptions {
   /** Overrides the pad token of `tokenizer_config.json` (e.g. `'!'` for SD 2.x). */
   padToken?: string;
   /**
-   * Isolate CJK ideographs as the slow `CLIPTokenizer` does without `ftfy` (default false, the
-   * fast tokenizer's and OpenAI CLIP's behaviour). See the README.
+   * Reproduce transformers' slow `CLIPTokenizer` without `ftfy`: CJK ideographs isolated as words,
+   * control and format characters deleted (default false: the fast tokenizer's behaviour, and
+   * OpenAI CLIP's). See the README.
    */
-  splitCjkIdeographs?: boolean;
+  slowTokenizerCompatible?: boolean;
 }
 
 /**
@@ -85,7 +86,6 @@ export class CLIPTokenizer implements Tokenizer {
     let json: JsonObject;
     if (await exists(tokenizerJsonFile)) {
       json = await readJsonObject(tokenizerJsonFile);
-      if (options.splitCjkIdeographs) json = withCjkIdeographSplitting(json);
     } else {
       const vocabFile = path.join(dir, 'vocab.json');
       const mergesFile = path.join(dir, 'merges.txt');
@@ -99,8 +99,9 @@ export class CLIPTokenizer implements Tokenizer {
       const merges = (await fs.readFile(mergesFile, 'utf8'))
         .split('\n')
         .filter((line, i) => line.length > 0 && !(i === 0 && line.startsWith('#version')));
-      json = buildClipTokenizerJson({ vocab: vocab as Record<string, number>, merges }, { splitCjkIdeographs: options.splitCjkIdeographs });
+      json = buildClipTokenizerJson({ vocab: vocab as Record<string, number>, merges });
     }
+    if (options.slowTokenizerCompatible) json = withSlowTokenizerCompatibility(json);
     return new CLIPTokenizer(createHuggingFaceTokenizer(json, settings.raw, tokenizerJsonFile), settings, options, dir);
   }
 
@@ -118,7 +119,8 @@ export class CLIPTokenizer implements Tokenizer {
 
   /** Builds the tokenizer from a vocabulary and its merges (`vocab.json` + `merges.txt`). */
   static fromVocabulary(vocabulary: BpeVocabulary, options: CLIPTokenizerOptions = {}): CLIPTokenizer {
-    const json = buildClipTokenizerJson(vocabulary, { splitCjkIdeographs: options.splitCjkIdeographs });
+    const fast = buildClipTokenizerJson(vocabulary);
+    const json = options.slowTokenizerCompatible ? withSlowTokenizerCompatibility(fast) : fast;
     return new CLIPTokenizer(createHuggingFaceTokenizer(json, {}, 'tokenizer.json'), { raw: {} }, options, 'the CLIP vocabulary');
   }
 
