@@ -71,7 +71,7 @@ describeWithReference('latentkit generate / img2img / inpaint / denoise on tiny-
   it('exits 2 when the pipeline rejects an argument (a width the VAE cannot divide)', async () => {
     const io = capturedIo();
     expect(await run(['generate', 'a red circle', '--model', tinySd, '--width', '33', '--out', path.join(scratch, 'x.png')], io)).toBe(ExitCode.usage);
-    expect(io.err()).toMatch(/^latentkit generate: .*width.*33/);
+    expect(io.err()).toMatch(/^latentkit generate: --width: width must be .*33/);
   });
 
   it('exits 3 naming the folder when the model cannot be loaded', async () => {

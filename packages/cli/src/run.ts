@@ -3,7 +3,7 @@
  * command can be tested without spawning a process. Errors become one clear line on stderr and
  * the exit code a shell user expects (see {@link ExitCode}).
  */
-import { LatentkitError } from '@latentkit/core';
+import { InvalidArgumentError, LatentkitError } from '@latentkit/core';
 import type { CliIo } from './cli-io';
 import { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes';
 import { generationCommand } from './generate-command';
@@ -21,7 +21,27 @@ function isCommand(name: string): name is CommandName {
   return (COMMANDS as readonly string[]).includes(name);
 }
 
+/** The pipeline's argument names and the flags that set them, to point a shell user at the flag. */
+const FLAGS_BY_ARGUMENT: Readonly<Record<string, string>> = {
+  numInferenceSteps: '--steps',
+  guidanceScale: '--guidance',
+  negativePrompt: '--negative',
+  numImagesPerPrompt: '--count',
+  textEncoder: '--text-encoder',
+  scheduler: '--scheduler',
+  width: '--width',
+  height: '--height',
+  strength: '--strength',
+  seed: '--seed',
+  image: '--image',
+  mask: '--mask',
+};
+
 function errorText(error: unknown): string {
+  if (InvalidArgumentError.isInstance(error)) {
+    const flag = FLAGS_BY_ARGUMENT[error.argumentName.split(/[.[]/)[0]!];
+    return flag ? `${flag}: ${error.message}` : error.message;
+  }
   if (error instanceof Error) return error.message;
   return String(error);
 }
