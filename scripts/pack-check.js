@@ -17,7 +17,9 @@
  *
  * Prints a table and exits 1 when any step of any package failed.
  *
- *   scripts/pack-check.sh [--keep] [--only @latentkit/core,@latentkit/cli]
+ *   scripts/pack-check.sh [--keep] [--examples] [--only @latentkit/core,@latentkit/cli]
+ *
+ *   --examples  also checks the example plugin packages under examples/ (private, but installable)
  *
  * Environment: ONNXRUNTIME_NODE_INSTALL=skip is set for the installs (no GPU binaries download).
  */
@@ -30,6 +32,7 @@ const root = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
 const keep = args.includes('--keep');
 const onlyIndex = args.indexOf('--only');
+const withExamples = args.includes('--examples');
 const only = onlyIndex >= 0 ? new Set(String(args[onlyIndex + 1] ?? '').split(',').filter(Boolean)) : undefined;
 
 function readJson(file) {
@@ -42,10 +45,14 @@ function workspacePackages() {
     ...fs.readdirSync(path.join(root, 'packages')).map((d) => path.join(root, 'packages', d)),
     path.join(root, 'native'),
   ].filter((d) => fs.existsSync(path.join(d, 'package.json')));
+  // Example plugins are private (never published) but must install alone just the same.
+  const examples = withExamples
+    ? fs.readdirSync(path.join(root, 'examples')).map((d) => path.join(root, 'examples', d)).filter((d) => fs.existsSync(path.join(d, 'package.json')))
+    : [];
   const packages = new Map();
-  for (const dir of dirs) {
+  for (const dir of [...dirs, ...examples]) {
     const manifest = readJson(path.join(dir, 'package.json'));
-    if (manifest.private) continue;
+    if (manifest.private && !examples.includes(dir)) continue;
     packages.set(manifest.name, { name: manifest.name, dir, manifest });
   }
   return packages;
