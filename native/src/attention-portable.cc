@@ -1,6 +1,5 @@
-// The attention tile in portable C++: a "vector" of 8 floats in plain arrays, which compilers
-// turn into whatever SIMD the baseline target has (SSE2 on x86-64, NEON on arm64).
-#include <cmath>
+// The attention tile in portable C++: GCC/Clang vector extensions of 4 floats, which every
+// 64-bit target has in hardware (SSE2 on x86-64, NEON on arm64).
 #include <cstring>
 
 #include "attention-tile.h"
@@ -8,80 +7,56 @@
 namespace latentkit {
 namespace {
 
+typedef float Float4 __attribute__((vector_size(16)));
+typedef int32_t Int4 __attribute__((vector_size(16)));
+
 struct VectorPortable {
-  static constexpr int kWidth = 8;
-  struct Reg {
-    float lane[kWidth];
-  };
+  static constexpr int kWidth = 4;
+  using Reg = Float4;
   static inline Reg zero() { return Reg{}; }
   static inline Reg load(const float* from) {
     Reg r;
-    std::memcpy(r.lane, from, sizeof r.lane);
+    std::memcpy(&r, from, sizeof r);
     return r;
   }
-  static inline void store(float* to, const Reg& value) { std::memcpy(to, value.lane, sizeof value.lane); }
-  static inline Reg broadcast(float value) {
-    Reg r;
-    for (float& lane : r.lane) lane = value;
-    return r;
-  }
-  static inline Reg fmadd(const Reg& a, const Reg& b, const Reg& c) {
-    Reg r;
-    for (int i = 0; i < kWidth; ++i) r.lane[i] = a.lane[i] * b.lane[i] + c.lane[i];
-    return r;
-  }
-  static inline Reg mul(const Reg& a, const Reg& b) {
-    Reg r;
-    for (int i = 0; i < kWidth; ++i) r.lane[i] = a.lane[i] * b.lane[i];
-    return r;
-  }
-  static inline Reg add(const Reg& a, const Reg& b) {
-    Reg r;
-    for (int i = 0; i < kWidth; ++i) r.lane[i] = a.lane[i] + b.lane[i];
-    return r;
-  }
-  static inline Reg sub(const Reg& a, const Reg& b) {
-    Reg r;
-    for (int i = 0; i < kWidth; ++i) r.lane[i] = a.lane[i] - b.lane[i];
-    return r;
-  }
-  static inline Reg max(const Reg& a, const Reg& b) {
-    Reg r;
-    for (int i = 0; i < kWidth; ++i) r.lane[i] = a.lane[i] > b.lane[i] ? a.lane[i] : b.lane[i];
-    return r;
-  }
-  static inline Reg negativeInfinityToZero(const Reg& x) {
-    Reg r;
-    for (int i = 0; i < kWidth; ++i) r.lane[i] = x.lane[i] == -__builtin_inff() ? 0.0f : x.lane[i];
-    return r;
-  }
-  // The same range reduction and polynomial as the SIMD variants, one lane at a time.
-  static inline float exp2Scalar(float x) {
-    if (std::isnan(x)) return x;
-    if (x < -126.0f) return 0.0f;
-    if (x > 127.0f) x = 127.0f;
-    const float n = std::nearbyint(x);
-    const float f = x - n;
-    float p = kExp2P0;
+  static inline void store(float* to, Reg value) { std::memcpy(to, &value, sizeof value); }
+  static inline Reg broadcast(float value) { return Reg{} + value; }
+  static inline Reg fmadd(Reg a, Reg b, Reg c) { return a * b + c; }
+  static inline Reg mul(Reg a, Reg b) { return a * b; }
+  static inline Reg add(Reg a, Reg b) { return a + b; }
+  static inline Reg sub(Reg a, Reg b) { return a - b; }
+  static inline Reg max(Reg a, Reg b) { return a > b ? a : b; }
+  static inline Reg negativeInfinityToZero(Reg x) { return x == broadcast(-__builtin_inff()) ? zero() : x; }
+  // The same range reduction and polynomial as the SIMD variants. Rounding to an integer uses
+  // the 1.5·2^23 trick (exact round-to-nearest-even for |x| < 2^22).
+  static inline Reg exp2(Reg x) {
+    const Int4 keep = !(x < broadcast(-126.0f));  // also keeps NaN
+    Reg clamped = x > broadcast(127.0f) ? broadcast(127.0f) : x;
+    clamped = clamped < broadcast(-127.0f) ? broadcast(-127.0f) : clamped;
+    const Reg magic = broadcast(12582912.0f);
+    const Reg n = (clamped + magic) - magic;
+    const Reg f = clamped - n;
+    Reg p = broadcast(kExp2P0);
     p = p * f + kExp2P1;
     p = p * f + kExp2P2;
     p = p * f + kExp2P3;
     p = p * f + kExp2P4;
     p = p * f + kExp2P5;
     p = p * f + 1.0f;
-    const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
-    float scale;
-    std::memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-  }
-  static inline Reg exp2(const Reg& x) {
-    Reg r;
-    for (int i = 0; i < kWidth; ++i) r.lane[i] = exp2Scalar(x.lane[i]);
-    return r;
+    const Int4 exponent = (__builtin_convertvector(n, Int4) + 127) << 23;
+    Reg scale;
+    std::memcpy(&scale, &exponent, sizeof scale);
+    const Reg result = p * scale;
+    Int4 bits;
+    std::memcpy(&bits, &result, sizeof bits);
+    bits &= keep;
+    Reg masked;
+    std::memcpy(&masked, &bits, sizeof masked);
+    return masked;
   }
 };
 
-using TilePortable = FlashAttentionTile<VectorPortable, 1, 128>;
+using TilePortable = FlashAttentionTile<VectorPortable, 2, 128>;
 
 }  // namespace
 

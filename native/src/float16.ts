@@ -7,16 +7,18 @@
 import { requireArray, requireLength, sharesMemory } from './argument-checks';
 import { nativeAddon } from './load-addon';
 
-const scratch = new DataView(new ArrayBuffer(4));
+// One float32 seen as its bits (both views share 4 bytes; endianness does not matter here).
+const floatView = new Float32Array(1);
+const bitsView = new Uint32Array(floatView.buffer);
 
 function bitsOf(value: number): number {
-  scratch.setFloat32(0, value, true);
-  return scratch.getUint32(0, true);
+  floatView[0] = value;
+  return bitsView[0]!;
 }
 
 function floatOf(bits: number): number {
-  scratch.setUint32(0, bits >>> 0, true);
-  return scratch.getFloat32(0, true);
+  bitsView[0] = bits >>> 0;
+  return floatView[0]!;
 }
 
 const HALF_MAGIC = floatOf(126 << 23); // 0.5
@@ -42,15 +44,12 @@ export function float32ToFloat16Bits(value: number): number {
 
 /** float16 bits to the float32 value they denote (exact). */
 export function float16BitsToFloat32(half: number): number {
-  const sign = half & 0x8000 ? -1 : 1;
+  const sign = (half & 0x8000) << 16;
   const exponent = (half >>> 10) & 0x1f;
   const mantissa = half & 0x3ff;
-  if (exponent === 0x1f) {
-    if (mantissa === 0) return sign * Infinity;
-    return floatOf(((half & 0x8000) << 16) | 0x7f800000 | (mantissa << 13) | 0x400000);
-  }
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  if (exponent === 0x1f) return floatOf(sign | 0x7f800000 | (mantissa << 13) | (mantissa !== 0 ? 0x400000 : 0));
+  if (exponent === 0) return (sign !== 0 ? -mantissa : mantissa) * 2 ** -24; // subnormal, exact
+  return floatOf(sign | ((exponent + 112) << 23) | (mantissa << 13));
 }
 
 /**
