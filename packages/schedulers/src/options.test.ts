@@ -2,7 +2,7 @@
  * The configuration options, checked against values diffusers produces (worked out from its
  * numpy/torch code and stated here), and the img2img entry point.
  */
-import { TorchGenerator, createTensor, type Scheduler } from '@latentkit/core';
+import { TorchGenerator, createTensor, type Scheduler, type Tensor } from '@latentkit/core';
 import { ReplayGenerator } from './__fixtures__/reference';
 import { alphasCumprodFrom, betasFor, rescaleZeroTerminalSnr } from './noise-schedule';
 import { schedulerFromConfig } from './scheduler-from-config';
@@ -205,7 +205,7 @@ describe('stochastic steps', () => {
     const kdpm2a = make('KDPM2AncestralDiscreteScheduler');
     kdpm2a.setTimesteps(3);
     const generator = new ReplayGenerator(Array.from({ length: 5 }, (_, i) => Array.from(new TorchGenerator(i).randn(dims))));
-    let x = createTensor(dims, sample.data.map((v) => v * kdpm2a.initNoiseSigma));
+    let x: Tensor<Float32Array> = createTensor(dims, sample.data.map((v) => v * kdpm2a.initNoiseSigma));
     for (const t of kdpm2a.timesteps) x = kdpm2a.step(modelOutput, t, x, { generator }).prevSample;
     expect(generator.used).toBe(kdpm2a.timesteps.length);
   });

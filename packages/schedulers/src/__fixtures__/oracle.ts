@@ -45,7 +45,7 @@ export function oracleModel(predictionType: PredictionType, input: Tensor<Float3
 export function runOracle(scheduler: Scheduler, steps: number, path: OraclePath, start: (scheduler: Scheduler) => { alpha: number; scale: number }, dims: number[]): Float32Array[] {
   scheduler.setTimesteps(steps);
   const { alpha, scale } = start(scheduler);
-  let sample = createTensor(dims, path.x0.map((x, i) => alpha * x + scale * path.epsilon[i]!));
+  let sample: Tensor<Float32Array> = createTensor(dims, path.x0.map((x, i) => alpha * x + scale * path.epsilon[i]!));
   const trajectory: Float32Array[] = [];
   for (const t of scheduler.timesteps) {
     const output = oracleModel(scheduler.predictionType, scheduler.scaleModelInput(sample, t), path);
