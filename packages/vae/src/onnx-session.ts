@@ -6,17 +6,19 @@ import * as ort from 'onnxruntime-node';
 import { ModelLoadError, toOrtSessionOptions, type SessionOptions } from '@latentkit/core';
 
 /**
- * Opens `modelFile` with latentkit's session options; failures become a {@link ModelLoadError}.
+ * Opens `modelFile` (or its edited bytes, `modelBytes`) with latentkit's session options; failures
+ * become a {@link ModelLoadError} naming the file.
  *
  * @example
  * ```ts
  * const decoder = await openOnnxSession('models/sd15/vae_decoder/model.onnx', { threads: 4 });
  * ```
  */
-export async function openOnnxSession(modelFile: string, sessionOptions: SessionOptions = {}): Promise<ort.InferenceSession> {
+export async function openOnnxSession(modelFile: string, sessionOptions: SessionOptions = {}, modelBytes?: Uint8Array): Promise<ort.InferenceSession> {
   const options = toOrtSessionOptions(sessionOptions);
   try {
-    return await ort.InferenceSession.create(modelFile, options as ort.InferenceSession.SessionOptions);
+    const ortOptions = options as ort.InferenceSession.SessionOptions;
+    return await (modelBytes ? ort.InferenceSession.create(modelBytes, ortOptions) : ort.InferenceSession.create(modelFile, ortOptions));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const reason =

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, PluginRegistry, StateError, createTensor, numel, type Generator } from '@latentkit/core';
-import { OnnxVae, onnxVaePlugin, register, samplePosterior } from './index';
+import { InvalidArgumentError, PluginRegistry, StateError, TorchGenerator, createTensor, numel, type Generator } from '@latentkit/core';
+import { OnnxVae, exposePosteriorOutputs, onnxVaePlugin, register, samplePosterior } from './index';
 
 const shared = process.env.LATENTKIT_SHARED ?? path.resolve(__dirname, '../../../../shared');
 const tinySd = path.join(shared, 'reference/tiny-sd');
@@ -85,12 +85,41 @@ describe('samplePosterior', () => {
     }
   });
 
-  it('encodes to [batch, 4, H/2, W/2] and keeps the generator where diffusers has it', async () => {
+  it('opens up the latent_sample encoder and samples mean + σ·ε with the caller\'s generator', async () => {
+    expect(vae.encoderSampling).toBe('posterior');
+    const image = createTensor([1, 3, 32, 32], Float32Array.from({ length: 3 * 1024 }, (_, i) => Math.sin(i / 50)));
+    const mean = await vae.encode(image);
+    expect([...(await vae.encode(image)).data]).toEqual([...mean.data]);
+    const a = await vae.encode(image, { generator: new TorchGenerator(7) });
+    const b = await vae.encode(image, { generator: new TorchGenerator(7) });
+    expect([...a.data]).toEqual([...b.data]);
+    // (sample − mean) / ε is the posterior's σ: positive wherever ε is not tiny.
+    const eps = new TorchGenerator(7).randn([1, 4, 16, 16]);
+    for (let i = 0; i < eps.length; i++) if (Math.abs(eps[i]!) > 1e-2) expect((a.data[i]! - mean.data[i]!) / eps[i]!).toBeGreaterThan(0);
+  });
+
+  it('encodes to [batch, 4, H/2, W/2] and draws one randn of the latents\' shape', async () => {
     const generator = new CountingGenerator();
     const image = createTensor([2, 3, 32, 32], new Float32Array(2 * 3 * 32 * 32).fill(0.25));
     const latents = await vae.encode(image, { generator });
     expect(latents.dims).toEqual([2, 4, 16, 16]);
     expect(generator.drawn).toBe(2 * 4 * 16 * 16);
+  });
+
+  it('encodes a larger image in tiles, blending mean and σ before sampling', async () => {
+    const image = createTensor([1, 3, 48, 80], Float32Array.from({ length: 3 * 48 * 80 }, (_, i) => Math.cos(i / 90)));
+    const generator = new CountingGenerator();
+    const latents = await vae.encode(image, { generator });
+    expect(latents.dims).toEqual([1, 4, 24, 40]);
+    expect(generator.drawn).toBe(4 * 24 * 40);
+    expect(latents.data.every(Number.isFinite)).toBe(true);
+  });
+
+  it('finds no posterior to expose in a graph that does not sample', () => {
+    const decoder = fs.readFileSync(path.join(tinySd, 'onnx/vae_decoder/model.onnx'));
+    expect(exposePosteriorOutputs(decoder, 'sample')).toBeUndefined();
+    const encoder = fs.readFileSync(path.join(tinySd, 'onnx/vae_encoder/model.onnx'));
+    expect(exposePosteriorOutputs(encoder, 'latent_sample')).toMatchObject({ mean: '/Slice_output_0', std: '/Exp_output_0' });
   });
 
   it('rejects bad inputs before any compute', async () => {

@@ -3,11 +3,13 @@
  * (optional), run with onnxruntime-node.
  *
  * The decoder takes unscaled latents (`latents / scaling_factor`; its graph includes
- * `post_quant_conv`) and returns images in [-1, 1]. Encoders come in two kinds: diffusers'
- * conversion script exports `latent_sample` (the posterior sampled inside the graph with
- * onnxruntime's own unseeded noise), other exports return `latent_parameters` (mean and
- * log-variance), which latentkit samples with the caller's generator exactly as diffusers does.
+ * `post_quant_conv`) and returns images in [-1, 1]. Encoders come in two kinds: some exports
+ * return `latent_parameters` (mean and log-variance); diffusers' conversion script exports
+ * `latent_sample`, the posterior sampled inside the graph with onnxruntime's own unseeded noise,
+ * whose mean and standard deviation latentkit exposes as extra outputs. Either way latentkit
+ * samples with the caller's generator exactly as diffusers' `latent_dist.sample(generator)`.
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { Tensor as OrtTensor } from 'onnxruntime-node';
@@ -16,6 +18,7 @@ import {
   ModelLoadError,
   StateError,
   assertShape,
+  createTensor,
   exists,
   fromOrtFloat32,
   readJsonObject,
@@ -27,6 +30,7 @@ import {
   type VaeEncodeOptions,
 } from '@latentkit/core';
 import { samplePosterior } from './diagonal-gaussian';
+import { exposePosteriorOutputs } from './onnx-posterior-outputs';
 import { declaredShape, openOnnxSession } from './onnx-session';
 import { runTiled } from './vae-tiling';
 
@@ -47,8 +51,14 @@ export interface OnnxVaeOptions {
   encoder?: boolean;
 }
 
-/** What the encoder graph returns. */
-type EncoderOutput = 'latent_sample' | 'latent_parameters';
+/**
+ * How latents come out of the encoder: `latent_parameters` (mean and log-variance), `posterior`
+ * (mean and standard deviation exposed from a `latent_sample` graph), or `latent_sample` as is.
+ */
+type EncoderOutput =
+  | { readonly kind: 'latent_parameters'; readonly name: string }
+  | { readonly kind: 'posterior'; readonly mean: string; readonly std: string }
+  | { readonly kind: 'latent_sample'; readonly name: string };
 
 /**
  * A VAE backed by onnxruntime sessions.
@@ -83,6 +93,15 @@ export class OnnxVae implements Vae {
     this.decoder = decoder;
     this.encoder = encoder;
     this.tiling = tiling;
+  }
+
+  /**
+   * How `encode` samples: `'latent_parameters'` and `'posterior'` (mean and σ exposed from a
+   * `latent_sample` graph) draw ε from the caller's generator; `'latent_sample'` (a graph that
+   * could not be opened up, e.g. one with external weights) keeps onnxruntime's own noise.
+   */
+  get encoderSampling(): EncoderOutput['kind'] | undefined {
+    return this.encoderOutput?.kind;
   }
 
   /** Whether `encode` is available (a folder may ship only `vae_decoder/`). */
@@ -124,9 +143,19 @@ export class OnnxVae implements Vae {
     const decoder = await openOnnxSession(decoderFile, options.sessionOptions);
     let encoder: ort.InferenceSession | undefined;
     try {
-      encoder = options.encoder !== false && (await exists(encoderFile)) ? await openOnnxSession(encoderFile, options.sessionOptions) : undefined;
       const latentChannels = latentChannelsOf(config, decoder, configPath, decoderFile);
-      const encoderOutput = encoder ? encoderOutputOf(encoder, encoderFile, latentChannels) : undefined;
+      let encoderOutput: EncoderOutput | undefined;
+      if (options.encoder !== false && (await exists(encoderFile))) {
+        encoder = await openOnnxSession(encoderFile, options.sessionOptions);
+        encoderOutput = encoderOutputOf(encoder, encoderFile, latentChannels);
+        if (encoderOutput.kind === 'latent_sample') {
+          const exposed = await exposeEncoderPosterior(encoderFile, encoderOutput.name, options.sessionOptions);
+          if (exposed) {
+            await encoder.release();
+            ({ session: encoder, output: encoderOutput } = exposed);
+          }
+        }
+      }
       const tiling = resolveTiling(options.tiling, sampleSize, scaleFactor);
       return new OnnxVae(decoder, encoder, latentChannels, scaleFactor, scalingFactor, shiftFactor, sampleSize, encoderOutput, tiling);
     } catch (error) {
@@ -158,10 +187,11 @@ export class OnnxVae implements Vae {
   }
 
   /**
-   * Images `[batch, 3, H, W]` in [-1, 1] (H, W multiples of `scaleFactor`) → unscaled latents.
-   * With `latent_parameters` encoders the posterior is sampled with `options.generator` (its mean
-   * without one). `latent_sample` encoders sample inside the graph; latentkit still draws the same
-   * number of values from the generator so that every later draw stays where diffusers has it.
+   * Images `[batch, 3, H, W]` in [-1, 1] (H, W multiples of `scaleFactor`) → unscaled latents:
+   * the posterior sampled with `options.generator` (one `randn` of the latents' shape), or its
+   * mean without one. An encoder left as `latent_sample` samples inside its graph; latentkit
+   * still draws the same number of values from the generator so that every later draw stays
+   * where diffusers has it.
    */
   async encode(images: Tensor<Float32Array>, options: VaeEncodeOptions = {}): Promise<Tensor<Float32Array>> {
     const encoder = this.encoder;
@@ -177,17 +207,28 @@ export class OnnxVae implements Vae {
       }
     }
     throwIfAborted(options.signal);
+    const output = this.encoderOutput!;
+    // Each tile yields what the output kind holds: the sample, or mean and spread stacked on
+    // the channel axis (blended as moments, then sampled once, as diffusers' tiled_encode).
     const run = async (tile: Tensor<Float32Array>): Promise<Tensor<Float32Array>> => {
       throwIfAborted(options.signal);
-      const out = await encoder.run({ [encoder.inputNames[0]!]: new OrtTensor('float32', tile.data, tile.dims) });
-      return fromOrtFloat32(out[this.encoderOutput!]!, `VAE encoder output '${this.encoderOutput}'`);
+      const feeds = { [encoder.inputNames[0]!]: new OrtTensor('float32', tile.data, tile.dims) };
+      if (output.kind !== 'posterior') {
+        const out = await encoder.run(feeds, [output.name]);
+        return fromOrtFloat32(out[output.name]!, `VAE encoder output '${output.name}'`);
+      }
+      const out = await encoder.run(feeds, [output.mean, output.std]);
+      const mean = fromOrtFloat32(out[output.mean]!, 'VAE encoder mean');
+      const std = fromOrtFloat32(out[output.std]!, 'VAE encoder standard deviation');
+      return stackChannels(mean, std);
     };
     const tiling = this.tiling;
     const encoded =
       !tiling || Math.max(height, width) <= tiling.tileSize
         ? await run(images)
         : await runTiled(images, 1 / this.scaleFactor, { tileSize: tiling.tileSize, overlap: tiling.overlap, alignment: this.scaleFactor }, run);
-    if (this.encoderOutput === 'latent_parameters') return samplePosterior(encoded, options.generator);
+    if (output.kind === 'latent_parameters') return samplePosterior(encoded, options.generator, 'log-variance');
+    if (output.kind === 'posterior') return samplePosterior(encoded, options.generator, 'standard-deviation');
     advance(options.generator, [batch, this.latentChannels, height / this.scaleFactor, width / this.scaleFactor]);
     return encoded;
   }
@@ -210,6 +251,37 @@ export class OnnxVae implements Vae {
     if (session === undefined) throw new StateError('This VAE was disposed: load it again with OnnxVae.fromPretrained()');
     return session;
   }
+}
+
+/**
+ * Reopens a `latent_sample` encoder with its posterior's mean and standard deviation exposed (see
+ * {@link exposePosteriorOutputs}), so that latentkit samples with the caller's generator. Models
+ * with external weight files stay as they are (an edited model loads from memory, where
+ * onnxruntime cannot resolve them).
+ */
+async function exposeEncoderPosterior(
+  encoderFile: string,
+  sampleOutput: string,
+  sessionOptions: SessionOptions | undefined,
+): Promise<{ session: ort.InferenceSession; output: EncoderOutput } | undefined> {
+  const siblings = await fs.readdir(path.dirname(encoderFile));
+  if (siblings.some((name) => name !== 'model.onnx' && name !== 'config.json' && !name.startsWith('.'))) return undefined;
+  const exposed = exposePosteriorOutputs(await fs.readFile(encoderFile), sampleOutput);
+  if (!exposed) return undefined;
+  const session = await openOnnxSession(encoderFile, sessionOptions, exposed.model);
+  return { session, output: { kind: 'posterior', mean: exposed.mean, std: exposed.std } };
+}
+
+/** `[B, C, h, w]` and `[B, C, h, w]` → `[B, 2C, h, w]`. */
+function stackChannels(first: Tensor<Float32Array>, second: Tensor<Float32Array>): Tensor<Float32Array> {
+  const [batch = 0, channels = 0, height = 0, width = 0] = first.dims;
+  const size = channels * height * width;
+  const out = new Float32Array(2 * batch * size);
+  for (let b = 0; b < batch; b++) {
+    out.set(first.data.subarray(b * size, (b + 1) * size), 2 * b * size);
+    out.set(second.data.subarray(b * size, (b + 1) * size), (2 * b + 1) * size);
+  }
+  return createTensor([batch, 2 * channels, height, width], out);
 }
 
 /** Keeps a generator's stream aligned with diffusers' `latent_dist.sample(generator)` draw. */
@@ -237,10 +309,11 @@ function latentChannelsOf(config: Record<string, unknown>, decoder: ort.Inferenc
 }
 
 function encoderOutputOf(encoder: ort.InferenceSession, encoderFile: string, latentChannels: number): EncoderOutput {
-  for (const name of ['latent_parameters', 'latent_sample'] as const) if (encoder.outputNames.includes(name)) return name;
+  for (const kind of ['latent_parameters', 'latent_sample'] as const) if (encoder.outputNames.includes(kind)) return { kind, name: kind };
   if (encoder.outputNames.length === 1) {
-    const channels = declaredShape(encoder, encoder.outputNames[0]!, 'output')?.[1];
-    if (channels === 2 * latentChannels) return 'latent_parameters';
+    const name = encoder.outputNames[0]!;
+    const channels = declaredShape(encoder, name, 'output')?.[1];
+    if (channels === 2 * latentChannels) return { kind: 'latent_parameters', name };
   }
   throw new ModelLoadError({
     path: encoderFile,
