@@ -15,7 +15,14 @@ import {
 } from '@latentkit/core';
 import { createHashingTextEncoder } from './hashing-text-encoder';
 
-/** The class name this plugin loads, as written in `model_index.json`. */
+/**
+ * The class name this plugin loads, as written in `model_index.json`.
+ *
+ * @example
+ * ```ts
+ * // model_index.json: { "text_encoder": ["latentkit-example", "HashingTextEncoder"] }
+ * ```
+ */
 export const HASHING_TEXT_ENCODER_CLASS = 'HashingTextEncoder';
 
 /** What `create()` accepts besides the folder's config. */

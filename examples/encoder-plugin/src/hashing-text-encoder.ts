@@ -28,7 +28,14 @@ const START = '<|start|>';
 const END = '<|end|>';
 const PAD = '<|pad|>';
 
-/** Lower-cased words and single punctuation marks, after Unicode compatibility normalisation. */
+/**
+ * Lower-cased words and single punctuation marks, after Unicode compatibility normalisation.
+ *
+ * @example
+ * ```ts
+ * hashingTokens('A red circle!'); // ['a', 'red', 'circle', '!']
+ * ```
+ */
 export function hashingTokens(prompt: string): string[] {
   return prompt.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu) ?? [];
 }

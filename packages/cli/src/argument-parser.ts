@@ -33,7 +33,14 @@ export interface ParsedArguments {
   readonly positionals: readonly string[];
 }
 
-/** `textEncoder` → `--text-encoder`. */
+/**
+ * `textEncoder` → `--text-encoder`.
+ *
+ * @example
+ * ```ts
+ * flagName('textEncoder'); // '--text-encoder'
+ * ```
+ */
 export function flagName(key: string): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
@@ -133,7 +140,14 @@ export function parseArguments(argv: readonly string[], specs: OptionSpecs, comm
   return { values, positionals };
 }
 
-/** The `--help` lines of a command's options, aligned. */
+/**
+ * The `--help` lines of a command's options, aligned.
+ *
+ * @example
+ * ```ts
+ * formatOptions(INSPECT_OPTIONS); // '      --json  print the report as JSON (for scripts)\n  -h, --help  show this help'
+ * ```
+ */
 export function formatOptions(specs: OptionSpecs): string {
   const rows = Object.entries(specs).map(([key, spec]) => {
     const names = `${spec.short ? `-${spec.short}, ` : '    '}${flagName(key)}${spec.type === 'boolean' ? '' : ` ${spec.valueName ?? '<value>'}`}`;

@@ -13,7 +13,14 @@ import {
 } from '@latentkit/core';
 import { UsageError } from './usage-error';
 
-/** The CLI's exit codes. */
+/**
+ * The CLI's exit codes.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = ExitCode.usage; // 2
+ * ```
+ */
 export const ExitCode = Object.freeze({
   ok: 0,
   failure: 1,

@@ -1,7 +1,14 @@
 /** The human-readable form of `latentkit inspect`'s report. */
 import type { ComponentDescription, ModelDescription } from './model-description';
 
-/** `4_563_456` → `"4.4 MiB"`: binary units, as `ls -h` and `du -h`. */
+/**
+ * `4_563_456` → `"4.4 MiB"`: binary units, as `ls -h` and `du -h`.
+ *
+ * @example
+ * ```ts
+ * formatBytes(3912704); // '3.7 MiB'
+ * ```
+ */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;

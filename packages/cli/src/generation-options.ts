@@ -38,7 +38,14 @@ const STRENGTH: OptionSpecs = {
   strength: { type: 'number', min: 0, max: 1, exclusiveMin: true, valueName: '<0..1>', description: 'how much to change the image: 1 ignores it, small values keep it' },
 };
 
-/** Options by command, in the order `--help` lists them. */
+/**
+ * Options by command, in the order `--help` lists them.
+ *
+ * @example
+ * ```ts
+ * parseArguments(argv, GENERATION_OPTIONS.generate, 'generate');
+ * ```
+ */
 export const GENERATION_OPTIONS: Readonly<Record<GenerationCommand, OptionSpecs>> = {
   generate: { ...MODEL_OPTIONS, ...SIZE_OPTIONS, ...PROMPT_OPTIONS, ...SAMPLING_OPTIONS },
   img2img: { ...IMAGE_OPTIONS, ...STRENGTH, ...MODEL_OPTIONS, ...SIZE_OPTIONS, ...PROMPT_OPTIONS, ...SAMPLING_OPTIONS },

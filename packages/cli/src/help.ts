@@ -3,7 +3,14 @@ import { formatOptions } from './argument-parser';
 import { GENERATION_OPTIONS, type GenerationCommand } from './generation-options';
 import { INSPECT_OPTIONS } from './inspect-command';
 
-/** The commands `latentkit` knows. */
+/**
+ * The commands `latentkit` knows.
+ *
+ * @example
+ * ```ts
+ * COMMANDS.includes('inspect'); // true
+ * ```
+ */
 export const COMMANDS = ['generate', 'img2img', 'inpaint', 'denoise', 'inspect'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -23,7 +30,14 @@ const EXAMPLES: Record<CommandName, string> = {
   inspect: 'latentkit inspect ./models/stable-diffusion-v1-5-onnx',
 };
 
-/** `latentkit --help`. */
+/**
+ * `latentkit --help`.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(mainHelp(cliVersion()));
+ * ```
+ */
 export function mainHelp(version: string): string {
   return [
     `latentkit ${version}: Stable Diffusion from the command line`,
@@ -39,7 +53,14 @@ export function mainHelp(version: string): string {
   ].join('\n');
 }
 
-/** `latentkit <command> --help`. */
+/**
+ * `latentkit <command> --help`.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(commandHelp('generate'));
+ * ```
+ */
 export function commandHelp(command: CommandName): string {
   const options = command === 'inspect' ? INSPECT_OPTIONS : GENERATION_OPTIONS[command as GenerationCommand];
   return [`Usage: ${SYNOPSES[command]}`, '', 'Options:', formatOptions(options), '', 'Example:', `  ${EXAMPLES[command]}`, ''].join('\n');

@@ -6,7 +6,14 @@ import { formatModelDescription } from './format-model-description';
 import { describeModelFolder } from './model-description';
 import { UsageError } from './usage-error';
 
-/** The options of `inspect`. */
+/**
+ * The options of `inspect`.
+ *
+ * @example
+ * ```ts
+ * parseArguments(['model', '--json'], INSPECT_OPTIONS, 'inspect'); // { values: { json: true }, positionals: ['model'] }
+ * ```
+ */
 export const INSPECT_OPTIONS: OptionSpecs = {
   json: { type: 'boolean', description: 'print the report as JSON (for scripts)' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },

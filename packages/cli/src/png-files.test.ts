@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { renderShapeImage } from '@latentkit/testing';
@@ -31,7 +31,7 @@ describe('PNG files', () => {
   it('reports a missing or unreadable file as a usage error naming the flag and the file', async () => {
     await expect(readImageFile(path.join(scratch, 'none.png'), '--image')).rejects.toThrow(`--image ${path.join(scratch, 'none.png')}: the file does not exist`);
     const text = path.join(scratch, 'text.png');
-    require('node:fs').writeFileSync(text, 'not an image');
+    writeFileSync(text, 'not an image');
     const error = await readImageFile(text, '--image').catch((e: unknown) => e);
     expect(UsageError.isInstance(error)).toBe(true);
     expect((error as Error).message).toMatch(new RegExp(`^--image ${text}: not an image sharp can read`));

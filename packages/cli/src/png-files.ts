@@ -91,7 +91,14 @@ export async function writePngFile(file: string, image: { width: number; height:
   await sharp(input, { raw: { width: image.width, height: image.height, channels: image.channels as 1 | 3 } }).png().toFile(file);
 }
 
-/** `out.png`, image 2 of 3 → `out-2.png`; a single image keeps the name. */
+/**
+ * `out.png`, image 2 of 3 → `out-2.png`; a single image keeps the name.
+ *
+ * @example
+ * ```ts
+ * numberedPath('out.png', 1, 3); // 'out-2.png'
+ * ```
+ */
 export function numberedPath(file: string, index: number, count: number): string {
   if (count <= 1) return file;
   const extension = path.extname(file);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { capturedIo } from './__fixtures__/captured-io';
 import { ExitCode } from './exit-codes';
 import { run } from './run';
@@ -26,7 +28,8 @@ describe('run: usage', () => {
   it('prints the version', async () => {
     const io = capturedIo();
     expect(await run(['--version'], io)).toBe(ExitCode.ok);
-    expect(io.out()).toBe(`${require('../package.json').version}\n`);
+    const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    expect(io.out()).toBe(`${version}\n`);
   });
 
   it.each([

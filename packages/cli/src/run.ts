@@ -11,7 +11,14 @@ import { COMMANDS, commandHelp, mainHelp, type CommandName } from './help';
 import { inspectCommand } from './inspect-command';
 import { UsageError } from './usage-error';
 
-/** The CLI's version: the package's own. */
+/**
+ * The CLI's version: the package's own.
+ *
+ * @example
+ * ```ts
+ * cliVersion(); // '0.1.0'
+ * ```
+ */
 export function cliVersion(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require('../package.json') as { version: string }).version;

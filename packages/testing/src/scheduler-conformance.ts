@@ -30,6 +30,11 @@ const SHAPE = [1, 4, 8, 8] as const;
 /**
  * The stand-in model of the shared reference data (`reference/README.md`):
  * `out = 0.1·x·cos(t/100) + 0.05·sin(x)`, a smooth function of the input and the timestep.
+ *
+ * @example
+ * ```ts
+ * const output = referenceModelOutput(scheduler.scaleModelInput(latents, t), t);
+ * ```
  */
 export function referenceModelOutput(sample: Tensor<Float32Array>, timestep: number): Tensor<Float32Array> {
   const out = new Float32Array(sample.data.length);

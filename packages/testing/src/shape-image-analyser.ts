@@ -23,7 +23,14 @@ import {
   type ShapeName,
 } from './shape-palette';
 
-/** Ideal bounding-box fill ratios of the three shapes. */
+/**
+ * Ideal bounding-box fill ratios of the three shapes.
+ *
+ * @example
+ * ```ts
+ * SHAPE_FILL_RATIOS.circle; // 0.785…
+ * ```
+ */
 export const SHAPE_FILL_RATIOS: Readonly<Record<ShapeName, number>> = Object.freeze({
   square: 1,
   circle: Math.PI / 4,
@@ -136,7 +143,14 @@ function largestRegion(mask: Uint8Array, width: number): Uint8Array {
   return region;
 }
 
-/** The shape whose ideal fill ratio is nearest (boundaries at the midpoints 0.643 and 0.893). */
+/**
+ * The shape whose ideal fill ratio is nearest (boundaries at the midpoints 0.643 and 0.893).
+ *
+ * @example
+ * ```ts
+ * shapeFromFillRatio(0.8); // 'circle'
+ * ```
+ */
 export function shapeFromFillRatio(fillRatio: number): ShapeName {
   let best: ShapeName = 'square';
   for (const shape of Object.keys(SHAPE_FILL_RATIOS) as ShapeName[]) {

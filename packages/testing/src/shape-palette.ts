@@ -12,7 +12,14 @@ export type PaletteColour = 'red' | 'green' | 'blue' | 'yellow' | 'white' | 'bla
 /** An sRGB colour, 0–255 per channel. */
 export type Rgb = readonly [red: number, green: number, blue: number];
 
-/** Every shape name, in the training set's order. */
+/**
+ * Every shape name, in the training set's order.
+ *
+ * @example
+ * ```ts
+ * for (const shape of SHAPE_NAMES) renderShapeImage({ shape, foreground: 'red', background: 'blue', size: 30 });
+ * ```
+ */
 export const SHAPE_NAMES: readonly ShapeName[] = Object.freeze(['circle', 'square', 'triangle']);
 
 /**
@@ -34,10 +41,24 @@ export const SHAPE_PALETTE: Readonly<Record<PaletteColour, Rgb>> = Object.freeze
   purple: [140, 40, 200],
 });
 
-/** Every palette colour name, in the training set's order. */
+/**
+ * Every palette colour name, in the training set's order.
+ *
+ * @example
+ * ```ts
+ * PALETTE_COLOURS.length; // 8
+ * ```
+ */
 export const PALETTE_COLOURS: readonly PaletteColour[] = Object.freeze(Object.keys(SHAPE_PALETTE) as PaletteColour[]);
 
-/** Euclidean distance between two colours in RGB space (0 … 441.7). */
+/**
+ * Euclidean distance between two colours in RGB space (0 … 441.7).
+ *
+ * @example
+ * ```ts
+ * colourDistance(SHAPE_PALETTE.yellow, SHAPE_PALETTE.orange); // 80.6, the closest pair
+ * ```
+ */
 export function colourDistance(a: Rgb, b: Rgb): number {
   return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 }

@@ -16,7 +16,14 @@ function isDirectory(dir: string): boolean {
   }
 }
 
-/** The nearest ancestor of `start` (itself included) holding `pnpm-workspace.yaml` or `.git`. */
+/**
+ * The nearest ancestor of `start` (itself included) holding `pnpm-workspace.yaml` or `.git`.
+ *
+ * @example
+ * ```ts
+ * findRepositoryRoot('/work/main/packages/cli'); // '/work/main'
+ * ```
+ */
 export function findRepositoryRoot(start: string = process.cwd()): string | undefined {
   let dir = path.resolve(start);
   for (;;) {

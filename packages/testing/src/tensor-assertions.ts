@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { formatDims, numel, type Tensor, type TensorData } from '@latentkit/core';
 
-/** Asserts a float32 tensor of the given shape (`null` = any size) whose elements are all finite. */
+/**
+ * Asserts a float32 tensor of the given shape (`null` = any size) whose elements are all finite.
+ *
+ * @example
+ * ```ts
+ * assertFiniteFloat32('hiddenStates', output.hiddenStates, [2, 77, 768]);
+ * ```
+ */
 export function assertFiniteFloat32(name: string, tensor: Tensor<TensorData> | undefined, expectedDims: readonly (number | null)[]): void {
   assert.ok(tensor && typeof tensor === 'object', `${name} must be a tensor { dims, data }, got ${String(tensor)}`);
   assert.ok(
@@ -18,7 +25,14 @@ export function assertFiniteFloat32(name: string, tensor: Tensor<TensorData> | u
   }
 }
 
-/** The largest absolute difference between two equally long arrays. */
+/**
+ * The largest absolute difference between two equally long arrays.
+ *
+ * @example
+ * ```ts
+ * maxAbsDifference(actual.data, expected.data); // e.g. 3.1e-7
+ * ```
+ */
 export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assertEqual(a.length, b.length, `arrays to compare differ in length: ${a.length} vs ${b.length}`);
   let max = 0;
@@ -26,7 +40,14 @@ export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): nu
   return max;
 }
 
-/** Asserts |a − b| ≤ tolerance element-wise, naming the worst element when it fails. */
+/**
+ * Asserts |a − b| ≤ tolerance element-wise, naming the worst element when it fails.
+ *
+ * @example
+ * ```ts
+ * assertClose('latents after step 3', latents.data, reference, 1e-5);
+ * ```
+ */
 export function assertClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
   assertEqual(actual.length, expected.length, `${name}: expected ${expected.length} elements, got ${actual.length}`);
   let worst = -1;
@@ -46,7 +67,14 @@ export function assertClose(name: string, actual: ArrayLike<number>, expected: A
   }
 }
 
-/** Asserts `actual === expected` (Object.is) with exactly the message given, and no diff appended. */
+/**
+ * Asserts `actual === expected` (Object.is) with exactly the message given, and no diff appended.
+ *
+ * @example
+ * ```ts
+ * assertEqual(encoder.hiddenSize, 768, `hiddenSize must be 768, got ${encoder.hiddenSize}`);
+ * ```
+ */
 export function assertEqual(actual: unknown, expected: unknown, message: string): void {
   if (!Object.is(actual, expected)) throw new assert.AssertionError({ message });
 }

@@ -44,14 +44,28 @@ export function resolveTestRunner(given?: TestRunner): TestRunner {
   return { describe: globals.describe, it, afterAll: globals.afterAll };
 }
 
-/** Skips a described block with a reason printed once, when the runner can skip. */
+/**
+ * Skips a described block with a reason printed once, when the runner can skip.
+ *
+ * @example
+ * ```ts
+ * describeSkipped('the model is not downloaded', 'SD 1.5 parity', () => { it('matches', () => {}); });
+ * ```
+ */
 export function describeSkipped(reason: string, name: string, body: () => void): void {
   const globals = globalThis as RunnerGlobals;
   console.warn(`[latentkit] skipping "${name}": ${reason}`);
   if (typeof globals.describe?.skip === 'function') globals.describe.skip(`${name} (skipped: ${reason})`, body);
 }
 
-/** Runs `work` and returns what it threw or rejected with, or undefined when it succeeded. */
+/**
+ * Runs `work` and returns what it threw or rejected with, or undefined when it succeeded.
+ *
+ * @example
+ * ```ts
+ * const error = await captureError(() => encoder.encode(42 as never));
+ * ```
+ */
 export async function captureError(work: () => unknown): Promise<unknown> {
   try {
     await work();
@@ -61,7 +75,14 @@ export async function captureError(work: () => unknown): Promise<unknown> {
   }
 }
 
-/** Formats an error for an assertion message. */
+/**
+ * Formats an error for an assertion message.
+ *
+ * @example
+ * ```ts
+ * describeError(undefined); // 'nothing (it succeeded)'
+ * ```
+ */
 export function describeError(error: unknown): string {
   if (error === undefined) return 'nothing (it succeeded)';
   if (error instanceof Error) return `${error.name}: ${error.message}`;
