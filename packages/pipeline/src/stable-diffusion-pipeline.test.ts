@@ -6,7 +6,7 @@ import * as schedulers from '@latentkit/schedulers';
 import { referencePath } from '@latentkit/testing';
 import { OnnxUNet } from '@latentkit/unet';
 import { OnnxVae } from '@latentkit/vae';
-import { StableDiffusionPipeline, type RgbImage } from './index';
+import { StableDiffusionPipeline, imageToTensor, type RgbImage } from './index';
 
 const tinySd = referencePath('tiny-sd');
 if (!tinySd) console.warn('Skipping StableDiffusionPipeline tests: ../shared/reference/tiny-sd is absent (set LATENTKIT_SHARED)');
@@ -92,6 +92,37 @@ const quick = { prompt: 'a red circle', numInferenceSteps: 3, seed: 42 } as cons
     expect(steps).toHaveLength(3);
     const cleaned = await pipeline.denoise({ image: { ...init, channels: 4, data: new Uint8Array(32 * 32 * 4) } as never, strength: 0.5, numInferenceSteps: 4, seed: 1 });
     expect(cleaned.images[0]).toMatchObject({ width: 32, height: 32, channels: 3 });
+  });
+
+  it('image-to-image draws the posterior sample, then the noise, from the seed (diffusers\' order)', async () => {
+    const init = image(32, 32);
+    const inputs: Float32Array[] = [];
+    const predict = pipeline.unet.predict.bind(pipeline.unet);
+    const spy = jest.spyOn(pipeline.unet, 'predict').mockImplementation((input) => (inputs.push(input.sample.data.slice()), predict(input)));
+    let a, b;
+    try {
+      a = await pipeline.imageToImage({ ...quick, image: init, strength: 0.5, numInferenceSteps: 6, guidanceScale: 1 });
+      b = await pipeline.imageToImage({ ...quick, image: init, strength: 0.5, numInferenceSteps: 6, guidanceScale: 1 });
+    } finally {
+      spy.mockRestore();
+    }
+    expect([...a.latents.data]).toEqual([...b.latents.data]);
+    const generator = new TorchGenerator(quick.seed);
+    const encoded = await pipeline.vae.encode(imageToTensor(init), { generator });
+    const imageLatents = createTensor(encoded.dims, encoded.data.map((v) => Math.fround(pipeline.vae.scalingFactor) * v));
+    const noise = createTensor(encoded.dims, generator.randn(encoded.dims));
+    const scheduler = ddim();
+    const { timesteps } = scheduler.getImg2ImgTimesteps!(6, 0.5);
+    expect(timesteps).toHaveLength(3);
+    expect([...inputs[0]!]).toEqual([...scheduler.addNoise(imageLatents, noise, [timesteps[0]!]).data]);
+  });
+
+  it('inpainting with an all-black mask keeps the image\'s latents exactly (plain UNet: pasted back)', async () => {
+    const init = image(32, 32);
+    const keep = { width: 32, height: 32, channels: 1 as const, data: new Uint8Array(32 * 32) };
+    const { latents } = await pipeline.inpaint({ ...quick, image: init, mask: keep, strength: 0.6, numInferenceSteps: 5 });
+    const encoded = await pipeline.vae.encode(imageToTensor(init), { generator: new TorchGenerator(quick.seed) });
+    expect([...latents.data]).toEqual([...encoded.data.map((v) => Math.fround(pipeline.vae.scalingFactor) * v)]);
   });
 
   it('cancels between steps with an AbortError', async () => {
