@@ -127,11 +127,19 @@ export class TorchGenerator implements Generator {
   }
 
   private twist(): void {
+    // The MT19937 recurrence, split so that no index needs a modulo.
     const state = this.state;
-    for (let i = 0; i < STATE_SIZE; i++) {
-      const y = (state[i]! & UPPER_MASK) | (state[(i + 1) % STATE_SIZE]! & LOWER_MASK);
-      state[i] = state[(i + SHIFT_SIZE) % STATE_SIZE]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    let i = 0;
+    for (; i < STATE_SIZE - SHIFT_SIZE; i++) {
+      const y = (state[i]! & UPPER_MASK) | (state[i + 1]! & LOWER_MASK);
+      state[i] = state[i + SHIFT_SIZE]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
     }
+    for (; i < STATE_SIZE - 1; i++) {
+      const y = (state[i]! & UPPER_MASK) | (state[i + 1]! & LOWER_MASK);
+      state[i] = state[i + SHIFT_SIZE - STATE_SIZE]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    }
+    const y = (state[STATE_SIZE - 1]! & UPPER_MASK) | (state[0]! & LOWER_MASK);
+    state[STATE_SIZE - 1] = state[SHIFT_SIZE - 1]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
     this.index = 0;
   }
 
@@ -203,19 +211,21 @@ const TWO_PI_FLOAT32 = f32(TWO_PI);
 
 /**
  * float32 fused multiply-add, a·b + c rounded once. a·b of two float32 values is exact in a
- * double; the sum's error term (TwoSum) settles the rare double-rounding tie.
+ * double, so f32(a·b + c) is right unless the double sum sits exactly halfway between two
+ * float32 values (double rounding); only then the TwoSum error term settles the tie.
  */
 function fma32(a: number, b: number, c: number): number {
   const product = a * b;
   const sum = product + c;
   const rounded = f32(sum);
-  if (rounded === sum) return rounded;
+  const half = sum - rounded;
+  if (half === 0) return rounded;
+  const other = rounded + 2 * half;
+  if (f32(other) !== other) return rounded; // not a tie: the nearest float32 is right
   const virtualC = sum - product;
   const error = product - (sum - virtualC) + (c - virtualC);
   if (error === 0) return rounded;
-  const other = f32(2 * sum - rounded);
-  if (Math.abs(other - sum) !== Math.abs(rounded - sum)) return rounded;
-  return error > 0 ? Math.max(rounded, other) : Math.min(rounded, other);
+  return error > 0 === other > rounded ? other : rounded;
 }
 
 const LOG_POLYNOMIAL = [
