@@ -8,22 +8,8 @@
  * outputs), so every call gets its own copy built from the chosen one's class and config; two
  * calls on one pipeline can then run at once.
  */
-import { InvalidArgumentError, StateError, type Scheduler } from '@latentkit/core';
-import * as schedulers from '@latentkit/schedulers';
-
-/** The factories `@latentkit/schedulers` provides (diffusers' `from_config`). */
-interface SchedulerFactories {
-  schedulerFromConfig(config: Readonly<Record<string, unknown>>): Scheduler;
-  schedulerFromName(name: string, base: Readonly<Record<string, unknown>>): Scheduler;
-}
-
-function factories(): SchedulerFactories {
-  const found = schedulers as unknown as Partial<SchedulerFactories>;
-  if (typeof found.schedulerFromConfig !== 'function' || typeof found.schedulerFromName !== 'function') {
-    throw new StateError('@latentkit/schedulers does not provide schedulerFromConfig/schedulerFromName: update it, or pass a scheduler instance');
-  }
-  return found as SchedulerFactories;
-}
+import { InvalidArgumentError, type Scheduler } from '@latentkit/core';
+import { schedulerFromConfig, schedulerFromName } from '@latentkit/schedulers';
 
 /** A scheduler instance, or a diffusers class name / alias. */
 export type SchedulerChoice = Scheduler | string;
@@ -41,9 +27,9 @@ export function chooseScheduler(choice: SchedulerChoice | undefined, modelConfig
     if (!modelConfig) {
       throw new InvalidArgumentError({ name: 'scheduler', expected: 'a scheduler or a scheduler name', actual: undefined, hint: 'the model folder has no scheduler/scheduler_config.json' });
     }
-    return factories().schedulerFromConfig(modelConfig);
+    return schedulerFromConfig(modelConfig);
   }
-  if (typeof choice === 'string') return factories().schedulerFromName(choice, modelConfig ?? {});
+  if (typeof choice === 'string') return schedulerFromName(choice, modelConfig ?? {});
   if (typeof choice === 'object' && choice !== null && typeof choice.step === 'function' && typeof choice.setTimesteps === 'function') return choice;
   throw new InvalidArgumentError({ name: 'scheduler', expected: "a Scheduler instance or a name such as 'EulerDiscreteScheduler' or 'euler'", actual: choice });
 }
@@ -55,7 +41,11 @@ export function chooseScheduler(choice: SchedulerChoice | undefined, modelConfig
  */
 export function cloneScheduler(template: Scheduler): Scheduler | undefined {
   try {
-    return factories().schedulerFromConfig({ ...template.config, _class_name: template.className });
+    // Keys the template left at their class defaults stay defaults, so the copy's config
+    // (its `_use_default_values` included) equals the template's.
+    const defaults = new Set(Array.isArray(template.config._use_default_values) ? (template.config._use_default_values as string[]) : []);
+    const given = Object.fromEntries(Object.entries(template.config).filter(([key]) => !defaults.has(key) && key !== '_use_default_values'));
+    return schedulerFromConfig({ ...given, _class_name: template.className });
   } catch {
     return undefined;
   }
