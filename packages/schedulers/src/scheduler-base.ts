@@ -55,6 +55,8 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
   protected stepIndex: number | undefined;
   /** Where img2img starts along the schedule (diffusers' `begin_index`). */
   protected beginIndex: number | undefined;
+  /** Internal buffers kept across steps (never returned to the caller), by purpose. */
+  private readonly buffers = new Map<string, Float32Array>();
 
   protected constructor(
     className: string,
@@ -135,6 +137,19 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
     const start = Math.max(numInferenceSteps - initTimestep, 0) * this.order;
     this.beginIndex = start;
     return { timesteps: this.schedule.slice(start), startIndex: start };
+  }
+
+  /**
+   * An internal buffer of `size` floats kept across steps, so that a step's state (history,
+   * saved samples) costs no allocation once the run is warm. Its contents are the caller's to set.
+   */
+  protected reusable(purpose: string, size: number): Float32Array {
+    let buffer = this.buffers.get(purpose);
+    if (buffer?.length !== size) {
+      buffer = new Float32Array(size);
+      this.buffers.set(purpose, buffer);
+    }
+    return buffer;
   }
 
   /** Throws a {@link StateError} when `setTimesteps` has not run. */

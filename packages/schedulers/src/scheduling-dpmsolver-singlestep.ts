@@ -112,7 +112,10 @@ export class DPMSolverSinglestepScheduler extends SolverSchedulerBase<DPMSolverS
     let order = this.orders[index] ?? 1;
     // img2img may start inside a group: fall back to the orders the history supports.
     while (this.history[this.history.length - order] === undefined) order--;
-    if (order === 1) this.groupStart = Float32Array.from(x);
+    if (order === 1) {
+      this.groupStart = this.reusable('group start', size);
+      this.groupStart.set(x);
+    }
     const prev = this.update(order, index, this.groupStart!);
     this.stepIndex = index + 1;
     return { prevSample: createTensor(sample.dims, prev), predOriginalSample: plusPlus ? createTensor(sample.dims, Float32Array.from(converted)) : undefined };

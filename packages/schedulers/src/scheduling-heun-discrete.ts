@@ -99,11 +99,13 @@ export class HeunDiscreteScheduler extends SigmaSchedulerBase<HeunDiscreteSchedu
 
     const prev = new Float32Array(size);
     if (first) {
-      const derivative = new Float32Array(size);
+      const derivative = this.reusable('derivative', size);
       for (let i = 0; i < size; i++) derivative[i] = f32(x[i]! - original[i]!) / sigma;
       const dt = f32(sigmaNext - sigma);
       for (let i = 0; i < size; i++) prev[i] = x[i]! + f32(derivative[i]! * dt);
-      this.pending = { derivative, dt, sample: Float32Array.from(x) };
+      const start = this.reusable('interval start', size);
+      start.set(x);
+      this.pending = { derivative, dt, sample: start };
     } else {
       const { derivative: previous, dt, sample: start } = this.pending!;
       for (let i = 0; i < size; i++) {

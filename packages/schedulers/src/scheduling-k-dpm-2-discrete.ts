@@ -104,7 +104,8 @@ export class KDPM2DiscreteScheduler extends SigmaSchedulerBase<KDPM2DiscreteSche
     if (first) {
       const dt = f32(sigmaMidpoint - sigma);
       for (let i = 0; i < size; i++) prev[i] = x[i]! + f32(f32(f32(x[i]! - original[i]!) / sigma) * dt);
-      this.intervalStart = Float32Array.from(x);
+      this.intervalStart = this.reusable('interval start', size);
+      this.intervalStart.set(x);
     } else {
       const dt = f32(sigmaNext - sigma);
       const start = this.intervalStart!;

@@ -121,13 +121,14 @@ export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
     if (stage === 0) {
       this.runningModelOutput = Float64Array.from(model, (m) => f32(m * f32(1 / 6)));
       this.history.push(Float32Array.from(model));
-      this.savedSample = Float32Array.from(sample);
+      this.savedSample = this.reusable('saved sample', sample.length);
+      this.savedSample.set(sample);
     } else if (stage === 1 || stage === 2) {
       const running = this.runningModelOutput!;
       for (let i = 0; i < model.length; i++) running[i] = f32(running[i]! + f32(f32(1 / 3) * model[i]!));
     } else {
       const running = this.runningModelOutput!;
-      epsilon = new Float32Array(model.length);
+      epsilon = this.reusable('combined output', model.length);
       for (let i = 0; i < model.length; i++) epsilon[i] = running[i]! + f32(f32(1 / 6) * model[i]!);
       this.runningModelOutput = undefined;
     }
@@ -143,8 +144,11 @@ export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
     let previous = timestep - stride;
     let current = timestep;
     if (this.counter !== 1) {
-      this.history = this.history.slice(-3);
-      this.history.push(Float32Array.from(model));
+      // Keep the last three ε and append this one, recycling the dropped buffer.
+      const dropped = this.history.length > 3 ? this.history.splice(0, this.history.length - 3) : [];
+      const buffer = dropped[0]?.length === model.length ? dropped[0] : new Float32Array(model.length);
+      buffer.set(model);
+      this.history.push(buffer);
     } else {
       // The repeated timestep: the step is taken again from the same point, now with 2nd order.
       previous = timestep;
@@ -154,22 +158,24 @@ export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
     const size = model.length;
     let epsilon: Float32Array;
     let from = sample;
+    const combined = (): Float32Array => this.reusable('combined output', size);
     if (e.length === 1 && this.counter === 0) {
       epsilon = model;
-      this.savedSample = Float32Array.from(sample);
+      this.savedSample = this.reusable('saved sample', size);
+      this.savedSample.set(sample);
     } else if (e.length === 1 && this.counter === 1) {
-      epsilon = new Float32Array(size);
+      epsilon = combined();
       for (let i = 0; i < size; i++) epsilon[i] = f32(model[i]! + e[0]![i]!) / 2;
       from = this.savedSample!;
       this.savedSample = undefined;
     } else if (e.length === 2) {
-      epsilon = new Float32Array(size);
+      epsilon = combined();
       for (let i = 0; i < size; i++) epsilon[i] = f32(f32(3 * e[1]![i]!) - e[0]![i]!) / 2;
     } else if (e.length === 3) {
-      epsilon = new Float32Array(size);
+      epsilon = combined();
       for (let i = 0; i < size; i++) epsilon[i] = f32(f32(f32(23 * e[2]![i]!) - f32(16 * e[1]![i]!)) + f32(5 * e[0]![i]!)) / 12;
     } else {
-      epsilon = new Float32Array(size);
+      epsilon = combined();
       const c = f32(1 / 24);
       for (let i = 0; i < size; i++) {
         epsilon[i] = c * f32(f32(f32(f32(55 * e[3]![i]!) - f32(59 * e[2]![i]!)) + f32(37 * e[1]![i]!)) - f32(9 * e[0]![i]!));
@@ -189,7 +195,7 @@ export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
     if (this.config.prediction_type === 'v_prediction') {
       const sqrtAlpha = f32(Math.sqrt(alpha));
       const sqrtBeta = f32(Math.sqrt(beta));
-      epsilon = new Float32Array(size);
+      epsilon = this.reusable('epsilon from v', size);
       for (let i = 0; i < size; i++) epsilon[i] = f32(sqrtAlpha * modelOutput[i]!) + f32(sqrtBeta * sample[i]!);
     }
     const sampleCoefficient = f32(Math.sqrt(f32(alphaPrev / alpha)));

@@ -122,15 +122,20 @@ export class UniPCMultistepScheduler extends SolverSchedulerBase<UniPCMultistepS
     const c = this.config;
     const size = sample.data.length;
     const useCorrector = index > 0 && !c.disable_corrector.includes(index - 1) && this.lastSample !== undefined;
-    const converted = new Float32Array(size);
+    // The converted output goes into the buffer the history will drop next, once UniC is done with it.
+    const oldest = this.history[0];
+    const converted = oldest?.length === size && !useCorrector ? oldest : this.reusable('converted', size);
     if (c.predict_x0) this.toDataPrediction(modelOutput, sample.data, this.sigmas[index]!, converted);
     else this.toNoisePrediction(modelOutput, sample.data, this.sigmas[index]!, converted);
-    const x = useCorrector ? this.corrector(converted, this.lastSample!, sample.data, index, this.thisOrder) : sample.data;
+    // The corrected sample (or a copy of the input) is kept as the next step's x_{s0}: two buffers alternate.
+    const corrected = this.reusable(`last sample ${index % 2}`, size);
+    if (useCorrector) this.corrector(converted, this.lastSample!, index, this.thisOrder, corrected);
+    else corrected.set(sample.data);
     this.pushHistory(size).set(converted);
     const remaining = this.schedule.length - index;
     this.thisOrder = Math.min(c.lower_order_final ? Math.min(c.solver_order, remaining) : c.solver_order, this.lowerOrderCount + 1);
-    this.lastSample = x === sample.data ? Float32Array.from(x) : x;
-    const prev = this.predictor(x, index, this.thisOrder);
+    this.lastSample = corrected;
+    const prev = this.predictor(corrected, index, this.thisOrder);
     if (this.lowerOrderCount < c.solver_order) this.lowerOrderCount++;
     this.stepIndex = index + 1;
     return { prevSample: createTensor(sample.dims, prev) };
@@ -169,40 +174,50 @@ export class UniPCMultistepScheduler extends SolverSchedulerBase<UniPCMultistepS
     const s0 = noiseLevel(this.sigmas[index]!);
     const past = Array.from({ length: order - 1 }, (_, k) => index - (k + 1));
     const k = this.coefficients(target, s0, past, order);
-    const history = this.history;
-    const m0 = history[history.length - 1]!;
-    const previous = past.map((_, j) => history[history.length - 2 - j]!);
     // ρ_p: ½ for p = 2 (the paper's simplified choice), else the solution of R·ρ = b without the last row/column.
     const rhos = order === 1 ? [] : order === 2 ? [0.5] : solve(k.rows.slice(0, -1).map((row) => row.slice(0, -1)), k.rhs.slice(0, -1)).map(f32);
-    const weights = previous.map((_, j) => f32(rhos[j]! / k.ratios[j]!));
     const out = new Float32Array(x.length);
-    for (let i = 0; i < out.length; i++) {
-      let correction = 0;
-      for (let j = 0; j < previous.length; j++) correction += weights[j]! * (previous[j]![i]! - m0[i]!);
-      out[i] = f32(f32(k.cx * x[i]!) + f32(k.c0 * m0[i]!)) + f32(k.scale * f32(correction));
-    }
+    this.combine(out, x, k, rhos.map((rho, j) => f32(rho / k.ratios[j]!)), undefined, 0);
     return out;
   }
 
-  /** UniC-p (Zhao et al. 2023, Algorithm 3): corrects x_t using the new output at x_t. */
-  private corrector(modelT: Float32Array, lastSample: Float32Array, thisSample: Float32Array, index: number, order: number): Float32Array {
+  /** UniC-p (Zhao et al. 2023, Algorithm 3): corrects x_t using the new output at x_t, into `out`. */
+  private corrector(modelT: Float32Array, lastSample: Float32Array, index: number, order: number, out: Float32Array): void {
     const target = noiseLevel(this.sigmas[index]!);
     const s0 = noiseLevel(this.sigmas[index - 1]!);
     const past = Array.from({ length: order - 1 }, (_, k) => index - (k + 2));
     const k = this.coefficients(target, s0, past, order);
+    const rhos = order === 1 ? [0.5] : solve(k.rows, k.rhs).map(f32);
+    this.combine(out, lastSample, k, rhos.slice(0, -1).map((rho, j) => f32(rho / k.ratios[j]!)), modelT, rhos[rhos.length - 1]!);
+  }
+
+  /**
+   * out = c_x·x + c_0·m0 + scale·(Σ_j w_j·(m_j − m0) + w_t·(m_t − m0)), with m0 the newest history
+   * entry and m_j the ones before it; up to two past outputs run in a branch-free loop.
+   */
+  private combine(out: Float32Array, x: Float32Array, k: UpdateCoefficients, weights: number[], modelT: Float32Array | undefined, weightT: number): void {
     const history = this.history;
     const m0 = history[history.length - 1]!;
-    const previous = past.map((_, j) => history[history.length - 2 - j]!);
-    const rhos = order === 1 ? [0.5] : solve(k.rows, k.rhs).map(f32);
-    const weights = previous.map((_, j) => f32(rhos[j]! / k.ratios[j]!));
-    const last = rhos[rhos.length - 1]!;
-    const out = new Float32Array(thisSample.length);
-    for (let i = 0; i < out.length; i++) {
-      let correction = 0;
-      for (let j = 0; j < previous.length; j++) correction += weights[j]! * (previous[j]![i]! - m0[i]!);
-      correction += last * (modelT[i]! - m0[i]!);
-      out[i] = f32(f32(k.cx * lastSample[i]!) + f32(k.c0 * m0[i]!)) + f32(k.scale * f32(correction));
+    const previous = weights.map((_, j) => history[history.length - 2 - j]!);
+    const { cx, c0, scale } = k;
+    const size = out.length;
+    if (previous.length <= 2) {
+      const p0 = previous[0] ?? m0;
+      const p1 = previous[1] ?? m0;
+      const t = modelT ?? m0;
+      const [w0 = 0, w1 = 0] = weights;
+      for (let i = 0; i < size; i++) {
+        const base = m0[i]!;
+        const correction = w0 * (p0[i]! - base) + w1 * (p1[i]! - base) + weightT * (t[i]! - base);
+        out[i] = f32(f32(cx * x[i]!) + f32(c0 * base)) + f32(scale * f32(correction));
+      }
+      return;
     }
-    return out;
+    for (let i = 0; i < size; i++) {
+      const base = m0[i]!;
+      let correction = modelT ? weightT * (modelT[i]! - base) : 0;
+      for (let j = 0; j < previous.length; j++) correction += weights[j]! * (previous[j]![i]! - base);
+      out[i] = f32(f32(cx * x[i]!) + f32(c0 * base)) + f32(scale * f32(correction));
+    }
   }
 }
