@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { InvalidArgumentError, ModelLoadError, PluginRegistry, StateError, type Scheduler } from '@latentkit/core';
+import { IncompatibleComponentsError, InvalidArgumentError, ModelLoadError, PluginRegistry, StateError, type Scheduler, type TextEncoder } from '@latentkit/core';
 import { DDIMScheduler } from '@latentkit/schedulers';
 import { referencePath } from '@latentkit/testing';
 import { StableDiffusionPipeline, writeUnconditionalEmbedding } from './index';
@@ -34,6 +34,21 @@ function ddim(): Scheduler {
     await expect(load).rejects.toThrow(InvalidArgumentError);
     await expect(StableDiffusionPipeline.fromPretrained(tinySd!, { scheduler: ddim(), textEncoder: 'multilingual' })).rejects.toThrow(
       /textEncoder must be a text encoder this model ships \('default'\), got "multilingual": model_index.json of .* has no 'text_encoder_multilingual' slot/,
+    );
+  });
+
+  it('runs the compatibility check on the chosen text encoder before anything is computed', async () => {
+    const wide: TextEncoder = {
+      specificationVersion: 'v1',
+      name: 'wide',
+      hiddenSize: 64,
+      maxLength: 77,
+      encode: () => Promise.reject(new Error('a mismatched encoder must never be called')),
+    };
+    const load = StableDiffusionPipeline.fromPretrained(tinySd!, { scheduler: ddim(), components: { textEncoder: wide } });
+    await expect(load).rejects.toThrow(IncompatibleComponentsError);
+    await expect(StableDiffusionPipeline.fromPretrained(tinySd!, { scheduler: ddim(), components: { textEncoder: wide } })).rejects.toThrow(
+      /text encoder 'wide' produces 64-wide embeddings but the UNet's cross-attention expects 32/,
     );
   });
 
