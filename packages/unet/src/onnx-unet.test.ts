@@ -86,6 +86,20 @@ interface Step { t: number; latent_model_input: number[] | null; noise_pred_unco
     ).rejects.toThrow(StateError);
   });
 
+  it('asks for CUDA when told to, and explains how to install it when onnxruntime-node lacks it', async () => {
+    let loaded: OnnxUNet | undefined;
+    try {
+      loaded = await OnnxUNet.fromPretrained(path.join(tinySd, 'onnx'), { sessionOptions: { executionProvider: 'cuda' } });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ModelLoadError);
+      expect((error as Error).message).toMatch(/CUDA execution provider .*ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node\) or use executionProvider: 'cpu'/s);
+    }
+    await loaded?.dispose();
+    await expect(OnnxUNet.fromPretrained(path.join(tinySd, 'onnx'), { sessionOptions: { executionProvider: 'tpu' as never } })).rejects.toThrow(
+      /sessionOptions.executionProvider must be 'cpu' or 'cuda', got "tpu"/,
+    );
+  });
+
   it('names the missing file', async () => {
     await expect(OnnxUNet.fromPretrained(path.join(tinySd, 'onnx/scheduler'))).rejects.toThrow(ModelLoadError);
     await expect(OnnxUNet.fromPretrained(path.join(tinySd, 'onnx/scheduler'))).rejects.toThrow(/unet\/model\.onnx/);
