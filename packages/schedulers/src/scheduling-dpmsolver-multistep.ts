@@ -18,6 +18,8 @@ export interface DPMSolverMultistepSchedulerConfig extends SolverSchedulerConfig
   use_lu_lambdas: boolean;
   lambda_min_clipped: number | string;
   variance_type: null;
+  /** The σ after the last step: σ of the first training step (diffusers 0.25), or 0 (later diffusers' option). */
+  final_sigmas_type: 'sigma_min' | 'zero';
 }
 
 export const DPM_SOLVER_MULTISTEP_DEFAULTS: DPMSolverMultistepSchedulerConfig = {
@@ -40,6 +42,7 @@ export const DPM_SOLVER_MULTISTEP_DEFAULTS: DPMSolverMultistepSchedulerConfig = 
   use_lu_lambdas: false,
   lambda_min_clipped: -Infinity,
   variance_type: null,
+  final_sigmas_type: 'sigma_min',
   timestep_spacing: 'linspace',
   steps_offset: 0,
 };
@@ -78,6 +81,10 @@ export class DPMSolverMultistepScheduler extends SolverSchedulerBase<DPMSolverMu
     }
     if (c.use_lu_lambdas) this.refuse('use_lu_lambdas', true, 'false (Lu-lambda spacing is not implemented; use use_karras_sigmas)');
     if (c.variance_type !== null) this.refuse('variance_type', c.variance_type, 'null (learned-variance UNets are not supported)');
+    if (c.final_sigmas_type !== 'sigma_min' && c.final_sigmas_type !== 'zero') this.refuse('final_sigmas_type', c.final_sigmas_type, "'sigma_min' | 'zero'");
+    if (c.final_sigmas_type === 'zero' && !c.algorithm_type.endsWith('dpmsolver++')) {
+      this.refuse('final_sigmas_type', 'zero', "'sigma_min' with the noise-prediction algorithms (a step to σ = 0 needs data prediction: use dpmsolver++)");
+    }
   }
 
   private refuse(key: string, value: unknown, expected: string): never {
@@ -85,7 +92,7 @@ export class DPMSolverMultistepScheduler extends SolverSchedulerBase<DPMSolverMu
   }
 
   setTimesteps(numInferenceSteps: number): void {
-    this.buildSchedule(numInferenceSteps, this.config.num_train_timesteps - this.clippedSteps());
+    this.buildSchedule(numInferenceSteps, this.config.num_train_timesteps - this.clippedSteps(), this.config.final_sigmas_type === 'zero');
   }
 
   /** Training steps whose λ falls below `lambda_min_clipped` (cut from the schedule's end, for cosine schedules). */
@@ -107,7 +114,8 @@ export class DPMSolverMultistepScheduler extends SolverSchedulerBase<DPMSolverMu
     this.checkStepInputs(modelOutput, sample);
     const c = this.config;
     const count = this.schedule.length;
-    const lowerFinal = index === count - 1 && (c.euler_at_final || (c.lower_order_final && count < 15));
+    // The step to σ = 0 is always first order (later diffusers' rule for final_sigmas_type 'zero').
+    const lowerFinal = index === count - 1 && (c.euler_at_final || (c.lower_order_final && count < 15) || c.final_sigmas_type === 'zero');
     const lowerSecond = index === count - 2 && c.lower_order_final && count < 15;
     const x = sample.data;
     const size = x.length;

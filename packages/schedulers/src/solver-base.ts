@@ -84,9 +84,10 @@ export abstract class SolverSchedulerBase<C extends SolverSchedulerConfig> exten
   /**
    * Timesteps and σ: n integer timesteps of the spacing with σ interpolated there and a final σ
    * of the first training step (σ_min), or Karras/exponential σ from σ_max down to σ_min with
-   * timesteps mapped back (rounded) and the last σ repeated, as diffusers 0.25.
+   * timesteps mapped back (rounded) and the last σ repeated, as diffusers 0.25; or a final σ of 0
+   * (`finalSigmaZero`, later diffusers' `final_sigmas_type: 'zero'`).
    */
-  protected buildSchedule(numInferenceSteps: number, lastTimestep = this.config.num_train_timesteps): void {
+  protected buildSchedule(numInferenceSteps: number, lastTimestep = this.config.num_train_timesteps, finalSigmaZero = false): void {
     const { num_train_timesteps: numTrain, timestep_spacing: spacing, steps_offset: offset } = this.config;
     const n = checkStepCount(this.className, numInferenceSteps, numTrain);
     let timesteps = solverTimesteps(spacing, n, numTrain, offset, lastTimestep);
@@ -99,6 +100,7 @@ export abstract class SolverSchedulerBase<C extends SolverSchedulerConfig> exten
     } else {
       sigmas = [...timesteps.map((t) => interpolateOnGrid(t, this.trainingSigmas)), this.trainingSigmas[0]!];
     }
+    if (finalSigmaZero) sigmas[sigmas.length - 1] = 0;
     this.sigmas = Float32Array.from(sigmas);
     this.schedule = Object.freeze(timesteps);
     this.numInferenceSteps = timesteps.length;
