@@ -54,7 +54,7 @@ export class HeunDiscreteScheduler extends SigmaSchedulerBase<HeunDiscreteSchedu
 
   setTimesteps(numInferenceSteps: number, _options?: SetTimestepsOptions): void {
     const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
-    const { timesteps, sigmas } = this.interpolatedSchedule(n, false);
+    const { timesteps, sigmas } = this.interpolatedSchedule(n, true);
     const all = [...sigmas.map(f32), 0];
     // [σ0, σ1, σ1, …, σ_{n−1}, σ_{n−1}, 0] and [t0, t1, t1, …, t_{n−1}, t_{n−1}].
     this.sigmas = Float32Array.from([all[0]!, ...all.slice(1, -1).flatMap((s) => [s, s]), 0]);

@@ -40,7 +40,7 @@ export class KDPM2AncestralDiscreteScheduler extends SigmaSchedulerBase<KDPM2Anc
 
   setTimesteps(numInferenceSteps: number, _options?: SetTimestepsOptions): void {
     const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
-    const { timesteps, sigmas } = this.interpolatedSchedule(n, true);
+    const { timesteps, sigmas } = this.interpolatedSchedule(n, true, undefined, true);
     const main = Float32Array.from([...sigmas, 0]);
     const up = new Float32Array(main.length);
     const down = new Float32Array(main.length);

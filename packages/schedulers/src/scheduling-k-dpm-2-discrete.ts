@@ -52,7 +52,7 @@ export class KDPM2DiscreteScheduler extends SigmaSchedulerBase<KDPM2DiscreteSche
 
   setTimesteps(numInferenceSteps: number, _options?: SetTimestepsOptions): void {
     const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
-    const { timesteps, sigmas } = this.interpolatedSchedule(n, true);
+    const { timesteps, sigmas } = this.interpolatedSchedule(n, true, undefined, true);
     const main = Float32Array.from([...sigmas, 0]);
     // σ_mid,i = √(σ_i·σ_{i−1}) (log-space midpoint with the previous σ; the first is NaN, unused).
     const rolled = Float32Array.from([main[main.length - 1]!, ...main.subarray(0, -1)]);

@@ -5,8 +5,8 @@
  */
 import { InvalidArgumentError, createTensor, type PredictionType, type Tensor } from '@latentkit/core';
 import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
-import { checkSigmaSpacing, interpolateOnGrid, logFloat32, respacedSigmas, sigmaToTimestep, sigmasFromAlphasCumprod } from './sigmas';
-import { checkSpacing, sigmaTimesteps, type TimestepSpacing } from './timestep-spacing';
+import { checkSigmaSpacing, interpolateOnGrid, logFloat32, respacedSigmas, sigmaToTimestep, sigmasFromAlphasCumprod, type SigmaSpacingConfig } from './sigmas';
+import { checkSpacing, roundHalfEven, sigmaTimesteps, type TimestepSpacing } from './timestep-spacing';
 
 /** Config keys of the σ schedulers. */
 export interface SigmaSchedulerConfig extends SchedulerConfig {
@@ -99,7 +99,12 @@ export abstract class SigmaSchedulerBase<C extends SigmaSchedulerConfig> extends
    * The timesteps of the config's spacing and σ interpolated at them (np.interp on the training
    * σ), or re-spaced (Karras, exponential) between the interpolated ends with timesteps mapped back.
    */
-  protected interpolatedSchedule(n: number, float32Timesteps: boolean, bounds?: { sigma_min?: number | null; sigma_max?: number | null }): { timesteps: number[]; sigmas: number[] } {
+  protected interpolatedSchedule(
+    n: number,
+    float32Timesteps: boolean,
+    bounds?: { sigma_min?: number | null; sigma_max?: number | null },
+    roundKarrasTimesteps = false,
+  ): { timesteps: number[]; sigmas: number[] } {
     const { timestep_spacing: spacing, num_train_timesteps: numTrain, steps_offset: offset } = this.config;
     let timesteps = sigmaTimesteps(spacing, n, numTrain, offset, float32Timesteps);
     let sigmas = timesteps.map((t) => interpolateOnGrid(t, this.trainingSigmas));
@@ -107,6 +112,8 @@ export abstract class SigmaSchedulerBase<C extends SigmaSchedulerConfig> extends
     if (respaced) {
       sigmas = respaced;
       timesteps = sigmas.map((s) => sigmaToTimestep(s, this.logSigmas));
+      // The KDPM2 samplers round the Karras timesteps to integers (not the exponential ones), as diffusers.
+      if (roundKarrasTimesteps && (this.config as SigmaSpacingConfig).use_karras_sigmas) timesteps = timesteps.map(roundHalfEven);
       if (float32Timesteps) timesteps = timesteps.map(Math.fround);
     }
     return { timesteps, sigmas };
