@@ -210,6 +210,45 @@ describe('stochastic steps', () => {
     expect(generator.used).toBe(kdpm2a.timesteps.length);
   });
 
+  it('LCM: x̂₀ through the consistency boundary condition, re-noised to the next timestep (Luo et al. 2023, eq. 9)', () => {
+    const lcm = make('LCMScheduler', { steps_offset: 0 });
+    lcm.setTimesteps(4); // [999, 759, 499, 259]
+    const alphas = (lcm as unknown as { alphasCumprod: Float32Array }).alphasCumprod;
+    const z = new TorchGenerator(5).randn(dims);
+    const { prevSample, predOriginalSample } = lcm.step(modelOutput, 999, sample, { generator: new ReplayGenerator([Array.from(z)]) });
+    const scaled = 999 * 10;
+    const cSkip = 0.25 / (scaled ** 2 + 0.25);
+    const cOut = scaled / Math.sqrt(scaled ** 2 + 0.25);
+    const [a, aNext] = [alphas[999]!, alphas[759]!];
+    for (const i of [0, 17, 255]) {
+      const x0 = (sample.data[i]! - Math.sqrt(1 - a) * modelOutput.data[i]!) / Math.sqrt(a);
+      const denoised = cOut * x0 + cSkip * sample.data[i]!;
+      expect(predOriginalSample!.data[i]).toBeCloseTo(denoised, 3);
+      expect(prevSample.data[i]).toBeCloseTo(Math.sqrt(aNext) * denoised + Math.sqrt(1 - aNext) * z[i]!, 3);
+    }
+    // The last step returns the estimate itself and draws nothing.
+    for (const t of [759, 499]) lcm.step(modelOutput, t, sample, { generator: new ReplayGenerator([Array.from(z)]) });
+    const last = lcm.step(modelOutput, 259, sample);
+    expect(last.prevSample.data).toEqual(last.predOriginalSample!.data);
+  });
+
+  it('DDPM variance types: fixed_small σ² = β̃_t, fixed_large σ² = β_t (Ho et al. 2020, §3.2)', () => {
+    const noise = new TorchGenerator(6).randn(dims);
+    const run = (variance_type: string) => {
+      const ddpm = make('DDPMScheduler', { variance_type, clip_sample: false });
+      ddpm.setTimesteps(10);
+      const withNoise = ddpm.step(modelOutput, 501, sample, { generator: new ReplayGenerator([Array.from(noise)]) }).prevSample.data;
+      const without = ddpm.step(modelOutput, 501, sample, { generator: new ReplayGenerator([Array.from(new Float32Array(noise.length))]) }).prevSample.data;
+      return (withNoise[3]! - without[3]!) / noise[3]!;
+    };
+    const alphas = (make('DDPMScheduler') as unknown as { alphasCumprod: Float32Array }).alphasCumprod;
+    const [a, aPrev] = [alphas[501]!, alphas[401]!];
+    const beta = 1 - a / aPrev;
+    expect(run('fixed_small')).toBeCloseTo(Math.sqrt(((1 - aPrev) / (1 - a)) * beta), 4);
+    expect(run('fixed_small_log')).toBeCloseTo(Math.sqrt(((1 - aPrev) / (1 - a)) * beta), 4);
+    expect(run('fixed_large')).toBeCloseTo(Math.sqrt(beta), 4);
+  });
+
   it('Euler draws (unused) noise when given a generator, like diffusers, and needs none otherwise', () => {
     const euler = make('EulerDiscreteScheduler');
     euler.setTimesteps(2);

@@ -10,17 +10,17 @@ const f32 = Math.fround;
 /**
  * x̂₀ from the model output at ᾱ_t, in float32 like diffusers' tensor arithmetic:
  * ε: (x − √(1−ᾱ)·ε̂)/√ᾱ (Ho et al. 2020, eq. 15); v: √ᾱ·x − √(1−ᾱ)·v̂ (Salimans & Ho 2022, §4);
- * sample: the output itself.
+ * sample: the output itself. Writes into `out` (a new array by default).
  */
 export function predictOriginalSample(
   predictionType: PredictionType,
   alphaProduct: number,
   modelOutput: Float32Array,
   sample: Float32Array,
+  out: Float32Array = new Float32Array(sample.length),
 ): Float32Array {
   const sqrtAlpha = f32(Math.sqrt(alphaProduct));
   const sqrtBeta = f32(Math.sqrt(f32(1 - alphaProduct)));
-  const out = new Float32Array(sample.length);
   if (predictionType === 'epsilon') {
     for (let i = 0; i < out.length; i++) out[i] = f32(sample[i]! - f32(sqrtBeta * modelOutput[i]!)) / sqrtAlpha;
   } else if (predictionType === 'v_prediction') {

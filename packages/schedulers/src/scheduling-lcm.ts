@@ -131,7 +131,8 @@ export class LCMScheduler extends SchedulerBase<LCMSchedulerConfig> {
     const cOut = f32(scaled / (scaled ** 2 + SIGMA_DATA ** 2) ** 0.5);
     const x = sample.data;
     const size = x.length;
-    const original = predictOriginalSample(this.config.prediction_type, alphaProduct, modelOutput.data, x);
+    // x̂₀ is an intermediate here (the step returns the boundary-conditioned estimate), so it lives in a reused buffer.
+    const original = predictOriginalSample(this.config.prediction_type, alphaProduct, modelOutput.data, x, this.reusable('x0', size));
     clampOriginalSample(this.config, original, sample.dims[0]!);
     const denoised = new Float32Array(size);
     for (let i = 0; i < size; i++) denoised[i] = f32(cOut * original[i]!) + f32(cSkip * x[i]!);
