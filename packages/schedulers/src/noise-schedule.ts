@@ -57,6 +57,11 @@ export function torchLinspaceFloat32(start: number, end: number, steps: number):
  * β_t of a config, in float32: `linear`, `scaled_linear` (linear in √β, the latent-diffusion
  * schedule), `squaredcos_cap_v2` (the cosine schedule of Nichol & Dhariwal 2021, eq. 17, β capped
  * at 0.999) or the config's `trained_betas`.
+ *
+ * @example
+ * ```ts
+ * const betas = betasFor({ num_train_timesteps: 1000, beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear', trained_betas: null }, 'MyScheduler');
+ * ```
  */
 export function betasFor(config: NoiseScheduleConfig, className: string): Float32Array {
   const count = config.num_train_timesteps;
@@ -110,7 +115,14 @@ export function cumulativeProduct(values: Float32Array): Float32Array {
   return out;
 }
 
-/** ᾱ_t = ∏_{s≤t} (1 − β_s) in float32. */
+/**
+ * ᾱ_t = ∏_{s≤t} (1 − β_s) in float32.
+ *
+ * @example
+ * ```ts
+ * const alphasCumprod = alphasCumprodFrom(betas); // alphasCumprod[999] ≈ 0.00466 for SD
+ * ```
+ */
 export function alphasCumprodFrom(betas: Float32Array): Float32Array {
   const alphas = new Float32Array(betas.length);
   for (let i = 0; i < betas.length; i++) alphas[i] = 1 - betas[i]!;
@@ -121,6 +133,11 @@ export function alphasCumprodFrom(betas: Float32Array): Float32Array {
  * Rescales β so the last timestep has zero SNR (Lin et al. 2023, "Common Diffusion Noise Schedules
  * and Sample Steps are Flawed", Algorithm 1): shift √ᾱ so its last value is 0, scale it so its
  * first value is unchanged, and convert back to β. float32 throughout, as diffusers.
+ *
+ * @example
+ * ```ts
+ * const zeroSnrBetas = rescaleZeroTerminalSnr(betas); // ᾱ_T becomes 0
+ * ```
  */
 export function rescaleZeroTerminalSnr(betas: Float32Array): Float32Array {
   const count = betas.length;

@@ -21,6 +21,14 @@ export interface DDIMSchedulerConfig extends SchedulerConfig {
   rescale_betas_zero_snr: boolean;
 }
 
+/**
+ * `DDIMScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new DDIMScheduler({ ...DDIM_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const DDIM_DEFAULTS: DDIMSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.0001,

@@ -23,6 +23,14 @@ export interface DDPMSchedulerConfig extends SchedulerConfig {
   rescale_betas_zero_snr: boolean;
 }
 
+/**
+ * `DDPMScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new DDPMScheduler({ ...DDPM_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const DDPM_DEFAULTS: DDPMSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.0001,

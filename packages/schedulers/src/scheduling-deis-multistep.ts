@@ -14,6 +14,14 @@ export interface DEISMultistepSchedulerConfig extends SolverSchedulerConfig {
   solver_type: 'logrho';
 }
 
+/**
+ * `DEISMultistepScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new DEISMultistepScheduler({ ...DEIS_MULTISTEP_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const DEIS_MULTISTEP_DEFAULTS: DEISMultistepSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.0001,

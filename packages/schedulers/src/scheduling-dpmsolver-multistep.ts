@@ -7,7 +7,9 @@ import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type Step
 import type { SchedulerOptions } from './scheduler-base';
 import { SolverSchedulerBase, noiseLevel, type SolverSchedulerConfig } from './solver-base';
 
+/** DPM-Solver's algorithms: data (`++`) or noise prediction, ODE or SDE. */
 export const DPM_ALGORITHM_TYPES = ['dpmsolver++', 'sde-dpmsolver++', 'dpmsolver', 'sde-dpmsolver'] as const;
+/** The second-order forms of DPM-Solver (Lu et al. 2022, Algorithm 1 midpoint; Heun). */
 export const DPM_SOLVER_TYPES = ['midpoint', 'heun'] as const;
 
 /** `DPMSolverMultistepScheduler`'s config (diffusers 0.25 keys and defaults, plus `use_exponential_sigmas`). */
@@ -22,6 +24,14 @@ export interface DPMSolverMultistepSchedulerConfig extends SolverSchedulerConfig
   final_sigmas_type: 'sigma_min' | 'zero';
 }
 
+/**
+ * `DPMSolverMultistepScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new DPMSolverMultistepScheduler({ ...DPM_SOLVER_MULTISTEP_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const DPM_SOLVER_MULTISTEP_DEFAULTS: DPMSolverMultistepSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.0001,

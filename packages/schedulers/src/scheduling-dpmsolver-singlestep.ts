@@ -15,6 +15,14 @@ export interface DPMSolverSinglestepSchedulerConfig extends SolverSchedulerConfi
   variance_type: null;
 }
 
+/**
+ * `DPMSolverSinglestepScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new DPMSolverSinglestepScheduler({ ...DPM_SOLVER_SINGLESTEP_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const DPM_SOLVER_SINGLESTEP_DEFAULTS: DPMSolverSinglestepSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.0001,

@@ -13,6 +13,14 @@ export interface EulerAncestralDiscreteSchedulerConfig extends SigmaSchedulerCon
   rescale_betas_zero_snr: boolean;
 }
 
+/**
+ * `EulerAncestralDiscreteScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new EulerAncestralDiscreteScheduler({ ...EULER_ANCESTRAL_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const EULER_ANCESTRAL_DEFAULTS: EulerAncestralDiscreteSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.0001,

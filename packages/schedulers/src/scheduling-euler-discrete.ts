@@ -18,6 +18,14 @@ export interface EulerDiscreteSchedulerConfig extends SigmaSchedulerConfig {
   rescale_betas_zero_snr: boolean;
 }
 
+/**
+ * `EulerDiscreteScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new EulerDiscreteScheduler({ ...EULER_DISCRETE_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const EULER_DISCRETE_DEFAULTS: EulerDiscreteSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.0001,

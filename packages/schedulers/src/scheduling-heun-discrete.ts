@@ -17,6 +17,14 @@ export interface HeunDiscreteSchedulerConfig extends SigmaSchedulerConfig {
   clip_sample_range: number;
 }
 
+/**
+ * `HeunDiscreteScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new HeunDiscreteScheduler({ ...HEUN_DISCRETE_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const HEUN_DISCRETE_DEFAULTS: HeunDiscreteSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.00085,

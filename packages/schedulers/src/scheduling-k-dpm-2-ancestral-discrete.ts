@@ -13,6 +13,14 @@ import { KDPM2_DISCRETE_DEFAULTS } from './scheduling-k-dpm-2-discrete';
 
 /** `KDPM2AncestralDiscreteScheduler`'s config: the same keys and defaults as KDPM2's. */
 export type KDPM2AncestralDiscreteSchedulerConfig = KDPM2DiscreteSchedulerConfig;
+/**
+ * `KDPM2AncestralDiscreteScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new KDPM2AncestralDiscreteScheduler({ ...KDPM2_ANCESTRAL_DISCRETE_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const KDPM2_ANCESTRAL_DISCRETE_DEFAULTS: KDPM2AncestralDiscreteSchedulerConfig = { ...KDPM2_DISCRETE_DEFAULTS };
 
 const f32 = Math.fround;

@@ -16,6 +16,14 @@ export interface KDPM2DiscreteSchedulerConfig extends SigmaSchedulerConfig {
   use_exponential_sigmas: boolean;
 }
 
+/**
+ * `KDPM2DiscreteScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new KDPM2DiscreteScheduler({ ...KDPM2_DISCRETE_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const KDPM2_DISCRETE_DEFAULTS: KDPM2DiscreteSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.00085,

@@ -23,6 +23,14 @@ export interface LCMSchedulerConfig extends SchedulerConfig {
   rescale_betas_zero_snr: boolean;
 }
 
+/**
+ * `LCMScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new LCMScheduler({ ...LCM_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const LCM_DEFAULTS: LCMSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.00085,

@@ -14,6 +14,14 @@ export interface LMSDiscreteSchedulerConfig extends SigmaSchedulerConfig {
   use_exponential_sigmas: boolean;
 }
 
+/**
+ * `LMSDiscreteScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new LMSDiscreteScheduler({ ...LMS_DISCRETE_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const LMS_DISCRETE_DEFAULTS: LMSDiscreteSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.0001,

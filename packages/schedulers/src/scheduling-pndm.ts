@@ -15,6 +15,14 @@ export interface PNDMSchedulerConfig extends SchedulerConfig {
   steps_offset: number;
 }
 
+/**
+ * `PNDMScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new PNDMScheduler({ ...PNDM_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const PNDM_DEFAULTS: PNDMSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.0001,

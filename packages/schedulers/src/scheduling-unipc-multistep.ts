@@ -15,6 +15,14 @@ export interface UniPCMultistepSchedulerConfig extends SolverSchedulerConfig {
   solver_p: null;
 }
 
+/**
+ * `UniPCMultistepScheduler`'s defaults (diffusers 0.25), used for every key a config leaves out.
+ *
+ * @example
+ * ```ts
+ * new UniPCMultistepScheduler({ ...UNIPC_MULTISTEP_DEFAULTS, beta_schedule: 'scaled_linear' });
+ * ```
+ */
 export const UNIPC_MULTISTEP_DEFAULTS: UniPCMultistepSchedulerConfig = {
   num_train_timesteps: 1000,
   beta_start: 0.0001,

@@ -6,7 +6,9 @@
  */
 import { InvalidArgumentError } from '@latentkit/core';
 
+/** The `timestep_spacing` values (Lin et al. 2023, Table 2). */
 export const TIMESTEP_SPACINGS = ['leading', 'trailing', 'linspace'] as const;
+/** One of {@link TIMESTEP_SPACINGS}. */
 export type TimestepSpacing = (typeof TIMESTEP_SPACINGS)[number];
 
 /** numpy's `round`: halves go to the even neighbour (499.5 → 500, 498.5 → 498). */
