@@ -29,7 +29,14 @@ export function interpolateOnGrid(x: number, table: ArrayLike<number>): number {
   return slope * (x - low) + table[low]!;
 }
 
-/** Karras et al. 2022 eq. 5: σ_i = (σ_max^{1/ρ} + i/(n−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ with ρ = 7. */
+/**
+ * Karras et al. 2022 eq. 5: σ_i = (σ_max^{1/ρ} + i/(n−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ with ρ = 7.
+ *
+ * @example
+ * ```ts
+ * karrasSigmas(0.0292, 14.6146, 25); // 25 σ from 14.6 down to 0.029, dense at the low end
+ * ```
+ */
 export function karrasSigmas(sigmaMin: number, sigmaMax: number, n: number, rho = 7): number[] {
   const minInvRho = sigmaMin ** (1 / rho);
   const maxInvRho = sigmaMax ** (1 / rho);
@@ -37,7 +44,14 @@ export function karrasSigmas(sigmaMin: number, sigmaMax: number, n: number, rho 
   return ramp.map((r) => (maxInvRho + r * (minInvRho - maxInvRho)) ** rho);
 }
 
-/** σ spaced evenly in log σ from σ_max to σ_min (diffusers' `use_exponential_sigmas`). */
+/**
+ * σ spaced evenly in log σ from σ_max to σ_min (diffusers' `use_exponential_sigmas`).
+ *
+ * @example
+ * ```ts
+ * exponentialSigmas(0.0292, 14.6146, 25);
+ * ```
+ */
 export function exponentialSigmas(sigmaMin: number, sigmaMax: number, n: number): number[] {
   const high = Math.log(sigmaMax);
   const low = Math.log(sigmaMin);
@@ -48,6 +62,11 @@ export function exponentialSigmas(sigmaMin: number, sigmaMax: number, n: number)
 /**
  * The fractional timestep of a σ: interpolates linearly in log σ between the two training
  * timesteps around it (diffusers' `_sigma_to_t`), clamped to the table.
+ *
+ * @example
+ * ```ts
+ * sigmaToTimestep(1.0, Float32Array.from(trainingSigmas, Math.log)); // a fractional timestep
+ * ```
  */
 export function sigmaToTimestep(sigma: number, logSigmas: Float32Array): number {
   const logSigma = Math.log(Math.max(sigma, 1e-10));

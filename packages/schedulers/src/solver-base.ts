@@ -31,7 +31,14 @@ export interface NoiseLevel {
   lambda: number;
 }
 
-/** α = 1/√(σ² + 1), σ_t = σ·α (diffusers' `_sigma_to_alpha_sigma_t`), λ = log α − log σ_t. */
+/**
+ * α = 1/√(σ² + 1), σ_t = σ·α (diffusers' `_sigma_to_alpha_sigma_t`), λ = log α − log σ_t.
+ *
+ * @example
+ * ```ts
+ * const { alpha, sigma, lambda } = noiseLevel(14.6146); // the VP view of SD's σ_max
+ * ```
+ */
 export function noiseLevel(sigma: number): NoiseLevel {
   const alpha = f32(1 / f32(Math.sqrt(f32(f32(sigma * sigma) + 1))));
   const sigmaT = f32(sigma * alpha);
