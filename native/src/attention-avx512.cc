@@ -1,5 +1,6 @@
-// The attention tile for AVX-512F: 16 queries per vector, 4 vectors per block (64 queries), so a
-// 6-key score tile keeps 24 of the 32 zmm registers as accumulators.
+// The attention tile for AVX-512F: 16 queries per vector, 2 vectors per block (32 queries), keys
+// 128 at a time. Measured against 4 × 64, 4 × 128, 4 × 32 and 3 × 64 on Zen 5 (GFLOP per CPU
+// second, one thread), this shape was the fastest for self- and cross-attention alike.
 #include <immintrin.h>
 
 #include "attention-tile.h"
@@ -41,7 +42,7 @@ struct VectorAvx512 {
   }
 };
 
-using TileAvx512 = FlashAttentionTile<VectorAvx512, 4, 64>;
+using TileAvx512 = FlashAttentionTile<VectorAvx512, 2, 128>;
 
 }  // namespace
 
