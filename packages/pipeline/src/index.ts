@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 export * from './compatibility';
+export { StableDiffusionPipeline } from './stable-diffusion-pipeline';
 export {
-  StableDiffusionPipeline,
   type StableDiffusionComponents,
   type StableDiffusionSettings,
   type CommonOptions,
@@ -17,7 +17,7 @@ export {
   type DenoiseOptions,
   type PipelineResult,
   type StepProgress,
-} from './stable-diffusion-pipeline';
+} from './pipeline-options';
 export { loadComponents, defaultModelPath, readUnconditionalEmbedding, writeUnconditionalEmbedding, UNCONDITIONAL_EMBEDDING_FILE, type PipelineLoadOptions } from './load-components';
 export { chooseScheduler, cloneScheduler, type SchedulerChoice } from './scheduler-choice';
 export { predictGuidedNoise, combineGuidance, type GuidanceMode, type GuidedPrediction } from './guidance';

@@ -31,7 +31,7 @@ import { register as registerVae, type VaeTilingOptions } from '@latentkit/vae';
 import { assertCompatible } from './compatibility';
 import type { GuidanceMode } from './guidance';
 import { chooseScheduler, type SchedulerChoice } from './scheduler-choice';
-import type { StableDiffusionComponents, StableDiffusionSettings } from './stable-diffusion-pipeline';
+import type { StableDiffusionComponents, StableDiffusionSettings } from './pipeline-options';
 
 /** Options of `StableDiffusionPipeline.fromPretrained`. */
 export interface PipelineLoadOptions {
