@@ -127,8 +127,3 @@ function recordUNetInputs(pipeline: StableDiffusionPipeline): { inputs: Tensor<F
     expect(meanSquared(images[0]!.data)).toBeLessThan(meanSquared(noisy.data));
   });
 });
-    const noisy = { ...image, data: image.data.map((v, i) => Math.max(0, Math.min(255, v + ((i * 7919) % 61) - 30))) };
-    const { images } = await pipeline.denoise({ image: noisy, strength: 0.3, numInferenceSteps: 20, seed: 0 });
-    expect(images[0]).toMatchObject({ width: 64, height: 64, channels: 3 });
-  });
-});
