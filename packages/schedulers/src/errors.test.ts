@@ -40,6 +40,12 @@ describe.each(Object.keys(SCHEDULER_CLASSES))('%s rejects bad input', (className
     expect(() => scheduler.step(tensor(), scheduler.timesteps[0]!, bad)).toThrow(/sample must be finite values/);
   });
 
+  it('explicit timesteps or sigmas, which it does not take, instead of ignoring them', () => {
+    const scheduler = make();
+    expect(() => scheduler.setTimesteps(2, { timesteps: [999, 500] })).toThrow(/setTimesteps\(n, \{ timesteps \}\) must be undefined, got \[999, 500\]: .* builds its schedule from numInferenceSteps/);
+    expect(() => scheduler.setTimesteps(2, { sigmas: [14, 1] })).toThrow(InvalidArgumentError);
+  });
+
   it('a step count out of range', () => {
     const scheduler = make();
     expect(() => scheduler.setTimesteps(0)).toThrow(InvalidArgumentError);

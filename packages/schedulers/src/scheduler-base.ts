@@ -152,6 +152,23 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
     return buffer;
   }
 
+  /**
+   * Refuses explicit `timesteps`/`sigmas` in `setTimesteps` options, which these schedulers do not
+   * take (diffusers added them to a few classes later): better an error than a silently ignored option.
+   */
+  protected refuseCustomSchedule(options: SetTimestepsOptions | undefined): void {
+    for (const key of ['timesteps', 'sigmas'] as const) {
+      if (options?.[key] !== undefined) {
+        throw new InvalidArgumentError({
+          name: `${this.className}.setTimesteps(n, { ${key} })`,
+          expected: 'undefined',
+          actual: options[key],
+          hint: `${this.className} builds its schedule from numInferenceSteps and the config (timestep_spacing, use_karras_sigmas, …); pass those instead`,
+        });
+      }
+    }
+  }
+
   /** Throws a {@link StateError} when `setTimesteps` has not run. */
   protected requireTimesteps(method: string): void {
     if (this.numInferenceSteps === undefined) {

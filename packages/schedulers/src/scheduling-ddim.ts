@@ -3,7 +3,7 @@
  * `DDIMScheduler`. A non-Markovian sampler of the DDPM model: deterministic for η = 0, DDPM-like
  * for η = 1.
  */
-import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor } from '@latentkit/core';
+import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import { clampOriginalSample, predictOriginalSample } from './prediction';
 import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
 import { checkSpacing, checkStepCount, discreteTimesteps, type TimestepSpacing } from './timestep-spacing';
@@ -74,7 +74,8 @@ export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
     return 1;
   }
 
-  setTimesteps(numInferenceSteps: number): void {
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
+    this.refuseCustomSchedule(options);
     const { num_train_timesteps: numTrain, timestep_spacing: spacing, steps_offset: offset } = this.config;
     this.numInferenceSteps = checkStepCount(this.className, numInferenceSteps, numTrain);
     this.schedule = Object.freeze(discreteTimesteps(spacing, numInferenceSteps, numTrain, offset));

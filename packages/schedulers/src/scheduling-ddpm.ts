@@ -2,7 +2,7 @@
  * DDPM: denoising diffusion probabilistic models (Ho, Jain & Abbeel 2020), diffusers'
  * `DDPMScheduler`: ancestral sampling from the posterior q(x_{t−1} | x_t, x̂₀).
  */
-import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor } from '@latentkit/core';
+import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import { clampOriginalSample, predictOriginalSample } from './prediction';
 import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
 import { checkSpacing, checkStepCount, discreteTimesteps, type TimestepSpacing } from './timestep-spacing';
@@ -81,7 +81,8 @@ export class DDPMScheduler extends SchedulerBase<DDPMSchedulerConfig> {
     return 1;
   }
 
-  setTimesteps(numInferenceSteps: number): void {
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
+    this.refuseCustomSchedule(options);
     const { num_train_timesteps: numTrain, timestep_spacing: spacing, steps_offset: offset } = this.config;
     this.numInferenceSteps = checkStepCount(this.className, numInferenceSteps, numTrain);
     this.schedule = Object.freeze(discreteTimesteps(spacing, numInferenceSteps, numTrain, offset));

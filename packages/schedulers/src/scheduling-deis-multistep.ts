@@ -4,7 +4,7 @@
  * `DEISMultistepScheduler`: ε̂ is extrapolated by a Lagrange polynomial in log ρ (ρ = σ/α) and
  * integrated exactly over the step.
  */
-import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor } from '@latentkit/core';
+import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
 import { SolverSchedulerBase, noiseLevel, type SolverSchedulerConfig } from './solver-base';
 
@@ -78,7 +78,8 @@ export class DEISMultistepScheduler extends SolverSchedulerBase<DEISMultistepSch
     }
   }
 
-  setTimesteps(numInferenceSteps: number): void {
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
+    this.refuseCustomSchedule(options);
     this.buildSchedule(numInferenceSteps);
   }
 

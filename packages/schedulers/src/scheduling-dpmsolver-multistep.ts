@@ -3,7 +3,7 @@
  * Guided Sampling"), multistep, orders 1–3, with the SDE variants: diffusers'
  * `DPMSolverMultistepScheduler` ("DPM++ 2M", "DPM++ 2M SDE", "DPM++ 3M").
  */
-import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor } from '@latentkit/core';
+import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
 import { SolverSchedulerBase, noiseLevel, type SolverSchedulerConfig } from './solver-base';
 
@@ -101,7 +101,8 @@ export class DPMSolverMultistepScheduler extends SolverSchedulerBase<DPMSolverMu
     throw new InvalidArgumentError({ name: `DPMSolverMultistepScheduler config.${key}`, expected, actual: value });
   }
 
-  setTimesteps(numInferenceSteps: number): void {
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
+    this.refuseCustomSchedule(options);
     this.buildSchedule(numInferenceSteps, this.config.num_train_timesteps - this.clippedSteps(), this.config.final_sigmas_type === 'zero');
   }
 

@@ -3,7 +3,7 @@
  * diffusers' `DPMSolverSinglestepScheduler` ("DPM++ 2S"): the steps are grouped by an order
  * list (e.g. 1, 2, 1, 2, …) and an order-k group re-uses the sample at its start.
  */
-import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor } from '@latentkit/core';
+import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
 import { SolverSchedulerBase, noiseLevel, type SolverSchedulerConfig } from './solver-base';
 
@@ -91,7 +91,8 @@ export class DPMSolverSinglestepScheduler extends SolverSchedulerBase<DPMSolverS
     }
   }
 
-  setTimesteps(numInferenceSteps: number): void {
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
+    this.refuseCustomSchedule(options);
     const minimum = Number(this.config.lambda_min_clipped);
     let clipped = 0;
     for (const sigma of this.trainingSigmas) if (noiseLevel(sigma).lambda < minimum) clipped++;

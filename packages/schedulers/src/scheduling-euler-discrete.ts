@@ -82,7 +82,8 @@ export class EulerDiscreteScheduler extends SigmaSchedulerBase<EulerDiscreteSche
     }
   }
 
-  setTimesteps(numInferenceSteps: number, _options?: SetTimestepsOptions): void {
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
+    this.refuseCustomSchedule(options);
     const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
     const { timesteps, sigmas } = this.interpolatedSchedule(n, true, this.config);
     this.sigmas = Float32Array.from([...sigmas, 0]);

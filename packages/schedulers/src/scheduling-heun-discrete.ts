@@ -60,7 +60,8 @@ export class HeunDiscreteScheduler extends SigmaSchedulerBase<HeunDiscreteSchedu
     super('HeunDiscreteScheduler', config, HEUN_DISCRETE_DEFAULTS, options);
   }
 
-  setTimesteps(numInferenceSteps: number, _options?: SetTimestepsOptions): void {
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
+    this.refuseCustomSchedule(options);
     const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
     const { timesteps, sigmas } = this.interpolatedSchedule(n, true);
     const all = [...sigmas.map(f32), 0];

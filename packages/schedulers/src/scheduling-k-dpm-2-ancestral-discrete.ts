@@ -46,7 +46,8 @@ export class KDPM2AncestralDiscreteScheduler extends SigmaSchedulerBase<KDPM2Anc
     super('KDPM2AncestralDiscreteScheduler', config, KDPM2_ANCESTRAL_DISCRETE_DEFAULTS, { ...options, predictionTypes: ['epsilon', 'v_prediction'] });
   }
 
-  setTimesteps(numInferenceSteps: number, _options?: SetTimestepsOptions): void {
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
+    this.refuseCustomSchedule(options);
     const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
     const { timesteps, sigmas } = this.interpolatedSchedule(n, true, undefined, true);
     const main = Float32Array.from([...sigmas, 0]);

@@ -58,7 +58,8 @@ export class KDPM2DiscreteScheduler extends SigmaSchedulerBase<KDPM2DiscreteSche
     super('KDPM2DiscreteScheduler', config, KDPM2_DISCRETE_DEFAULTS, { ...options, predictionTypes: ['epsilon', 'v_prediction'] });
   }
 
-  setTimesteps(numInferenceSteps: number, _options?: SetTimestepsOptions): void {
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
+    this.refuseCustomSchedule(options);
     const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
     const { timesteps, sigmas } = this.interpolatedSchedule(n, true, undefined, true);
     const main = Float32Array.from([...sigmas, 0]);

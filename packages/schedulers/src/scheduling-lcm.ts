@@ -90,6 +90,7 @@ export class LCMScheduler extends SchedulerBase<LCMSchedulerConfig> {
    * t_k = k·(T // original_inference_steps) − 1, k = 1 … ⌊original·strength⌋, descending.
    */
   setTimesteps(numInferenceSteps: number, options: LCMSetTimestepsOptions = {}): void {
+    this.refuseCustomSchedule(options);
     const numTrain = this.config.num_train_timesteps;
     const original = options.originalInferenceSteps ?? this.config.original_inference_steps;
     const strength = options.strength ?? 1;

@@ -60,7 +60,8 @@ export class LMSDiscreteScheduler extends SigmaSchedulerBase<LMSDiscreteSchedule
     super('LMSDiscreteScheduler', config, LMS_DISCRETE_DEFAULTS, options);
   }
 
-  setTimesteps(numInferenceSteps: number, _options?: SetTimestepsOptions): void {
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
+    this.refuseCustomSchedule(options);
     const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
     const { timesteps, sigmas } = this.interpolatedSchedule(n, false);
     this.sigmas = Float32Array.from([...sigmas, 0]);

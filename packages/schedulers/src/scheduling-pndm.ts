@@ -3,7 +3,7 @@
  * `PNDMScheduler`: a Runge–Kutta warm-up (PRK, three 4-evaluation steps) followed by the linear
  * multistep method (PLMS); with `skip_prk_steps` the warm-up is replaced by lower-order PLMS.
  */
-import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor } from '@latentkit/core';
+import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
 import { checkSpacing, checkStepCount, numpyArange, numpyLinspace, roundHalfEven, type TimestepSpacing } from './timestep-spacing';
 
@@ -69,7 +69,8 @@ export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
     return 1;
   }
 
-  setTimesteps(numInferenceSteps: number): void {
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
+    this.refuseCustomSchedule(options);
     const { num_train_timesteps: numTrain, timestep_spacing: spacing, steps_offset: offset } = this.config;
     const n = checkStepCount(this.className, numInferenceSteps, numTrain);
     let base: number[]; // ascending

@@ -3,7 +3,7 @@
  * Diffusion Models"), diffusers' `UniPCMultistepScheduler`: a UniP predictor of order p and a
  * UniC corrector that reuses the model evaluation at the predicted point (no extra evaluation).
  */
-import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor } from '@latentkit/core';
+import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
 import { SolverSchedulerBase, noiseLevel, type NoiseLevel, type SolverSchedulerConfig } from './solver-base';
 
@@ -116,7 +116,8 @@ export class UniPCMultistepScheduler extends SolverSchedulerBase<UniPCMultistepS
     return 6;
   }
 
-  setTimesteps(numInferenceSteps: number): void {
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
+    this.refuseCustomSchedule(options);
     this.buildSchedule(numInferenceSteps);
     this.lastSample = undefined;
     this.thisOrder = 1;
