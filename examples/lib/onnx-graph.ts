@@ -1,0 +1,239 @@
+/**
+ * A small reader of ONNX files, enough for the examples to look inside a model without Python:
+ * the nodes, the stored weights (initializers: name, element type, dims) and the graph's inputs
+ * and outputs, plus an edit that adds intermediate tensors to the graph's outputs so that a run
+ * reports their real shapes.
+ *
+ * An `.onnx` file is a protobuf `ModelProto` (onnx/onnx.proto): field 7 holds the `GraphProto`,
+ * whose fields are `node` (1), `initializer` (5), `input` (11) and `output` (12). A `NodeProto` has
+ * `input` (1), `output` (2), `name` (3), `op_type` (4); a `TensorProto` has `dims` (1),
+ * `data_type` (2), `name` (8) and `data_location` (14; 1 = external file). Only the wire format is
+ * decoded: no protobuf library and no onnxruntime needed.
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** One operator of the graph. */
+export interface OnnxNode {
+  readonly name: string;
+  readonly opType: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+/** One stored tensor (a weight, or a constant the exporter folded). */
+export interface OnnxInitializer {
+  readonly name: string;
+  /** ONNX `TensorProto.DataType`: 1 float32, 10 float16, 11 float64, 16 bfloat16, 7 int64, … */
+  readonly dataType: number;
+  readonly dims: readonly number[];
+  /** Whether the values live in a separate file (`data_location` = EXTERNAL). */
+  readonly external: boolean;
+}
+
+/** A parsed graph. */
+export interface OnnxGraph {
+  readonly nodes: readonly OnnxNode[];
+  readonly initializers: readonly OnnxInitializer[];
+  /** Names of the graph's inputs that are not initializers. */
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+/** `TensorProto.DataType` values holding real numbers (what a trained weight is stored as). */
+export const FLOATING_POINT_TYPES: ReadonlySet<number> = new Set([1, 10, 11, 16]);
+
+interface Span {
+  readonly field: number;
+  readonly wire: number;
+  /** Where the field's key starts. */
+  readonly keyStart: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+function varint(bytes: Uint8Array, position: number): [number, number] {
+  let value = 0;
+  let scale = 1;
+  for (;;) {
+    const byte = bytes[position++];
+    if (byte === undefined) throw new RangeError('truncated ONNX file (varint runs past the end)');
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return [value, position];
+    scale *= 128;
+  }
+}
+
+function spans(bytes: Uint8Array, start: number, end: number): Span[] {
+  const out: Span[] = [];
+  let position = start;
+  while (position < end) {
+    const keyStart = position;
+    let key: number;
+    [key, position] = varint(bytes, position);
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    let from = position;
+    if (wire === 0) [, position] = varint(bytes, position);
+    else if (wire === 1) position += 8;
+    else if (wire === 5) position += 4;
+    else if (wire === 2) {
+      let length: number;
+      [length, from] = varint(bytes, position);
+      position = from + length;
+    } else throw new RangeError(`unsupported protobuf wire type ${wire} at byte ${keyStart}`);
+    out.push({ field, wire, keyStart, start: from, end: position });
+  }
+  return out;
+}
+
+const utf8 = new TextDecoder();
+const text = (bytes: Uint8Array, span: Span) => utf8.decode(bytes.subarray(span.start, span.end));
+const integer = (bytes: Uint8Array, span: Span) => varint(bytes, span.start)[0];
+
+function graphSpan(bytes: Uint8Array): Span {
+  const graph = spans(bytes, 0, bytes.length).find((s) => s.field === 7 && s.wire === 2);
+  if (!graph) throw new RangeError('not an ONNX model: no graph (ModelProto field 7)');
+  return graph;
+}
+
+/**
+ * Parses an ONNX model's graph.
+ *
+ * @example
+ * ```ts
+ * const graph = parseOnnxGraph(await fs.readFile('unet/model.onnx'));
+ * graph.nodes.filter((n) => n.opType === 'Softmax').length; // attention layers
+ * ```
+ */
+export function parseOnnxGraph(bytes: Uint8Array): OnnxGraph {
+  const graph = graphSpan(bytes);
+  const nodes: OnnxNode[] = [];
+  const initializers: OnnxInitializer[] = [];
+  const inputs: string[] = [];
+  const outputs: string[] = [];
+  for (const span of spans(bytes, graph.start, graph.end)) {
+    if (span.wire !== 2) continue;
+    if (span.field === 1) {
+      const parts = spans(bytes, span.start, span.end);
+      const name = parts.find((p) => p.field === 3);
+      const op = parts.find((p) => p.field === 4);
+      nodes.push({
+        name: name ? text(bytes, name) : '',
+        opType: op ? text(bytes, op) : '',
+        inputs: parts.filter((p) => p.field === 1).map((p) => text(bytes, p)),
+        outputs: parts.filter((p) => p.field === 2).map((p) => text(bytes, p)),
+      });
+    } else if (span.field === 5) {
+      const dims: number[] = [];
+      let dataType = 0;
+      let name = '';
+      let external = false;
+      for (const part of spans(bytes, span.start, span.end)) {
+        if (part.field === 1 && part.wire === 0) dims.push(integer(bytes, part));
+        else if (part.field === 1 && part.wire === 2) {
+          for (let p = part.start; p < part.end; ) {
+            const [dim, next] = varint(bytes, p);
+            dims.push(dim);
+            p = next;
+          }
+        } else if (part.field === 2) dataType = integer(bytes, part);
+        else if (part.field === 8) name = text(bytes, part);
+        else if (part.field === 14) external = integer(bytes, part) === 1;
+      }
+      initializers.push({ name, dataType, dims, external });
+    } else if (span.field === 11 || span.field === 12) {
+      const nameSpan = spans(bytes, span.start, span.end).find((p) => p.field === 1);
+      (span.field === 11 ? inputs : outputs).push(nameSpan ? text(bytes, nameSpan) : '');
+    }
+  }
+  const stored = new Set(initializers.map((i) => i.name));
+  return { nodes, initializers, inputs: inputs.filter((name) => !stored.has(name)), outputs };
+}
+
+function writeVarint(value: number): number[] {
+  const out: number[] = [];
+  while (value >= 0x80) {
+    out.push((value % 128) | 0x80);
+    value = Math.floor(value / 128);
+  }
+  out.push(value);
+  return out;
+}
+
+function field(number: number, payload: readonly number[] | Uint8Array): number[] {
+  return [...writeVarint(number * 8 + 2), ...writeVarint(payload.length), ...payload];
+}
+
+/**
+ * The model with more graph outputs: each named intermediate tensor, declared float32 (type
+ * only, no shape, so that onnxruntime reports the shape the run produced). Nothing else changes.
+ *
+ * @example
+ * ```ts
+ * const edited = withExtraOutputs(bytes, ['/attn2/Softmax_output_0']);
+ * const session = await ort.InferenceSession.create(edited);
+ * ```
+ */
+export function withExtraOutputs(bytes: Uint8Array, names: readonly string[]): Uint8Array {
+  const graph = graphSpan(bytes);
+  const float32 = field(1, [...writeVarint(1 * 8), 1]); // TypeProto.tensor_type { elem_type: FLOAT }
+  const extra = names.flatMap((name) => field(12, [...field(1, new TextEncoder().encode(name)), ...field(2, float32)]));
+  const payload = new Uint8Array(graph.end - graph.start + extra.length);
+  payload.set(bytes.subarray(graph.start, graph.end));
+  payload.set(extra, graph.end - graph.start);
+  const header = [...writeVarint(7 * 8 + 2), ...writeVarint(payload.length)];
+  const edited = new Uint8Array(graph.keyStart + header.length + payload.length + (bytes.length - graph.end));
+  edited.set(bytes.subarray(0, graph.keyStart));
+  edited.set(header, graph.keyStart);
+  edited.set(payload, graph.keyStart + header.length);
+  edited.set(bytes.subarray(graph.end), graph.keyStart + header.length + payload.length);
+  return edited;
+}
+
+/**
+ * Where onnxruntime can open an edited model: the bytes themselves, or — when the weights live in
+ * external files, which onnxruntime finds relative to the model file — a temporary folder holding
+ * the edited `model.onnx` and links to the original folder's other files. `cleanup()` removes it.
+ *
+ * @example
+ * ```ts
+ * const { source, cleanup } = await stageEditedModel('unet/model.onnx', edited, graph);
+ * const session = await ort.InferenceSession.create(source as string);
+ * await cleanup();
+ * ```
+ */
+export async function stageEditedModel(
+  modelFile: string,
+  edited: Uint8Array,
+  graph: OnnxGraph,
+): Promise<{ source: Uint8Array | string; cleanup: () => Promise<void> }> {
+  if (!graph.initializers.some((i) => i.external)) return { source: edited, cleanup: async () => undefined };
+  const folder = await fs.mkdtemp(path.join(os.tmpdir(), 'latentkit-onnx-'));
+  const original = path.dirname(path.resolve(modelFile));
+  for (const entry of await fs.readdir(original)) {
+    if (entry !== path.basename(modelFile)) await fs.symlink(path.join(original, entry), path.join(folder, entry));
+  }
+  const file = path.join(folder, path.basename(modelFile));
+  await fs.writeFile(file, edited);
+  return { source: file, cleanup: () => fs.rm(folder, { recursive: true, force: true }) };
+}
+
+/**
+ * Counts the numbers a graph stores as floating-point weights (initializers with more than one
+ * element: scalar constants the exporter folded are not parameters).
+ *
+ * @example
+ * ```ts
+ * countParameters(parseOnnxGraph(bytes)); // 859_520_964 for SD 1.5's UNet
+ * ```
+ */
+export function countParameters(graph: OnnxGraph): number {
+  let total = 0;
+  for (const { dataType, dims } of graph.initializers) {
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (FLOATING_POINT_TYPES.has(dataType) && size > 1) total += size;
+  }
+  return total;
+}
