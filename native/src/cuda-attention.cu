@@ -34,6 +34,13 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   __shared__ float valueTile[KEY_TILE][HEAD_DIM_MAX];
   __shared__ bool keepTile[KEY_TILE];
 
+  // Columns past headDim are never loaded but are read by the fixed-width dot products below:
+  // zero them once so they contribute 0, not whatever shared memory held.
+  for (int index = threadIdx.x; index < KEY_TILE * HEAD_DIM_MAX; index += kThreadsPerBlock) {
+    (&keyTile[0][0])[index] = 0.0f;
+    (&valueTile[0][0])[index] = 0.0f;
+  }
+
   const int64_t b = blockIdx.z;
   const int64_t h = blockIdx.y;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kThreadsPerBlock + threadIdx.x;

@@ -52,8 +52,9 @@ Napi::Value cudaMultiHeadAttentionBinding(const Napi::CallbackInfo& info) {
   readTypedArray(info, 2, type, typeName, f, "value", false, &value);
   readTypedArray(info, 3, type, typeName, f, "output", false, &output);
   const bool hasMask = readTypedArray(info, 4, napi_uint8_array, "Uint8Array", f, "keyMask", true, &keyMask);
-  const int64_t batch = readInteger(info, 5, f, "batch", 1, int64_t{1} << 31);
-  const int64_t heads = readInteger(info, 6, f, "heads", 1, int64_t{1} << 16);
+  // batch and heads become grid dimensions z and y, which CUDA caps at 65535.
+  const int64_t batch = readInteger(info, 5, f, "batch", 1, 65535);
+  const int64_t heads = readInteger(info, 6, f, "heads", 1, 65535);
   const int64_t headDim = readInteger(info, 7, f, "headDim", 1, kMaxHeadDim);
   const double scale = readFiniteNumber(info, 8, f, "scale");
   const int64_t perSequence = checkedProduct(env, f, batch, checkedProduct(env, f, heads, headDim));
