@@ -75,6 +75,10 @@ ZH_COL = {"red": "红色", "green": "绿色", "blue": "蓝色", "yellow": "黄�
 ZH_SHAPE = {"circle": "圆形", "square": "正方形", "triangle": "三角形"}
 
 
+def _a(word):
+    return "an" if word[0] in "aeiou" else "a"
+
+
 def size_word(frac):
     if frac < 0.45:
         return "small"
@@ -88,15 +92,14 @@ def caption(lang, shape, fg, bg, frac, variant):
     sz = size_word(frac)
     if lang == "en":
         t = variant % 4
-        if t == 0:
-            return f"a {fg} {shape} on a {bg} background"
+        a_fg, a_bg = _a(fg), _a(bg)
         if t == 1 and sz:
-            return f"a {sz} {fg} {shape} on a {bg} background"
+            return f"a {sz} {fg} {shape} on {a_bg} {bg} background"
         if t == 2:
             return f"{fg} {shape}, {bg} background"
         if t == 3:
-            return f"a {fg} {shape} on {bg}"
-        return f"a {fg} {shape} on a {bg} background"
+            return f"{a_fg} {fg} {shape} on {bg}"
+        return f"{a_fg} {fg} {shape} on {a_bg} {bg} background"
     if lang == "fr":
         t = variant % 3
         s, c, b = FR_SHAPE[shape], FR_COL[fg], FR_COL[bg]

@@ -1,0 +1,115 @@
+"""Stage 3: train the multilingual text encoder through the frozen UNet + VAE latents
+(diffusion loss only, Taiyi-style). Captions in en/fr/es/de/zh, 10% empty.
+
+  nohup /usr/bin/python3 train_mling.py --steps 700 > .runs/mling.log 2>&1 &
+"""
+import argparse
+import math
+import os
+import time
+
+import torch
+
+import dataset
+from common import RUNS, EMA, setup, step_gen, save_ckpt
+from mling_tokenizer import MultilingualTokenizer
+from nets import MultilingualTiny, UNetTiny, sd_alphas_cumprod
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--steps", type=int, default=700)
+ap.add_argument("--batch", type=int, default=32)
+ap.add_argument("--lr", type=float, default=1e-3)
+ap.add_argument("--warmup", type=int, default=50)
+ap.add_argument("--ema", type=float, default=0.995)
+ap.add_argument("--gamma", type=float, default=5.0)
+ap.add_argument("--p_uncond", type=float, default=0.1)
+ap.add_argument("--seed", type=int, default=2)
+args = ap.parse_args()
+
+
+def main():
+    setup(args.seed)
+    data = dataset.build()
+    lat = torch.load(os.path.join(RUNS, "latents.pt"))
+    scale = lat["scaling_factor"]
+    means, logvars = lat["mean"].float(), lat["logvar"].float()
+    N = means.shape[0] - 256
+    u = torch.load(os.path.join(RUNS, "unet_ema.pt"))
+    unet = UNetTiny(u["cfg"]); unet.load_state_dict(u["unet"]); unet.eval()
+    for p in unet.parameters():
+        p.requires_grad_(False)
+    tok = MultilingualTokenizer()
+    model = MultilingualTiny(len(tok.vocab))
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    ema = EMA(model, args.ema)
+    ac = sd_alphas_cumprod()
+    snr = ac / (1 - ac)
+    wts = torch.clamp(snr, max=args.gamma) / snr
+    cache = {}
+
+    def enc(text):
+        if text not in cache:
+            cache[text] = tok(text)
+        return cache[text]
+
+    ck = os.path.join(RUNS, "mling.ckpt")
+    step, elapsed = 0, 0.0
+    if os.path.exists(ck):
+        st = torch.load(ck)
+        model.load_state_dict(st["model"]); opt.load_state_dict(st["opt"]); ema.shadow = st["ema"]
+        step, elapsed = st["step"], st["elapsed"]
+        print(f"resumed at step {step}", flush=True)
+    start = step
+    print("multilingual encoder params %.3fM vocab %d (UNet step %d)" % (
+        sum(p.numel() for p in model.parameters()) / 1e6, len(tok.vocab), u["step"]), flush=True)
+
+    def lr_at(s):
+        if s < args.warmup:
+            return args.lr * (s + 1) / args.warmup
+        p = (s - args.warmup) / max(1, args.steps - args.warmup)
+        return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+
+    t0 = time.time()
+    acc, nacc, per = 0.0, 0, {}
+    while step < args.steps:
+        g = step_gen(args.seed, step)
+        idx = torch.randint(0, N, (args.batch,), generator=g)
+        var = torch.randint(0, 4, (args.batch,), generator=g)
+        lang = torch.randint(0, len(dataset.LANGS), (args.batch,), generator=g)
+        drop = torch.rand(args.batch, generator=g) < args.p_uncond
+        caps = ["" if drop[j] else dataset.caption(
+            dataset.LANGS[int(lang[j])], dataset.SHAPES[int(data["shape"][i])], dataset.COLOURS[int(data["fg"][i])],
+            dataset.COLOURS[int(data["bg"][i])], float(data["frac"][i]), int(var[j])) for j, i in enumerate(idx.tolist())]
+        ids, mask = zip(*[enc(c) for c in caps])
+        ids, mask = torch.tensor(ids), torch.tensor(mask)
+        z0 = (means[idx] + torch.exp(0.5 * logvars[idx]) * torch.randn(means[idx].shape, generator=g)) * scale
+        t = torch.randint(0, 1000, (args.batch,), generator=g)
+        noise = torch.randn(z0.shape, generator=g)
+        a = ac[t].view(-1, 1, 1, 1)
+        zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
+        for pg in opt.param_groups:
+            pg["lr"] = lr_at(step)
+        pred = unet(zt, t.float(), model(ids, mask))
+        loss = (((pred - noise) ** 2).mean(dim=(1, 2, 3)) * wts[t]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        ema.update(model, step)
+        step += 1
+        acc += loss.item(); nacc += 1
+        if step % 25 == 0 or step == args.steps:
+            el = elapsed + time.time() - t0
+            print(f"step {step}/{args.steps} loss={acc / nacc:.4f} lr={lr_at(step):.2e} t={el / 60:.1f}min "
+                  f"({(time.time() - t0) / (step - start):.2f}s/step)", flush=True)
+            acc, nacc = 0.0, 0
+        if step % 100 == 0 or step == args.steps:
+            el = elapsed + time.time() - t0
+            save_ckpt(ck, {"model": model.state_dict(), "opt": opt.state_dict(), "ema": ema.shadow, "step": step, "elapsed": el})
+            save_ckpt(os.path.join(RUNS, "mling_final.pt"), {"model": ema.shadow, "step": step, "train_minutes": el / 60,
+                                                           "unet_step": u["step"]})
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Stage 2: train the UNet jointly with the CLIP-like text encoder on frozen-VAE latents.
+
+  nohup /usr/bin/python3 train_unet.py --steps 3000 > .runs/unet.log 2>&1 &
+Resumes from .runs/unet.ckpt (the LR schedule depends on --steps; keep it fixed when resuming).
+"""
+import argparse
+import math
+import os
+import time
+
+import torch
+
+import dataset
+from clip_tokenizer import CLIPTokenizer
+from common import RUNS, EMA, setup, step_gen, save_ckpt
+from nets import CLIPTextTiny, UNetTiny, UNET_CFG, sd_alphas_cumprod
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--steps", type=int, default=3000)
+ap.add_argument("--batch", type=int, default=32)
+ap.add_argument("--lr", type=float, default=1e-3)
+ap.add_argument("--warmup", type=int, default=150)
+ap.add_argument("--ema", type=float, default=0.999)
+ap.add_argument("--gamma", type=float, default=5.0)
+ap.add_argument("--p_uncond", type=float, default=0.1)
+ap.add_argument("--seed", type=int, default=1)
+ap.add_argument("--ckpt_every", type=int, default=100)
+args = ap.parse_args()
+
+
+def english_vocab_ids(tok):
+    ids = {49406, 49407}
+    for cap in dataset.all_caption_strings():
+        if cap.isascii():
+            ids.update(tok.encode(cap))
+    return sorted(ids)
+
+
+class CaptionSampler:
+    """Deterministic caption ids for (sample index, variant) in English via CLIP BPE."""
+
+    def __init__(self, data, tok):
+        self.tok = tok
+        self.cache = {}
+        self.s, self.f, self.b, self.frac = data["shape"], data["fg"], data["bg"], data["frac"]
+
+    def ids(self, i, variant):
+        cap = dataset.caption("en", dataset.SHAPES[int(self.s[i])], dataset.COLOURS[int(self.f[i])],
+                              dataset.COLOURS[int(self.b[i])], float(self.frac[i]), variant)
+        if cap not in self.cache:
+            self.cache[cap] = self.tok(cap)
+        return self.cache[cap]
+
+
+def main():
+    setup(args.seed)
+    data = dataset.build()
+    lat = torch.load(os.path.join(RUNS, "latents.pt"))
+    scale = lat["scaling_factor"]
+    means, logvars = lat["mean"].float(), lat["logvar"].float()
+    N = means.shape[0] - 256
+    tok = CLIPTokenizer()
+    known = english_vocab_ids(tok)
+    sampler = CaptionSampler(data, tok)
+    empty = torch.tensor(tok(""), dtype=torch.long)
+
+    unet = UNetTiny(UNET_CFG)
+    te = CLIPTextTiny(known)
+    params = list(unet.parameters()) + list(te.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    ema_u, ema_t = EMA(unet, args.ema), EMA(te, args.ema)
+    ac = sd_alphas_cumprod()
+    snr = ac / (1 - ac)
+    wts = torch.clamp(snr, max=args.gamma) / snr  # min-SNR-gamma for epsilon prediction
+
+    ck = os.path.join(RUNS, "unet.ckpt")
+    step, elapsed = 0, 0.0
+    if os.path.exists(ck):
+        st = torch.load(ck)
+        unet.load_state_dict(st["unet"]); te.load_state_dict(st["te"]); opt.load_state_dict(st["opt"])
+        ema_u.shadow, ema_t.shadow = st["ema_u"], st["ema_t"]
+        step, elapsed = st["step"], st["elapsed"]
+        print(f"resumed at step {step}", flush=True)
+    print("unet params %.3fM text params %.3fM known ids %d scale %.4f" % (
+        sum(p.numel() for p in unet.parameters()) / 1e6, sum(p.numel() for p in te.parameters()) / 1e6,
+        len(known), scale), flush=True)
+
+    def lr_at(s):
+        if s < args.warmup:
+            return args.lr * (s + 1) / args.warmup
+        p = (s - args.warmup) / max(1, args.steps - args.warmup)
+        return args.lr * (1.0 if p < 0.6 else 0.15 + 0.85 * 0.5 * (1 + math.cos(math.pi * (p - 0.6) / 0.4)))
+
+    t0 = time.time()
+    acc, nacc = 0.0, 0
+    while step < args.steps:
+        g = step_gen(args.seed, step)
+        idx = torch.randint(0, N, (args.batch,), generator=g)
+        var = torch.randint(0, 4, (args.batch,), generator=g)
+        drop = torch.rand(args.batch, generator=g) < args.p_uncond
+        ids = torch.stack([empty if drop[j] else torch.tensor(sampler.ids(int(idx[j]), int(var[j])))
+                           for j in range(args.batch)])
+        z0 = (means[idx] + torch.exp(0.5 * logvars[idx]) * torch.randn(means[idx].shape, generator=g)) * scale
+        t = torch.randint(0, 1000, (args.batch,), generator=g)
+        noise = torch.randn(z0.shape, generator=g)
+        a = ac[t].view(-1, 1, 1, 1)
+        zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
+        for pg in opt.param_groups:
+            pg["lr"] = lr_at(step)
+        ctx, _ = te(ids)
+        pred = unet(zt, t.float(), ctx)
+        loss = (((pred - noise) ** 2).mean(dim=(1, 2, 3)) * wts[t]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        ema_u.update(unet, step); ema_t.update(te, step)
+        step += 1
+        acc += loss.item(); nacc += 1
+        if step % 25 == 0 or step == args.steps:
+            el = elapsed + time.time() - t0
+            print(f"step {step}/{args.steps} loss={acc / nacc:.4f} lr={lr_at(step):.2e} t={el / 60:.1f}min "
+                  f"({(time.time() - t0) / max(1, step - start):.2f}s/step)", flush=True)
+            acc, nacc = 0.0, 0
+        if step % args.ckpt_every == 0 or step == args.steps:
+            el = elapsed + time.time() - t0
+            save_ckpt(ck, {"unet": unet.state_dict(), "te": te.state_dict(), "opt": opt.state_dict(),
+                           "ema_u": ema_u.shadow, "ema_t": ema_t.shadow, "step": step, "elapsed": el})
+            save_ckpt(os.path.join(RUNS, "unet_ema.pt"), {"unet": ema_u.shadow, "te": ema_t.shadow, "known_ids": known,
+                                                         "cfg": UNET_CFG, "scaling_factor": scale, "step": step,
+                                                         "train_minutes": el / 60})
+    print("done", flush=True)
+
+
+start = 0
+if __name__ == "__main__":
+    if os.path.exists(os.path.join(RUNS, "unet.ckpt")):
+        start = torch.load(os.path.join(RUNS, "unet.ckpt"))["step"]
+    main()
