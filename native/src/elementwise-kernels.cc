@@ -130,9 +130,13 @@ void imageToRgb8(const float* image, uint8_t* rgb, int64_t batch, int64_t height
   const int64_t plane = height * width;
   const int64_t pixels = batch * plane;
   forChunks(pixels, [&](int64_t begin, int64_t end) {
-    for (int64_t pixel = begin; pixel < end; ++pixel) {
-      const int64_t b = pixel / plane;
-      const int64_t offset = pixel - b * plane;
+    int64_t b = begin / plane;  // one division per chunk, not per pixel
+    int64_t offset = begin - b * plane;
+    for (int64_t pixel = begin; pixel < end; ++pixel, ++offset) {
+      if (offset == plane) {
+        offset = 0;
+        ++b;
+      }
       const float* source = image + b * 3 * plane + offset;
       for (int channel = 0; channel < 3; ++channel) {
         float unit = source[channel * plane] * 0.5f + 0.5f;
