@@ -124,11 +124,13 @@ export function printer(io: ExampleIo): (...parts: unknown[]) => void {
  * ```
  */
 export function formatTable(rows: readonly (readonly string[])[], alignRight: readonly number[] = []): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => [...(row[column] ?? '')].length)));
+  // Display width: code points, not counting combining marks (the hat of ε̂ takes no column).
+  const width = (cell: string) => [...cell.replace(/\p{M}/gu, '')].length;
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => width(row[column] ?? ''))));
   const line = (row: readonly string[]) =>
     row
       .map((cell, column) => {
-        const pad = ' '.repeat(widths[column]! - [...cell].length);
+        const pad = ' '.repeat(widths[column]! - width(cell));
         return alignRight.includes(column) ? pad + cell : cell + pad;
       })
       .join('  ')
