@@ -184,4 +184,11 @@ if (!hasModelTiny) console.warn(`Skipping the model-tiny CLIP check: ${MODEL_TIN
     expect(pooled?.dims).toEqual([2, encoder.pooledSize]);
     await encoder.dispose();
   });
+
+  it("refuses a tokenizer whose length differs from the graph's fixed 77", async () => {
+    const short = await CLIPTokenizer.fromPretrained(MODEL_TINY, { maxLength: 16 });
+    await expect(CLIPTextEncoder.fromPretrained(MODEL_TINY, { tokenizer: short })).rejects.toThrow(
+      /the graph takes input_ids of length 77 but the tokenizer makes 16/,
+    );
+  });
 });

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ComponentMismatchError, StateError } from '@latentkit/core';
 import { MultilingualTextEncoder } from './multilingual-text-encoder';
+import { MultilingualTokenizer } from './multilingual-tokenizer';
 
 const FIXTURES = path.resolve(__dirname, '../test-fixtures');
 const expected = JSON.parse(readFileSync(path.join(FIXTURES, 'multilingual-expected.json'), 'utf8')) as {
@@ -70,5 +71,12 @@ if (!hasModelTiny) console.warn(`Skipping the model-tiny encoder check: ${MODEL_
     const { hiddenStates } = await encoder.encode(['un cercle rouge', '']);
     expect(hiddenStates.dims).toEqual([2, 77, 128]);
     await encoder.dispose();
+  });
+
+  it('refuses a tokenizer whose length differs from the graph\'s fixed 77', async () => {
+    const short = await MultilingualTokenizer.fromPretrained(path.join(MODEL_TINY, 'tokenizer_multilingual'), { maxLength: 16 });
+    await expect(MultilingualTextEncoder.fromPretrained(MODEL_TINY, { tokenizer: short })).rejects.toThrow(
+      /the graph takes input_ids of length 77 but the tokenizer makes 16/,
+    );
   });
 });
