@@ -4,7 +4,8 @@
  * 1. Tokenizer throughput (prompts per second, each padded and truncated to 77) on the public
  *    corpus: latentkit's CLIPTokenizer vs transformers.js' CLIPTokenizer, built from the same
  *    tokenizer.json, interleaved rounds, medians and their ratio.
- * 2. Encoder latency on tiny-sd's text encoder (batch [uncond, cond] as the pipeline calls it):
+ * 2. Encoder latency on tiny-sd's text encoder, and model-tiny's when it is there (batch
+ *    [uncond, cond] as the pipeline calls it):
  *    CLIPTextEncoder.encode() (tokenizing included) vs a bare onnxruntime session.run() on
  *    pre-built ids, the floor the wrapper adds to.
  *
@@ -18,6 +19,7 @@ import { CLIPTextEncoder, CLIPTokenizer, buildClipTokenizerJson, readClipMergesF
 const shared = process.env.LATENTKIT_SHARED ?? path.resolve(__dirname, '../../../../shared');
 const TINY_SD = path.join(shared, 'reference/tiny-sd/onnx');
 const CORPUS = path.join(shared, 'reference/tokenizer/corpus_public.json');
+const MODEL_TINY = path.resolve(__dirname, '../../model-tiny/model');
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -72,10 +74,10 @@ async function benchTokenizers(): Promise<void> {
   console.log(`  latentkit CLIPTokenizer                   ${oursRate.toFixed(0).padStart(8)} prompts/s   ${(oursRate / theirsRate).toFixed(2)}× baseline`);
 }
 
-async function benchEncoder(): Promise<void> {
+async function benchEncoder(label: string, folder: string): Promise<void> {
   const threads = { intraOpNumThreads: 1 };
-  const encoder = await CLIPTextEncoder.fromPretrained(TINY_SD, { sessionOptions: threads });
-  const session = await ort.InferenceSession.create(path.join(TINY_SD, 'text_encoder/model.onnx'), threads);
+  const encoder = await CLIPTextEncoder.fromPretrained(folder, { sessionOptions: threads });
+  const session = await ort.InferenceSession.create(path.join(folder, 'text_encoder/model.onnx'), threads);
   const tokenizer = encoder.tokenizer!;
   const ids = Int32Array.from([...tokenizer.encode(''), ...tokenizer.encode('a red circle')]);
   const bare = async () => {
@@ -99,7 +101,7 @@ async function benchEncoder(): Promise<void> {
     await wrapped();
     wrappedTimes.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
-  console.log(`encoder latency (tiny-sd text encoder, batch 2 × 77, 1 intra-op thread, median of ${runs})`);
+  console.log(`encoder latency (${label}, batch 2 × 77, width ${encoder.hiddenSize}, 1 intra-op thread, median of ${runs})`);
   console.log(`  onnxruntime session.run on ready ids (baseline)   ${median(bareTimes).toFixed(3)} ms`);
   console.log(`  CLIPTextEncoder.encode(['', 'a red circle'])       ${median(wrappedTimes).toFixed(3)} ms   ${(median(wrappedTimes) / median(bareTimes)).toFixed(2)}× baseline`);
   await encoder.dispose();
@@ -112,7 +114,8 @@ async function main(): Promise<void> {
     return;
   }
   await benchTokenizers();
-  await benchEncoder();
+  await benchEncoder('tiny-sd text encoder', TINY_SD);
+  if (existsSync(path.join(MODEL_TINY, 'text_encoder/model.onnx'))) await benchEncoder("model-tiny's English text encoder", MODEL_TINY);
 }
 
 main().catch((error) => {
