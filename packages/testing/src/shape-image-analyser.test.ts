@@ -32,6 +32,8 @@ describe('analyseShapeImage', () => {
       // mean is within 1 level (rounding of the anti-aliased rim excluded by the interior mask).
       expect(found.backgroundDistance).toBe(0);
       expect(found.foregroundDistance!).toBeLessThanOrEqual(1);
+      expect(found.problems).toEqual([]);
+      expect(found.clean).toBe(true);
     }
   });
 
@@ -89,11 +91,31 @@ describe('analyseShapeImage', () => {
     expect([found.shape, found.foreground, found.background]).toEqual(['circle', 'red', 'blue']);
   });
 
+  it('flags images unlike the training set as not clean, and says why', () => {
+    // A red band across a blue image: right colours, but no shape the training set has.
+    const band = renderShapeImage({ shape: 'square', foreground: 'red', background: 'blue', size: 1 });
+    for (let y = 24; y < 40; y++) for (let x = 0; x < 64; x++) band.data.set(SHAPE_PALETTE.red, (y * 64 + x) * 3);
+    expect(analyseShapeImage(band)).toMatchObject({
+      clean: false,
+      problems: ['the shape spans the whole width of the image'],
+    });
+    // A muddy colour field, far from every palette colour.
+    const mud = new Uint8Array(64 * 64 * 3);
+    for (let i = 0; i < mud.length; i += 3) mud.set((i / 3) % 64 < 40 ? [166, 116, 79] : [136, 112, 148], i);
+    const found = analyseShapeImage({ width: 64, height: 64, channels: 3, data: mud });
+    expect(found.clean).toBe(false);
+    expect(found.problems).toEqual([
+      "the border's median colour is 101.5 from orange (more than 40.3)",
+      "the shape's mean colour is 88.9 from purple (more than 40.3)",
+      'the shape spans the whole height of the image',
+    ]);
+  });
+
   it('reports no shape on a flat image', () => {
     const data = new Uint8Array(64 * 64 * 3);
     for (let i = 0; i < data.length; i += 3) data.set(SHAPE_PALETTE.green, i);
     const found = analyseShapeImage({ width: 64, height: 64, channels: 3, data });
-    expect(found).toMatchObject({ background: 'green', foreground: null, shape: null, fillRatio: 0, boundingBox: null, foregroundFraction: 0 });
+    expect(found).toMatchObject({ background: 'green', foreground: null, shape: null, fillRatio: 0, boundingBox: null, foregroundFraction: 0, clean: false, problems: ['no region stands out from the background'] });
   });
 
   it('rejects malformed images with InvalidArgumentError naming the field', () => {

@@ -59,6 +59,40 @@ export interface ShapeImageAnalysis {
   readonly foregroundFraction: number;
   /** The threshold used to tell foreground from background (RGB distance). */
   readonly threshold: number;
+  /**
+   * Whether the image looks like a training image: both measured colours within `threshold` of
+   * their palette colours, and a shape covering 1–60 % of the image without filling its width or
+   * height. When false, `problems` says why and the colour and shape answers are unreliable.
+   */
+  readonly clean: boolean;
+  /** Why the image is not clean (empty when it is). */
+  readonly problems: readonly string[];
+}
+
+/** The training set's shapes cover about 3–49 % of the image; these bounds leave a margin. */
+const MIN_CLEAN_FRACTION = 0.01;
+const MAX_CLEAN_FRACTION = 0.6;
+
+function problemsOf(analysis: Omit<ShapeImageAnalysis, 'clean' | 'problems'>, width: number, height: number): string[] {
+  const problems: string[] = [];
+  const distance = (value: number) => value.toFixed(1);
+  if (analysis.backgroundDistance > analysis.threshold) {
+    problems.push(`the border's median colour is ${distance(analysis.backgroundDistance)} from ${analysis.background} (more than ${distance(analysis.threshold)})`);
+  }
+  if (analysis.foreground === null) {
+    problems.push('no region stands out from the background');
+    return problems;
+  }
+  if (analysis.foregroundDistance! > analysis.threshold) {
+    problems.push(`the shape's mean colour is ${distance(analysis.foregroundDistance!)} from ${analysis.foreground} (more than ${distance(analysis.threshold)})`);
+  }
+  const percent = (100 * analysis.foregroundFraction).toFixed(1);
+  if (analysis.foregroundFraction < MIN_CLEAN_FRACTION || analysis.foregroundFraction > MAX_CLEAN_FRACTION) {
+    problems.push(`the shape covers ${percent} % of the image (expected ${100 * MIN_CLEAN_FRACTION}–${100 * MAX_CLEAN_FRACTION} %)`);
+  }
+  const box = analysis.boundingBox!;
+  if (box.width === width || box.height === height) problems.push(`the shape spans the whole ${box.width === width ? 'width' : 'height'} of the image`);
+  return problems;
 }
 
 /** A region smaller than this many pixels is noise, not a shape. */
@@ -222,14 +256,16 @@ export function analyseShapeImage(image: RgbImage): ShapeImageAnalysis {
     threshold,
   };
   if (area < MIN_SHAPE_PIXELS) {
-    return { ...base, foreground: null, shape: null, fillRatio: 0, foregroundRgb: null, foregroundDistance: null, boundingBox: null };
+    const empty = { ...base, foreground: null, shape: null, fillRatio: 0, foregroundRgb: null, foregroundDistance: null, boundingBox: null };
+    const problems = problemsOf(empty, width, height);
+    return { ...empty, clean: problems.length === 0, problems };
   }
   const [sum, count] = interiorCount > 0 ? [interiorSum, interiorCount] : [allSum, area];
   const foregroundRgb: Rgb = [sum[0]! / count, sum[1]! / count, sum[2]! / count];
   const foreground = nearestPaletteColour(foregroundRgb);
   const boundingBox = { x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1 };
   const fillRatio = area / (boundingBox.width * boundingBox.height);
-  return {
+  const analysis = {
     ...base,
     foreground: foreground.colour,
     foregroundRgb,
@@ -238,4 +274,6 @@ export function analyseShapeImage(image: RgbImage): ShapeImageAnalysis {
     fillRatio,
     boundingBox,
   };
+  const problems = problemsOf(analysis, width, height);
+  return { ...analysis, clean: problems.length === 0, problems };
 }
