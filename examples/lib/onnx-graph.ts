@@ -11,7 +11,6 @@
  * decoded: no protobuf library and no onnxruntime needed.
  */
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** One operator of the graph. */
@@ -194,8 +193,8 @@ export function withExtraOutputs(bytes: Uint8Array, names: readonly string[]): U
 
 /**
  * Where onnxruntime can open an edited model: the bytes themselves, or — when the weights live in
- * external files, which onnxruntime finds relative to the model file — a temporary folder holding
- * the edited `model.onnx` and links to the original folder's other files. `cleanup()` removes it.
+ * external files, which onnxruntime only reads from the model file's own folder — a temporary
+ * file beside the original (`.<name>.probe-<pid>.onnx`). `cleanup()` removes it.
  *
  * @example
  * ```ts
@@ -210,14 +209,9 @@ export async function stageEditedModel(
   graph: OnnxGraph,
 ): Promise<{ source: Uint8Array | string; cleanup: () => Promise<void> }> {
   if (!graph.initializers.some((i) => i.external)) return { source: edited, cleanup: async () => undefined };
-  const folder = await fs.mkdtemp(path.join(os.tmpdir(), 'latentkit-onnx-'));
-  const original = path.dirname(path.resolve(modelFile));
-  for (const entry of await fs.readdir(original)) {
-    if (entry !== path.basename(modelFile)) await fs.symlink(path.join(original, entry), path.join(folder, entry));
-  }
-  const file = path.join(folder, path.basename(modelFile));
+  const file = path.join(path.dirname(path.resolve(modelFile)), `.${path.basename(modelFile, '.onnx')}.probe-${process.pid}.onnx`);
   await fs.writeFile(file, edited);
-  return { source: file, cleanup: () => fs.rm(folder, { recursive: true, force: true }) };
+  return { source: file, cleanup: () => fs.rm(file, { force: true }) };
 }
 
 /**
