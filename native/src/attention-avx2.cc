@@ -9,6 +9,7 @@ namespace {
 
 struct VectorAvx2 {
   using Reg = __m256;
+  static constexpr bool kBlockTranspose = false;
   static constexpr int kWidth = 8;
   static inline Reg zero() { return _mm256_setzero_ps(); }
   static inline Reg load(const float* from) { return _mm256_loadu_ps(from); }

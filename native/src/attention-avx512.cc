@@ -8,9 +8,88 @@
 namespace latentkit {
 namespace {
 
+// 16×16 transpose in registers: 32-bit, 64-bit and two 128-bit interleaving stages (64 shuffles
+// for 256 elements, against 512 scalar loads and stores).
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  for (int i = 0; i < 2; ++i) {
+    for (int k = 0; k < 4; ++k) {
+      t[8 * i + k] = _mm512_shuffle_f32x4(r[8 * i + k], r[8 * i + 4 + k], 0x88);
+      t[8 * i + 4 + k] = _mm512_shuffle_f32x4(r[8 * i + k], r[8 * i + 4 + k], 0xDD);
+    }
+  }
+  for (int k = 0; k < 8; ++k) {
+    r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
+    r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xDD);
+  }
+}
+
+// Lanes [0, count) set; masked loads and stores never touch memory outside them.
+inline __mmask16 firstLanes(int64_t count) {
+  return static_cast<__mmask16>(count >= 16 ? 0xffffu : (1u << count) - 1u);
+}
+
 struct VectorAvx512 {
   using Reg = __m512;
+  static constexpr bool kBlockTranspose = true;
   static constexpr int kWidth = 16;
+
+  // queryT[c·BQ + i] = query row i, column c, times scale; zero for rows ≥ `rows`.
+  template <int BQ>
+  static inline void packQueries(const float* queryRows, int64_t stride, int64_t rows, int64_t headDim, float scale,
+                                 float* queryT) {
+    const __m512 factor = _mm512_set1_ps(scale);
+    for (int group = 0; group < BQ / 16; ++group) {
+      const int64_t groupRows = rows - group * 16;
+      for (int64_t c0 = 0; c0 < headDim; c0 += 16) {
+        const int64_t columns = headDim - c0 < 16 ? headDim - c0 : 16;
+        const __mmask16 mask = firstLanes(columns);
+        __m512 r[16];
+        for (int i = 0; i < 16; ++i) {
+          r[i] = i < groupRows ? _mm512_maskz_loadu_ps(mask, queryRows + (group * 16 + i) * stride + c0)
+                               : _mm512_setzero_ps();
+        }
+        transpose16(r);
+        for (int64_t c = 0; c < columns; ++c) {
+          _mm512_storeu_ps(queryT + (c0 + c) * BQ + group * 16, _mm512_mul_ps(r[c], factor));
+        }
+      }
+    }
+  }
+
+  // Output row i, column c = outputT[c·BQ + i] · inverse[i], for rows < `rows`.
+  template <int BQ>
+  static inline void storeOutputs(const float* outputT, const float* inverse, int64_t rows, int64_t headDim,
+                                  float* outputRows, int64_t stride) {
+    for (int group = 0; group < BQ / 16 && group * 16 < rows; ++group) {
+      const int64_t groupRows = rows - group * 16 < 16 ? rows - group * 16 : 16;
+      const __m512 factor = _mm512_loadu_ps(inverse + group * 16);
+      for (int64_t c0 = 0; c0 < headDim; c0 += 16) {
+        const int64_t columns = headDim - c0 < 16 ? headDim - c0 : 16;
+        __m512 r[16];
+        for (int c = 0; c < 16; ++c) {
+          r[c] = c < columns ? _mm512_mul_ps(_mm512_loadu_ps(outputT + (c0 + c) * BQ + group * 16), factor)
+                             : _mm512_setzero_ps();
+        }
+        transpose16(r);
+        const __mmask16 mask = firstLanes(columns);
+        for (int64_t i = 0; i < groupRows; ++i) _mm512_mask_storeu_ps(outputRows + (group * 16 + i) * stride + c0, mask, r[i]);
+      }
+    }
+  }
+
   static inline Reg zero() { return _mm512_setzero_ps(); }
   static inline Reg load(const float* from) { return _mm512_loadu_ps(from); }
   static inline void store(float* to, Reg value) { _mm512_storeu_ps(to, value); }

@@ -11,6 +11,7 @@ typedef float Float4 __attribute__((vector_size(16)));
 typedef int32_t Int4 __attribute__((vector_size(16)));
 
 struct VectorPortable {
+  static constexpr bool kBlockTranspose = false;
   static constexpr int kWidth = 4;
   using Reg = Float4;
   static inline Reg zero() { return Reg{}; }

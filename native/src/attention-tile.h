@@ -133,12 +133,18 @@ struct FlashAttentionTile {
     float* rescale = runningSum + BQ;
 
     // Qᵀ, pre-scaled so that exp2(Sᵀ) = e^{scale·QKᵀ}; padding queries are zero and never written.
+    // A vector type may transpose whole blocks in registers (AVX-512 does), which matters when
+    // Nk is short (cross-attention on 77 tokens), where these transposes are a large share.
     const float queryScale = p.scale * kLog2e;
     const float* queryRows = p.query + (b * p.queryLength + queryStart) * stride + h * d;
-    for (int64_t c = 0; c < d; ++c) {
-      float* column = queryT + c * BQ;
-      for (int64_t i = 0; i < rows; ++i) column[i] = queryRows[i * stride + c] * queryScale;
-      for (int64_t i = rows; i < BQ; ++i) column[i] = 0.0f;
+    if constexpr (V::kBlockTranspose) {
+      V::template packQueries<BQ>(queryRows, stride, rows, d, queryScale, queryT);
+    } else {
+      for (int64_t c = 0; c < d; ++c) {
+        float* column = queryT + c * BQ;
+        for (int64_t i = 0; i < rows; ++i) column[i] = queryRows[i * stride + c] * queryScale;
+        for (int64_t i = rows; i < BQ; ++i) column[i] = 0.0f;
+      }
     }
     for (int64_t i = 0; i < d * BQ; ++i) outputT[i] = 0.0f;
     for (int i = 0; i < BQ; ++i) {
@@ -184,10 +190,15 @@ struct FlashAttentionTile {
     // O = Oᵀ / ℓ, transposed back into the [batch, N, heads·d] layout. A query with every key
     // masked has ℓ = 0 and gets zeros.
     float* outputRows = p.output + (b * p.queryLength + queryStart) * stride + h * d;
-    for (int64_t i = 0; i < rows; ++i) {
-      const float inverse = runningSum[i] > 0.0f ? 1.0f / runningSum[i] : 0.0f;
-      float* row = outputRows + i * stride;
-      for (int64_t c = 0; c < d; ++c) row[c] = outputT[c * BQ + i] * inverse;
+    float* inverse = rescale;
+    for (int i = 0; i < BQ; ++i) inverse[i] = runningSum[i] > 0.0f ? 1.0f / runningSum[i] : 0.0f;
+    if constexpr (V::kBlockTranspose) {
+      V::template storeOutputs<BQ>(outputT, inverse, rows, d, outputRows, stride);
+    } else {
+      for (int64_t i = 0; i < rows; ++i) {
+        float* row = outputRows + i * stride;
+        for (int64_t c = 0; c < d; ++c) row[c] = outputT[c * BQ + i] * inverse[i];
+      }
     }
   }
 };
