@@ -126,7 +126,8 @@ export class CLIPTokenizer implements Tokenizer {
 
   /** Token ids of one prompt, padded and truncated to `maxLength` unless told otherwise. */
   encode(text: string, options?: TokenizeOptions): number[] {
-    return [...this.tokenize(text, options).ids];
+    // frame() returns fresh arrays, so the ids can be handed out without a copy.
+    return this.tokenize(text, options).ids as number[];
   }
 
   /** Ids and attention mask of one prompt. */
@@ -154,15 +155,14 @@ export class CLIPTokenizer implements Tokenizer {
       throw new InvalidArgumentError({ name: 'options', expected: '{ padding?: boolean, truncation?: boolean }', actual: options });
     }
     const { padding = true, truncation = true } = options;
-    const words = truncation ? wordIds.slice(0, this.maxLength - 2) : wordIds;
-    const ids = [this.startOfTextId, ...words, this.endOfTextId];
-    const attentionMask = new Array<number>(ids.length).fill(1);
-    if (padding) {
-      while (ids.length < this.maxLength) {
-        ids.push(this.padTokenId);
-        attentionMask.push(0);
-      }
-    }
+    const wordCount = truncation ? Math.min(wordIds.length, this.maxLength - 2) : wordIds.length;
+    const length = padding ? Math.max(wordCount + 2, this.maxLength) : wordCount + 2;
+    const ids = new Array<number>(length).fill(this.padTokenId);
+    const attentionMask = new Array<number>(length).fill(0);
+    ids[0] = this.startOfTextId;
+    for (let i = 0; i < wordCount; i++) ids[i + 1] = wordIds[i]!;
+    ids[wordCount + 1] = this.endOfTextId;
+    attentionMask.fill(1, 0, wordCount + 2);
     return { ids, attentionMask };
   }
 
