@@ -124,8 +124,9 @@ export function printer(io: ExampleIo): (...parts: unknown[]) => void {
  * ```
  */
 export function formatTable(rows: readonly (readonly string[])[], alignRight: readonly number[] = []): string {
-  // Display width: code points, not counting combining marks (the hat of ε̂ takes no column).
-  const width = (cell: string) => [...cell.replace(/\p{M}/gu, '')].length;
+  // Display width: code points, without combining marks (the hat of ε̂ takes no column), with
+  // East Asian wide characters (CJK) taking two columns as terminals draw them.
+  const width = (cell: string) => [...cell.replace(/\p{M}/gu, '')].reduce((n, char) => n + (WIDE.test(char) ? 2 : 1), 0);
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => width(row[column] ?? ''))));
   const line = (row: readonly string[]) =>
     row
@@ -138,6 +139,8 @@ export function formatTable(rows: readonly (readonly string[])[], alignRight: re
   const [header, ...body] = rows;
   return [line(header!), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
+
+const WIDE = /[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]/u;
 
 /** The default process-wide stdout io. */
 export const processIo: ExampleIo = { stdout: process.stdout };
