@@ -80,6 +80,9 @@ export class CLIPTokenizer implements Tokenizer {
     if (typeof folder !== 'string' || folder.length === 0) {
       throw new InvalidArgumentError({ name: 'folder', expected: 'the path of a model folder or its tokenizer/ folder', actual: folder });
     }
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidArgumentError({ name: 'options', expected: '{ maxLength?, padToken?, slowTokenizerCompatible? }', actual: options });
+    }
     const dir = (await exists(path.join(folder, 'tokenizer'))) ? path.join(folder, 'tokenizer') : folder;
     const settings = await readTokenizerSettings(dir);
     const tokenizerJsonFile = path.join(dir, 'tokenizer.json');
