@@ -27,7 +27,7 @@ export interface StableDiffusionSettings {
 export interface StepProgress extends StepReport {
   /**
    * Previews the scheduler's clean-latent estimate (or the latents) as 8-bit images, only when
-   * called. `'fast'` (default): an affine latent→RGB map at latent resolution, fitted once per
+   * called. `'fast'` (default): a quadratic latent→RGB map at latent resolution, fitted once per
    * pipeline against its VAE (see {@link LatentPreview}); `'full'`: one VAE decode at full size.
    */
   preview(quality?: 'fast' | 'full'): Promise<RgbImage[]>;
