@@ -4,7 +4,14 @@
  * caller sees one behaviour whichever path serves the call.
  */
 
-/** A short description of a received value, for error messages. */
+/**
+ * A short description of a received value, for error messages.
+ *
+ * @example
+ * ```ts
+ * describeValue(new Int8Array(2)); // 'Int8Array'
+ * ```
+ */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
@@ -19,7 +26,14 @@ export function describeValue(value: unknown): string {
 
 type TypedArrayConstructor = typeof Float32Array | typeof Uint16Array | typeof Uint8Array;
 
-/** Throws a TypeError unless `value` is an instance of `type`. */
+/**
+ * Throws a TypeError unless `value` is an instance of `type`.
+ *
+ * @example
+ * ```ts
+ * const q = requireArray('f', 'query', value, Float32Array);
+ * ```
+ */
 export function requireArray<T extends TypedArrayConstructor>(
   functionName: string, name: string, value: unknown, type: T,
 ): InstanceType<T> {
@@ -29,7 +43,14 @@ export function requireArray<T extends TypedArrayConstructor>(
   return value as InstanceType<T>;
 }
 
-/** Throws unless `value` is a whole number in [minimum, maximum]. */
+/**
+ * Throws unless `value` is a whole number in [minimum, maximum].
+ *
+ * @example
+ * ```ts
+ * const heads = requireInteger('f', 'heads', options.heads, 1, 2 ** 20);
+ * ```
+ */
 export function requireInteger(functionName: string, name: string, value: unknown, minimum: number, maximum: number): number {
   if (typeof value !== 'number') {
     throw new TypeError(`${functionName}: ${name} must be a number, received ${describeValue(value)}`);
@@ -40,7 +61,14 @@ export function requireInteger(functionName: string, name: string, value: unknow
   return value;
 }
 
-/** Throws unless `value` is a finite number. */
+/**
+ * Throws unless `value` is a finite number.
+ *
+ * @example
+ * ```ts
+ * const scale = requireFiniteNumber('f', 'scale', options.scale);
+ * ```
+ */
 export function requireFiniteNumber(functionName: string, name: string, value: unknown): number {
   if (typeof value !== 'number') {
     throw new TypeError(`${functionName}: ${name} must be a number, received ${describeValue(value)}`);
@@ -51,14 +79,28 @@ export function requireFiniteNumber(functionName: string, name: string, value: u
   return value;
 }
 
-/** Throws a RangeError unless `array` has `expected` elements. */
+/**
+ * Throws a RangeError unless `array` has `expected` elements.
+ *
+ * @example
+ * ```ts
+ * requireLength('f', 'out', out, q.length, 'the length of query');
+ * ```
+ */
 export function requireLength(functionName: string, name: string, array: ArrayLike<number>, expected: number, what: string): void {
   if (array.length !== expected) {
     throw new RangeError(`${functionName}: ${name} has ${array.length} elements; expected ${expected} (${what})`);
   }
 }
 
-/** True when two views share at least one byte. */
+/**
+ * True when two views share at least one byte.
+ *
+ * @example
+ * ```ts
+ * sharesMemory(buffer.subarray(0, 8), buffer.subarray(4)); // true
+ * ```
+ */
 export function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return (
     a.buffer === b.buffer &&
@@ -69,7 +111,14 @@ export function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
   );
 }
 
-/** For element-wise kernels: `output` may be `input` itself but must not partly overlap it. */
+/**
+ * For element-wise kernels: `output` may be `input` itself but must not partly overlap it.
+ *
+ * @example
+ * ```ts
+ * requireElementwiseAlias('f', 'out', out, 'sample', sample); // out === sample is fine
+ * ```
+ */
 export function requireElementwiseAlias(
   functionName: string, outputName: string, output: ArrayBufferView, inputName: string, input: ArrayBufferView,
 ): void {

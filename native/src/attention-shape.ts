@@ -41,7 +41,15 @@ export interface AttentionShape {
   scale: number;
 }
 
-/** Validates the arguments; throws TypeError / RangeError naming what was received and what is expected. */
+/**
+ * Validates the arguments; throws TypeError / RangeError naming what was received and what is expected.
+ *
+ * @example
+ * ```ts
+ * const shape = resolveAttentionShape('myAttention', q, k, v, { batch: 2, heads: 8, headDim: 40 });
+ * shape.queryLength; // q.length / (2 · 8 · 40)
+ * ```
+ */
 export function resolveAttentionShape(
   functionName: string, query: unknown, key: unknown, value: unknown, options: MultiHeadAttentionOptions,
 ): AttentionShape {

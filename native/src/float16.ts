@@ -23,7 +23,14 @@ function floatOf(bits: number): number {
 
 const HALF_MAGIC = floatOf(126 << 23); // 0.5
 
-/** One float32 value to float16 bits (the twin of the native kernel). */
+/**
+ * One float32 value to float16 bits (the twin of the native kernel).
+ *
+ * @example
+ * ```ts
+ * float32ToFloat16Bits(1); // 0x3c00
+ * ```
+ */
 export function float32ToFloat16Bits(value: number): number {
   let bits = bitsOf(value);
   const sign = (bits >>> 16) & 0x8000;
@@ -42,7 +49,14 @@ export function float32ToFloat16Bits(value: number): number {
   return (half | sign) & 0xffff;
 }
 
-/** float16 bits to the float32 value they denote (exact). */
+/**
+ * float16 bits to the float32 value they denote (exact).
+ *
+ * @example
+ * ```ts
+ * float16BitsToFloat32(0xc000); // -2
+ * ```
+ */
 export function float16BitsToFloat32(half: number): number {
   const sign = (half & 0x8000) << 16;
   const exponent = (half >>> 10) & 0x1f;

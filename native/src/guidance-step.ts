@@ -84,7 +84,15 @@ export function guidanceStep(options: GuidanceStepOptions): Float32Array {
   return output;
 }
 
-/** The TypeScript twin of the native kernel (same operations, same order, float64). */
+/**
+ * The TypeScript twin of the native kernel (same operations, same order, float64); no checks.
+ *
+ * @example
+ * ```ts
+ * const out = new Float32Array(sample.length);
+ * guidanceStepJs(out, null, sample, uncond, cond, null, 7.5, 1, -0.4, 0);
+ * ```
+ */
 export function guidanceStepJs(
   output: Float32Array, guidedOutput: Float32Array | null, sample: Float32Array, uncond: Float32Array,
   cond: Float32Array | null, noise: Float32Array | null, g: number, a: number, b: number, c: number,

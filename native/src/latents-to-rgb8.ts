@@ -47,7 +47,15 @@ export function latentsToRgb8(image: Float32Array, options: LatentsToRgb8Options
   return output;
 }
 
-/** The TypeScript twin: float32 arithmetic via Math.fround, round half to even. */
+/**
+ * The TypeScript twin: float32 arithmetic via Math.fround, round half to even; no checks.
+ *
+ * @example
+ * ```ts
+ * const rgb = new Uint8Array(3 * 64 * 64);
+ * latentsToRgb8Js(decoded, rgb, 1, 64, 64);
+ * ```
+ */
 export function latentsToRgb8Js(image: Float32Array, output: Uint8Array, batch: number, height: number, width: number): void {
   const plane = height * width;
   for (let b = 0; b < batch; b++) {

@@ -63,7 +63,14 @@ const BUILD_HINT =
   'until then the pure-TypeScript twins serve every call with the same results, more slowly. ' +
   'Set LATENTKIT_NATIVE=0 to choose the twins and silence this warning.';
 
-/** Where the built addon may be, relative to this file (src/ under jest, dist/ once built). */
+/**
+ * Where the built addon may be, relative to this file (src/ under jest, dist/ once built).
+ *
+ * @example
+ * ```ts
+ * addonCandidates(); // ['<package>/build/Release/latentkit_native.node', '<package>/build/Debug/latentkit_native.node']
+ * ```
+ */
 export function addonCandidates(fromDirectory: string = __dirname): string[] {
   const packageRoot = path.resolve(fromDirectory, '..');
   return ['Release', 'Debug'].map((config) => path.join(packageRoot, 'build', config, 'latentkit_native.node'));
@@ -104,7 +111,15 @@ export function loadAddon(environment: NodeJS.ProcessEnv = process.env): AddonLo
 let loaded: AddonLoadResult | undefined;
 let warned = false;
 
-/** The addon for this process, loaded on first use; warns once when it is missing. */
+/**
+ * The addon for this process, loaded on first use; warns once when it is missing.
+ *
+ * @example
+ * ```ts
+ * const addon = nativeAddon();
+ * if (addon) addon.guidanceStep(out, null, sample, uncond, cond, null, 7.5, 1, -0.4, 0);
+ * ```
+ */
 export function nativeAddon(): NativeAddon | undefined {
   loaded ??= loadAddon();
   if (loaded.addon === undefined && !warned && process.env.LATENTKIT_NATIVE !== '0') {
@@ -114,7 +129,14 @@ export function nativeAddon(): NativeAddon | undefined {
   return loaded.addon;
 }
 
-/** The load result for this process (loads the addon if no call has yet). */
+/**
+ * The load result for this process (loads the addon if no call has yet); never warns.
+ *
+ * @example
+ * ```ts
+ * const { addon, reason } = addonLoadResult();
+ * ```
+ */
 export function addonLoadResult(): AddonLoadResult {
   loaded ??= loadAddon();
   return loaded;
