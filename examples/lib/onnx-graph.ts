@@ -11,6 +11,7 @@
  * decoded: no protobuf library and no onnxruntime needed.
  */
 import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** One operator of the graph. */
@@ -194,7 +195,8 @@ export function withExtraOutputs(bytes: Uint8Array, names: readonly string[]): U
 /**
  * Where onnxruntime can open an edited model: the bytes themselves, or — when the weights live in
  * external files, which onnxruntime only reads from the model file's own folder — a temporary
- * file beside the original (`.<name>.probe-<pid>.onnx`). `cleanup()` removes it.
+ * file beside the original (`.<name>.probe-<pid>.onnx`), or, where that folder is read-only, a
+ * temporary copy of the folder. `cleanup()` removes what was written.
  *
  * @example
  * ```ts
@@ -209,9 +211,22 @@ export async function stageEditedModel(
   graph: OnnxGraph,
 ): Promise<{ source: Uint8Array | string; cleanup: () => Promise<void> }> {
   if (!graph.initializers.some((i) => i.external)) return { source: edited, cleanup: async () => undefined };
-  const file = path.join(path.dirname(path.resolve(modelFile)), `.${path.basename(modelFile, '.onnx')}.probe-${process.pid}.onnx`);
-  await fs.writeFile(file, edited);
-  return { source: file, cleanup: () => fs.rm(file, { force: true }) };
+  const original = path.dirname(path.resolve(modelFile));
+  const beside = path.join(original, `.${path.basename(modelFile, '.onnx')}.probe-${process.pid}.onnx`);
+  try {
+    await fs.writeFile(beside, edited);
+    return { source: beside, cleanup: () => fs.rm(beside, { force: true }) };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw error;
+  }
+  const folder = await fs.mkdtemp(path.join(os.tmpdir(), 'latentkit-onnx-'));
+  for (const entry of await fs.readdir(original)) {
+    if (entry !== path.basename(modelFile)) await fs.copyFile(path.join(original, entry), path.join(folder, entry));
+  }
+  const copy = path.join(folder, path.basename(modelFile));
+  await fs.writeFile(copy, edited);
+  return { source: copy, cleanup: () => fs.rm(folder, { recursive: true, force: true }) };
 }
 
 /**

@@ -1,0 +1,39 @@
+import { createTensor } from '@latentkit/core';
+import { schedulerFromName } from '@latentkit/schedulers';
+import { channelStatistics, frechetDistance } from '../lib/latent-distribution';
+import { NaiveSubtractionScheduler, main } from '../naive-vs-scheduler';
+import { describeWithEmbeddedModel, runExample, tableRow } from './example-harness';
+
+describe('the naive sampler and the latent distance', () => {
+  it('NaiveSubtractionScheduler.step returns x − ε̂ exactly and visits DDIM\'s timesteps', () => {
+    const ddim = schedulerFromName('DDIMScheduler', { beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, steps_offset: 1 });
+    const naive = new NaiveSubtractionScheduler(ddim);
+    naive.setTimesteps(5);
+    expect(naive.timesteps).toEqual([801, 601, 401, 201, 1]);
+    const sample = createTensor([1, 1, 1, 3], Float32Array.from([1, 0.5, -2]));
+    const noise = createTensor([1, 1, 1, 3], Float32Array.from([0.25, 0.5, -3]));
+    // Tolerance 0: one float32 subtraction of exactly representable values.
+    expect(Array.from(naive.step(noise, 801, sample).prevSample.data)).toEqual([0.75, 0, 1]);
+  });
+
+  it('channelStatistics and frechetDistance match values worked by hand (tolerance 1e-12)', () => {
+    // Channel 0: [1, 3] → μ 2, σ 1; channel 1: [0, 0] → μ 0, σ 0.
+    const stats = channelStatistics(createTensor([1, 2, 1, 2], Float32Array.from([1, 3, 0, 0])));
+    expect(stats.mean).toEqual([2, 0]);
+    expect(stats.std).toEqual([1, 0]);
+    // ((2−0)² + (1−1)² + (0−0)² + (0−1)²) / 2 = 2.5
+    expect(frechetDistance(stats, { mean: [0, 0], std: [1, 1] })).toBeCloseTo(2.5, 12);
+  });
+});
+
+describeWithEmbeddedModel('naive-vs-scheduler on the embedded model', () => {
+  it('prints one row per sampler with finite distances, and names the image it saved', async () => {
+    const { lines, text } = await runExample(main, ['--steps', '6']);
+    for (const [label, steps] of [['naive x − ε̂', '6'], ['DDIM, 1 step (x̂₀)', '1'], ['DDIM', '6'], ['Euler', '6'], ['DPM-Solver++ 2M', '6']] as const) {
+      const row = tableRow(lines, label);
+      expect(row[1]).toBe(steps);
+      for (const cell of row.slice(2, 5)) expect(Number.isFinite(Number(cell))).toBe(true);
+    }
+    expect(text).toMatch(/images, left to right as in the table: .*naive-vs-scheduler\.png/);
+  });
+});
