@@ -13,7 +13,7 @@ import { PALETTE_COLOURS, SHAPE_PALETTE } from '@latentkit/testing';
 export interface Rgb8Image {
   readonly width: number;
   readonly height: number;
-  readonly channels: number;
+  readonly channels: 1 | 3 | 4;
   readonly data: Uint8Array;
 }
 
@@ -28,7 +28,7 @@ export interface Rgb8Image {
 export async function savePng(image: Rgb8Image, file: string, scale = 4): Promise<string> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
-    raw: { width: image.width, height: image.height, channels: image.channels as 3 | 4 },
+    raw: { width: image.width, height: image.height, channels: image.channels },
   })
     .resize(image.width * scale, image.height * scale, { kernel: 'nearest' })
     .png()

@@ -18,6 +18,7 @@ import {
   createTensor,
   registry as defaultRegistry,
   type ComponentEntry,
+  type ComponentSource,
   type Plugin,
   type PluginRegistry,
   type PredictionType,
@@ -164,7 +165,7 @@ export const plainDdimPlugin: Plugin<Scheduler> = Object.freeze({
   supports(entry: ComponentEntry) {
     return entry.className === 'DDIMScheduler' || { reason: `creates DDIMScheduler slots only, not ${JSON.stringify([entry.library, entry.className])}` };
   },
-  create(source) {
+  create(source: ComponentSource) {
     return new PlainDdimScheduler((source.config ?? {}) as PlainDdimConfig);
   },
 });
