@@ -11,7 +11,8 @@
  *   3. install an empty project in the temp folder (outside the workspace) gets `npm install`
  *              of the tarball plus the tarballs of its @latentkit dependencies (dependencies and
  *              required peers, transitively: they are not on the registry) and @types/node
- *   4. require `node -e "require('@latentkit/x')"` in that project
+ *   4. require `node -e "require('@latentkit/x')"` in that project, `<bin> --help` for each executable,
+ *              and for the CLI `latentkit generate` with the bundled model
  *   5. types   `tsc --noEmit` (strict, node16 resolution, skipLibCheck off) on a file importing it;
  *              errors inside third-party declarations only are shown as `ok*` with a note
  *
@@ -168,6 +169,26 @@ function main() {
     row.require = load.ok;
     row.exports = load.ok ? load.output.trim() : '';
     if (!load.ok) fail('require', load.output);
+
+    // Executables: npm links them into node_modules/.bin; each must start and print its help.
+    const bins = Object.keys(typeof packages.get(name).manifest.bin === 'string' ? { [name.split('/').pop()]: 1 } : packages.get(name).manifest.bin ?? {});
+    for (const bin of bins) {
+      const started = run(path.join(project, 'node_modules', '.bin', bin), ['--help'], { cwd: project, env });
+      if (!started.ok) {
+        row.require = false;
+        fail(`bin ${bin} --help`, started.output);
+      } else row.exports += `, bin ${bin}`;
+    }
+
+    // The CLI, installed from tarballs only, must generate with the bundled model.
+    if (name === '@latentkit/cli' && row.require) {
+      const smoke = run(path.join(project, 'node_modules', '.bin', 'latentkit'), ['generate', 'a red circle on a blue background', '--steps', '2', '--seed', '1', '--out', 'smoke.png', '--quiet'], { cwd: project, env });
+      if (smoke.ok && fs.existsSync(path.join(project, 'smoke.png'))) row.exports += ' (generate ok)';
+      else {
+        row.require = false;
+        fail('latentkit generate', smoke.output);
+      }
+    }
 
     fs.writeFileSync(path.join(project, 'check.ts'), `import * as m from ${JSON.stringify(name)};\nconst names: string[] = Object.keys(m);\nexport default names;\n`);
     fs.writeFileSync(
