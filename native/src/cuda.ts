@@ -74,9 +74,12 @@ export function cudaMultiHeadAttention<T extends Float32Array | Uint16Array>(
   if (!(query instanceof Float32Array) && !(query instanceof Uint16Array)) {
     throw new TypeError(`${f}: query must be a Float32Array (float32) or a Uint16Array (float16 bits)`);
   }
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${f}: options must be an object { batch, heads, headDim, scale?, mask?, out? }`);
+  }
   const { addon, reason } = addonLoadResult();
   if (addon === undefined) throw new Error(`${f}: CUDA needs the native addon, which is not loaded: ${reason}`);
-  const headDim = requireInteger(f, 'headDim', options?.headDim, 1, MAX_HEAD_DIM);
+  const headDim = requireInteger(f, 'headDim', options.headDim, 1, MAX_HEAD_DIM);
   const scale = options.scale === undefined ? 1 / Math.sqrt(headDim) : requireFiniteNumber(f, 'scale', options.scale);
   const output = (options.out ?? (query instanceof Float32Array ? new Float32Array(query.length) : new Uint16Array(query.length))) as T;
   if (sharesMemory(output, query)) throw new RangeError(`${f}: out shares memory with query; pass a separate array`);
