@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { exists, readJsonObject } from '@latentkit/core';
-import { formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { parseOnnxGraph, stageEditedModel, withExtraOutputs, type OnnxGraph, type OnnxNode } from './lib/onnx-graph';
 
 /** The tensors of one attention layer, by name in the graph. */
@@ -217,7 +217,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     await cleanup();
   }
 
-  print(`UNet: ${modelFile}`);
+  print(`UNet: ${displayPath(modelFile)}`);
   print(`input: latent ${dims([batch, channels, side, side])}, text states ${dims([batch, tokens, width])} (cross_attention_dim ${width})`);
   print();
   const shown = Number(values.all) ? layers : layers.filter((l) => l.cross);

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { PluginRegistry, readModelFolder } from '@latentkit/core';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { schedulerFromName } from '@latentkit/schedulers';
-import { parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { displayPath, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { psnr, savePng, sideBySide } from './lib/images';
 import { PlainDdimScheduler, register, type PlainDdimConfig } from './scheduler-plugin/plain-ddim-scheduler';
 
@@ -64,7 +64,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     print(`max |latent difference|: ${latentDifference.toExponential(2)}`);
     print(`max pixel difference: ${pixelDifference} / 255 (PSNR ${psnr(b, a) === Infinity ? '∞ (identical)' : `${psnr(b, a).toFixed(1)} dB`})`);
     const file = await savePng(sideBySide([a, b]), path.join(outDir, 'custom-scheduler.png'));
-    print(`images (plugin | built-in): ${file}`);
+    print(`images (plugin | built-in): ${displayPath(file)}`);
   } finally {
     await pipeline.dispose();
   }

@@ -16,7 +16,7 @@ import { StableDiffusionPipeline, imageToTensor, readUnconditionalEmbedding, ten
 import { schedulerFromConfig } from '@latentkit/schedulers';
 import { OnnxUNet } from '@latentkit/unet';
 import { OnnxVae } from '@latentkit/vae';
-import { formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { loadInputImage } from './lib/image-files';
 import { addGaussianNoise, psnr, savePng, sideBySide, type Rgb8Image } from './lib/images';
 
@@ -94,7 +94,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     print();
     print(`PSNR before: ${psnr(clean, noisy).toFixed(2)} dB, after (best, strength ${best.strength}): ${best.psnr.toFixed(2)} dB`);
     const file = await savePng(sideBySide(outputs), path.join(outDir, 'denoise.png'));
-    print(`images (clean | noisy | VAE round trip | ${strengths.map((s) => `strength ${s}`).join(' | ')}): ${file}`);
+    print(`images (clean | noisy | VAE round trip | ${strengths.map((s) => `strength ${s}`).join(' | ')}): ${displayPath(file)}`);
   } finally {
     await pipeline.dispose();
   }

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage } from '@latentkit/testing';
-import { formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { loadInputImage } from './lib/image-files';
 import { psnr, savePng, sideBySide, type Rgb8Image } from './lib/images';
 
@@ -60,7 +60,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     }
     print(`prompt: "${prompt}"`);
     print(formatTable(rows, [1, 2]));
-    print(`saved (input | strengths ${String(values.strengths)}): ${await savePng(sideBySide(outputs), path.join(outDir, 'img2img.png'))}`);
+    print(`saved (input | strengths ${String(values.strengths)}): ${displayPath(await savePng(sideBySide(outputs), path.join(outDir, 'img2img.png')))}`);
   } finally {
     await pipeline.dispose();
   }

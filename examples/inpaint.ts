@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage, renderShapeImage } from '@latentkit/testing';
-import { parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { displayPath, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { loadInputImage } from './lib/image-files';
 import { savePng, sideBySide, type Rgb8Image } from './lib/images';
 
@@ -64,7 +64,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     print(`mean change outside the mask: ${meanChange(image, result, mask, false).toFixed(1)} / 255 (kept, up to the VAE's round trip)`);
     print(`mean change inside the mask: ${meanChange(image, result, mask, true).toFixed(1)} / 255 (repainted)`);
     print(`analyser reads the result: ${found.shape ? `${found.foreground} ${found.shape} on ${found.background}` : `no shape (on ${found.background})`}`);
-    print(`saved (image | mask | result): ${await savePng(sideBySide([image, mask, result]), path.join(outDir, 'inpaint.png'))}`);
+    print(`saved (image | mask | result): ${displayPath(await savePng(sideBySide([image, mask, result]), path.join(outDir, 'inpaint.png')))}`);
   } finally {
     await pipeline.dispose();
   }

@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { exists, readModelFolder, type FolderComponent } from '@latentkit/core';
-import { formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { countParameters, parseOnnxGraph } from './lib/onnx-graph';
 
 /** What a part is, from its slot name in `model_index.json`. */
@@ -108,7 +108,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
   const print = printer(io);
   const { model } = parseFlags(argv);
   const folder = await readModelFolder(model);
-  print(`model: ${folder.path} (${folder.index.className ?? 'no _class_name'})`);
+  print(`model: ${displayPath(folder.path)} (${folder.index.className ?? 'no _class_name'})`);
   print();
 
   const rows: string[][] = [['part', 'slot', 'class', 'trained?', 'parameters', 'stored as']];
@@ -152,7 +152,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     return;
   }
   const sections = trainingSections(await fs.readFile(cardFile, 'utf8'));
-  print(`trained on (from the model card ${path.relative(process.cwd(), cardFile) || cardFile}):`);
+  print(`trained on (from the model card ${displayPath(cardFile)}):`);
   if (sections.length === 0) print('  the card has no section about data or training.');
   for (const { heading, text } of sections) {
     print(`  ## ${heading}`);

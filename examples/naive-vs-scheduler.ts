@@ -19,7 +19,7 @@ import { createTensor } from '@latentkit/core';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { schedulerFromName } from '@latentkit/schedulers';
 import { analyseShapeImage } from '@latentkit/testing';
-import { formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { paletteDistance, savePng, sideBySide, type Rgb8Image } from './lib/images';
 import { channelStatistics, frechetDistance, shapeDataLatents } from './lib/latent-distribution';
 
@@ -148,7 +148,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     print();
     print('latent FD: Fréchet distance between per-channel Gaussians of the final latents and of the data latents (0 = as the data)');
     print('palette dist.: mean RGB distance from each pixel to the nearest training colour (a training image: ≈ its edges only)');
-    print(`images, left to right as in the table: ${file}`);
+    print(`images, left to right as in the table: ${displayPath(file)}`);
   } finally {
     await loaded.dispose();
   }

@@ -18,7 +18,7 @@ import { IncompatibleComponentsError, readModelFolder, type TextEncoder } from '
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage } from '@latentkit/testing';
 import { createHashingTextEncoder } from '@latentkit-example/encoder-plugin-hashing';
-import { formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { savePng, sideBySide, type Rgb8Image } from './lib/images';
 
 /** The same request in the languages the embedded multilingual encoder was trained on (captions as in `tools/train-tiny/dataset.py`). */
@@ -122,7 +122,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
 
     const file = await savePng(sideBySide(generated.map((g) => g.image)), path.join(outDir, 'swap-text-encoder.png'));
     print();
-    print(`images (${generated.map((g) => `${g.encoder}/${g.language}`).join(' | ')}): ${file}`);
+    print(`images (${generated.map((g) => `${g.encoder}/${g.language}`).join(' | ')}): ${displayPath(file)}`);
   } finally {
     await clip.dispose();
   }

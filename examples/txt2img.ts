@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage } from '@latentkit/testing';
-import { parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { displayPath, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { savePng, sideBySide } from './lib/images';
 
 const FLAGS = {
@@ -49,7 +49,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
       const found = analyseShapeImage(image);
       print(`  image ${i + 1}: analyser reads ${found.shape ? `${found.foreground} ${found.shape} on ${found.background}` : `no shape (on ${found.background})`}`);
     }
-    print(`saved: ${await savePng(sideBySide(images), path.join(outDir, 'txt2img.png'))}`);
+    print(`saved: ${displayPath(await savePng(sideBySide(images), path.join(outDir, 'txt2img.png')))}`);
   } finally {
     await pipeline.dispose();
   }

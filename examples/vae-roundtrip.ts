@@ -14,7 +14,7 @@ import { TorchGenerator, type Tensor } from '@latentkit/core';
 import { imageToTensor, tensorToImages } from '@latentkit/pipeline';
 import type { PaletteColour, ShapeName } from '@latentkit/testing';
 import { OnnxVae } from '@latentkit/vae';
-import { formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { loadInputImage } from './lib/image-files';
 import { psnr, savePng, sideBySide, type Rgb8Image } from './lib/images';
 import { channelStatistics } from './lib/latent-distribution';
@@ -88,7 +88,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     }
     const imageNumbers = side * side * 3;
     const latentNumbers = latentDims.slice(1).reduce((a, b) => a * b, 1);
-    print(`VAE of ${model}: scale factor ${vae.scaleFactor}, ${vae.latentChannels} latent channels, scaling_factor ${vae.scalingFactor}`);
+    print(`VAE of ${displayPath(model)}: scale factor ${vae.scaleFactor}, ${vae.latentChannels} latent channels, scaling_factor ${vae.scalingFactor}`);
     print(`compression: ${side}×${side}×3 = ${imageNumbers.toLocaleString('en-US')} numbers → ${latentDims.slice(1).join('×')} = ${latentNumbers.toLocaleString('en-US')} numbers: ratio ${(imageNumbers / latentNumbers).toFixed(0)}×`);
     print(`(Stable Diffusion 1.x: 512×512×3 = 786,432 → 4×64×64 = 16,384: ratio 48×, scale factor 8)`);
     print();
@@ -101,7 +101,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
         `std [${stats.std.map((s) => (s * vae.scalingFactor).toFixed(2)).join(', ')}] (the UNet is trained on latents of unit variance)`,
     );
     const file = await savePng(stackVertically(strips), path.join(outDir, 'vae-roundtrip.png'));
-    print(`images (input | reconstruction | latent channels 1–${vae.latentChannels}): ${file}`);
+    print(`images (input | reconstruction | latent channels 1–${vae.latentChannels}): ${displayPath(file)}`);
   } finally {
     await vae.dispose();
   }

@@ -142,5 +142,18 @@ export function formatTable(rows: readonly (readonly string[])[], alignRight: re
 
 const WIDE = /[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]/u;
 
+/**
+ * A path as printed: relative to the working directory when inside it, else absolute.
+ *
+ * @example
+ * ```ts
+ * displayPath('/repo/examples/out/a.png'); // 'out/a.png' when run from /repo/examples
+ * ```
+ */
+export function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !path.isAbsolute(relative) && !relative.startsWith('..' + path.sep + '..' + path.sep + '..') ? relative : file;
+}
+
 /** The default process-wide stdout io. */
 export const processIo: ExampleIo = { stdout: process.stdout };
