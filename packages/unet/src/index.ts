@@ -3,6 +3,6 @@
  *
  * @packageDocumentation
  */
-export { OnnxUNet, type OnnxUNetOptions } from './onnx-unet';
+export { OnnxUNet, timestepFormatOf, timestepTensor, type OnnxUNetOptions, type TimestepFormat } from './onnx-unet';
 export { onnxUNetPlugin, register } from './unet-plugin';
 export { openOnnxSession, describeInputs, describeOutputs, fixedDimension, type OnnxValueInfo } from './onnx-session';

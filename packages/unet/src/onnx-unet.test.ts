@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, ModelLoadError, StateError, createTensor, concatBatch, PluginRegistry } from '@latentkit/core';
-import { OnnxUNet, onnxUNetPlugin, register } from './index';
+import { OnnxUNet, onnxUNetPlugin, register, timestepFormatOf, timestepTensor } from './index';
 
 const shared = process.env.LATENTKIT_SHARED ?? path.resolve(__dirname, '../../../../shared');
 const tinySd = path.join(shared, 'reference/tiny-sd');
@@ -119,5 +119,24 @@ interface Step { t: number; latent_model_input: number[] | null; noise_pred_unco
     const viaPlugin = (await local.create('unet', { modelPath: path.join(tinySd, 'onnx'), componentPath: path.join(tinySd, 'onnx/unet'), entry })) as OnnxUNet;
     expect(viaPlugin.crossAttentionDim).toBe(32);
     await viaPlugin.dispose();
+  });
+});
+
+describe('timestep formats (exports differ)', () => {
+  it('reads type and rank from the graph\'s metadata', () => {
+    expect(timestepFormatOf({ name: 'timestep', type: 'float32', shape: ['batch'] }, 'm')).toEqual({ type: 'float32', layout: 'batch' });
+    expect(timestepFormatOf({ name: 'timestep', type: 'int64', shape: [] }, 'm')).toEqual({ type: 'int64', layout: 'scalar' });
+    expect(timestepFormatOf({ name: 'timestep', type: 'float32', shape: [1] }, 'm')).toEqual({ type: 'float32', layout: 'one' });
+    expect(timestepFormatOf({ name: 'timestep' }, 'm')).toEqual({ type: 'float32', layout: 'batch' });
+    expect(() => timestepFormatOf({ name: 'timestep', type: 'float16', shape: [1] }, 'unet/model.onnx')).toThrow(/input 'timestep' is float16/);
+  });
+
+  it('builds the tensor each format asks for', () => {
+    const batch = timestepTensor({ type: 'float32', layout: 'batch' }, 981.5, 2);
+    expect([batch.type, batch.dims, [...(batch.data as Float32Array)]]).toEqual(['float32', [2], [981.5, 981.5]]);
+    const scalar = timestepTensor({ type: 'int64', layout: 'scalar' }, 980.6, 2);
+    expect([scalar.type, scalar.dims, [...(scalar.data as BigInt64Array)]]).toEqual(['int64', [], [981n]]);
+    const one = timestepTensor({ type: 'int32', layout: 'one' }, 1, 4);
+    expect([one.type, one.dims, [...(one.data as Int32Array)]]).toEqual(['int32', [1], [1]]);
   });
 });

@@ -31,7 +31,7 @@ export interface OnnxUNetOptions {
 }
 
 /** How the graph wants its timestep. */
-interface TimestepFormat {
+export interface TimestepFormat {
   readonly type: 'float32' | 'int64' | 'int32';
   /** `'scalar'`: a 0-d tensor; `'one'`: shape [1]; `'batch'`: shape [batch]. */
   readonly layout: 'scalar' | 'one' | 'batch';
@@ -150,12 +150,12 @@ export class OnnxUNet implements UNet {
   }
 
   private timestepTensor(timestep: number, batch: number): ort.Tensor {
-    const { type, layout } = this.timestepFormat;
-    const count = layout === 'batch' ? batch : 1;
-    const dims = layout === 'scalar' ? [] : [count];
-    if (type === 'int64') return new ort.Tensor('int64', new BigInt64Array(count).fill(BigInt(Math.round(timestep))), dims);
-    if (type === 'int32') return new ort.Tensor('int32', new Int32Array(count).fill(Math.round(timestep)), dims);
-    return new ort.Tensor('float32', new Float32Array(count).fill(timestep), dims);
+    return timestepTensor(this.timestepFormat, timestep, batch);
+  }
+
+  /** How this UNet's graph takes its timestep. */
+  get timestepInput(): TimestepFormat {
+    return this.timestepFormat;
   }
 
   /** Releases the onnxruntime session. Calling it twice is harmless; `predict` afterwards throws. */
@@ -171,8 +171,34 @@ export class OnnxUNet implements UNet {
   }
 }
 
-/** Reads the timestep's element type and rank from the graph; unknown metadata means diffusers' float32 `[batch]`. */
-function timestepFormatOf(info: OnnxValueInfo, modelFile: string): TimestepFormat {
+/**
+ * The timestep as the graph wants it. Integer formats round (sigma-based schedulers visit
+ * fractional timesteps; an integer-timestep export can only take the nearest).
+ *
+ * @example
+ * ```ts
+ * timestepTensor({ type: 'int64', layout: 'scalar' }, 981, 2); // int64 tensor, dims [], value 981n
+ * ```
+ */
+export function timestepTensor(format: TimestepFormat, timestep: number, batch: number): ort.Tensor {
+  const { type, layout } = format;
+  const count = layout === 'batch' ? batch : 1;
+  const dims = layout === 'scalar' ? [] : [count];
+  if (type === 'int64') return new ort.Tensor('int64', new BigInt64Array(count).fill(BigInt(Math.round(timestep))), dims);
+  if (type === 'int32') return new ort.Tensor('int32', new Int32Array(count).fill(Math.round(timestep)), dims);
+  return new ort.Tensor('float32', new Float32Array(count).fill(timestep), dims);
+}
+
+/**
+ * Reads the timestep's element type and rank from the graph; unknown metadata means diffusers'
+ * float32 `[batch]`.
+ *
+ * @example
+ * ```ts
+ * timestepFormatOf({ name: 'timestep', type: 'int64', shape: [] }, 'unet/model.onnx'); // { type: 'int64', layout: 'scalar' }
+ * ```
+ */
+export function timestepFormatOf(info: OnnxValueInfo, modelFile: string): TimestepFormat {
   const type = info.type ?? 'float32';
   if (type !== 'float32' && type !== 'int64' && type !== 'int32') {
     throw new ModelLoadError({ path: modelFile, reason: `input 'timestep' is ${type}; latentkit feeds float32, int64 or int32 timesteps: re-export the UNet` });
