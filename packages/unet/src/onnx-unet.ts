@@ -64,6 +64,8 @@ export class OnnxUNet implements UNet {
     readonly crossAttentionDim: number,
     readonly sampleSize: number | undefined,
     private readonly timestepFormat: TimestepFormat,
+    /** The batch size the graph was exported with, when it is fixed rather than symbolic. */
+    readonly fixedBatch: number | undefined,
   ) {
     this.session = session;
     this.outputName = session.outputNames[0]!;
@@ -123,7 +125,8 @@ export class OnnxUNet implements UNet {
       });
     }
     const sampleSize = typeof config.sample_size === 'number' ? config.sample_size : fixedDimension(sample, 2);
-    return new OnnxUNet(session, modelFile, inChannels, outChannels, crossAttentionDim, sampleSize, timestepFormatOf(byName.get('timestep')!, modelFile));
+    const timestep = timestepFormatOf(byName.get('timestep')!, modelFile);
+    return new OnnxUNet(session, modelFile, inChannels, outChannels, crossAttentionDim, sampleSize, timestep, fixedDimension(sample, 0));
   }
 
   /** Runs the UNet once. The batch of `sample` and `encoderHiddenStates` must match. */
@@ -133,6 +136,14 @@ export class OnnxUNet implements UNet {
     const { sample, timestep, encoderHiddenStates, signal } = input;
     assertShape('sample', sample, [null, this.inChannels, null, null]);
     const batch = sample.dims[0]!;
+    if (this.fixedBatch !== undefined && batch !== this.fixedBatch) {
+      throw new InvalidArgumentError({
+        name: 'sample',
+        expected: `a batch of ${this.fixedBatch} (this export has a fixed batch size)`,
+        actual: sample.dims,
+        hint: this.fixedBatch === 2 ? "run guidance batched (guidanceMode: 'batched') with one image per call" : 're-export the UNet with a dynamic batch axis',
+      });
+    }
     assertShape('encoderHiddenStates', encoderHiddenStates, [batch, null, this.crossAttentionDim]);
     if (typeof timestep !== 'number' || !Number.isFinite(timestep)) {
       throw new InvalidArgumentError({ name: 'timestep', expected: 'a finite number', actual: timestep });
