@@ -26,7 +26,7 @@ AttentionArguments readAttentionArguments(const Napi::CallbackInfo& info, const 
     throwTypeError(env, std::string(function) + ": expected 9 arguments (query, key, value, output, keyMask, batch, "
                                                 "heads, headDim, scale), received " + std::to_string(info.Length()));
   }
-  AttentionArguments args;
+  AttentionArguments args{};
   readTypedArray(info, 0, napi_float32_array, "Float32Array", function, "query", false, &args.query);
   readTypedArray(info, 1, napi_float32_array, "Float32Array", function, "key", false, &args.key);
   readTypedArray(info, 2, napi_float32_array, "Float32Array", function, "value", false, &args.value);

@@ -146,6 +146,22 @@ struct FlashAttentionTile {
         for (int64_t i = rows; i < BQ; ++i) column[i] = 0.0f;
       }
     }
+    // Cross-attention runs the heads of a query block one after another (attention.cc). With so
+    // few keys the rows of Q and O dominate the memory traffic: fetch the next task's slice of
+    // them (the next head, or head 0 of the next block) while this one computes.
+    if (p.headsInner) {
+      const bool lastHead = h + 1 == p.heads;
+      const int64_t nextStart = lastHead ? queryStart + BQ : queryStart;
+      const int64_t nextRows = p.queryLength - nextStart < BQ ? p.queryLength - nextStart : BQ;
+      const int64_t nextColumn = (lastHead ? 0 : h + 1) * d;
+      const int64_t rowOffset = (b * p.queryLength + nextStart) * stride + nextColumn;
+      for (int64_t i = 0; i < nextRows; ++i) {
+        for (int64_t c = 0; c < d; c += 16) {
+          __builtin_prefetch(p.query + rowOffset + i * stride + c, 0, 3);
+          __builtin_prefetch(p.output + rowOffset + i * stride + c, 1, 3);
+        }
+      }
+    }
     for (int64_t i = 0; i < d * BQ; ++i) outputT[i] = 0.0f;
     for (int i = 0; i < BQ; ++i) {
       runningMax[i] = -__builtin_inff();

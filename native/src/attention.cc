@@ -43,16 +43,24 @@ thread_local Scratch threadScratch;
 
 }  // namespace
 
-void multiHeadAttention(const AttentionProblem& problem) {
+void multiHeadAttention(const AttentionProblem& request) {
+  AttentionProblem problem = request;
   const AttentionKernel& kernel = chooseKernel();
   const int64_t queryBlocks = (problem.queryLength + kernel.queryBlock - 1) / kernel.queryBlock;
   const int64_t tasks = problem.batch * problem.heads * queryBlocks;
   const int64_t scratchFloats = kernel.scratchFloats(problem.headDim);
-  // Consecutive tasks walk the query blocks of one head, so the head's K and V stay in cache.
+  // Task order decides what stays in cache. With long key sequences (self-attention), consecutive
+  // tasks walk the query blocks of one head, so that head's K and V stay in L2. When the K and V
+  // of every head fit in L2 together (cross-attention on 77 tokens: 200 KB), consecutive tasks
+  // walk the heads of one query block instead, so each query and output row (all heads, whole
+  // cache lines) crosses the memory bus once rather than once per head.
+  const int64_t allHeadsKeyValueBytes = 2 * problem.keyLength * problem.heads * problem.headDim * int64_t{sizeof(float)};
+  problem.headsInner = allHeadsKeyValueBytes <= (int64_t{512} << 10);
+  const bool headsInner = problem.headsInner;
   std::atomic<bool> outOfMemory{false};
   const std::function<void(int64_t)> task = [&](int64_t index) {
-    const int64_t block = index % queryBlocks;
-    const int64_t head = (index / queryBlocks) % problem.heads;
+    const int64_t block = headsInner ? (index / problem.heads) % queryBlocks : index % queryBlocks;
+    const int64_t head = headsInner ? index % problem.heads : (index / queryBlocks) % problem.heads;
     const int64_t batchIndex = index / (queryBlocks * problem.heads);
     float* scratch = threadScratch.reserve(scratchFloats);
     if (scratch == nullptr) {  // reported after the join: never throw on a pool thread

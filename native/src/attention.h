@@ -22,6 +22,8 @@ struct AttentionProblem {
   int64_t keyLength;
   int64_t headDim;
   float scale;
+  /** Set by multiHeadAttention: tasks run heads-innermost (see attention.cc); tiles prefetch accordingly. */
+  bool headsInner = false;
 };
 
 /**
