@@ -1,27 +1,27 @@
 /**
  * Question 1: what does the scheduler do, and why not just subtract the predicted noise?
  *
- * Same model, same prompt, same seed, same starting noise; only the update rule changes:
+ * Same model, same prompt, same seeds, same starting noise; only the update rule changes:
  * - naive: x ← x − ε̂ at each of the scheduler's timesteps (the model predicts the noise, so
  *   remove it);
  * - DDIM with 1 step: the model's one-shot estimate of the clean latent x̂₀ from pure noise;
  * - DDIM (Song et al. 2021), Euler (Karras et al. 2022) and DPM-Solver++ 2M (Lu et al. 2022)
  *   with `--steps` steps.
- * It saves the images side by side and prints, for each, two distances from the data: the
- * latent Fréchet distance (see `lib/latent-distribution.ts`) and the palette distance (see
- * `lib/images.ts`), plus what the shape analyser of `@latentkit/testing` reads in the image.
+ * For a batch of `--images` images per sampler it prints three distances from the data: the
+ * latent Fréchet distance to renders of what the prompt asks for (`lib/latent-distribution.ts`),
+ * the palette distance (`lib/images.ts`), and how many images the shape analyser of
+ * `@latentkit/testing` reads as the prompt. A row for real images (the renders) calibrates them.
  *
  *   pnpm --filter @latentkit/examples exec tsx naive-vs-scheduler.ts [--steps 20] [--seed 0]
  */
 import * as path from 'node:path';
-import type { Scheduler, SchedulerStepOutput, StepOptions, Tensor } from '@latentkit/core';
-import { createTensor } from '@latentkit/core';
+import { InvalidArgumentError, createTensor, splitBatch, type Scheduler, type SchedulerStepOutput, type StepOptions, type Tensor } from '@latentkit/core';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { schedulerFromName } from '@latentkit/schedulers';
 import { analyseShapeImage } from '@latentkit/testing';
 import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
-import { paletteDistance, savePng, sideBySide, type Rgb8Image } from './lib/images';
-import { channelStatistics, frechetDistance, shapeDataLatents } from './lib/latent-distribution';
+import { paletteDistance, savePng, sideBySide, stackVertically, type Rgb8Image } from './lib/images';
+import { channelStatistics, encodeToLatents, frechetDistance, parseShapePrompt, requestRenders } from './lib/latent-distribution';
 
 /**
  * The newcomer's sampler: at every timestep subtract the whole predicted noise, x_{t−1} = x_t − ε̂.
@@ -69,38 +69,56 @@ export class NaiveSubtractionScheduler implements Scheduler {
 export interface SamplerResult {
   readonly label: string;
   readonly steps: number;
-  readonly image: Rgb8Image;
+  readonly images: readonly Rgb8Image[];
   readonly latentDistance: number;
-  readonly latentStd: number;
   readonly paletteDistance: number;
-  readonly reads: string;
+  /** Images the analyser reads as the prompt's shape and colours. */
+  readonly followed: number;
 }
 
 const FLAGS = {
-  prompt: { type: 'string', default: 'a red circle on a blue background', help: 'the prompt' },
+  prompt: { type: 'string', default: 'a red circle on a blue background', help: 'a prompt of the form "a <colour> <shape> on a <colour> background"' },
   steps: { type: 'number', default: 20, help: 'denoising steps of each sampler' },
+  images: { type: 'number', default: 8, help: 'images per sampler (the statistics are over the batch)' },
   seed: { type: 'number', default: 0, help: 'seed of the starting noise' },
   guidance: { type: 'number', default: 7.5, help: 'classifier-free guidance scale' },
 } as const;
+
+const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 /**
  * Runs the comparison and prints the table.
  *
  * @example
  * ```ts
- * await main(['--steps', '10']);
+ * await main(['--steps', '10', '--images', '4']);
  * ```
  */
 export async function main(argv: readonly string[], io: ExampleIo = processIo): Promise<void> {
   const print = printer(io);
   const { model, outDir, values } = parseFlags(argv, FLAGS);
   const prompt = String(values.prompt);
+  const request = parseShapePrompt(prompt);
+  if (!request) {
+    throw new InvalidArgumentError({ name: '--prompt', expected: 'a prompt of the form "a <colour> <shape> on a <colour> background" (the measures compare with renders of it)', actual: prompt });
+  }
   const steps = Number(values.steps);
+  const count = Number(values.images);
   const loaded = await StableDiffusionPipeline.fromPretrained(model);
   try {
     const { unet, vae, textEncoder } = loaded;
     const side = loaded.defaultImageSize;
-    const data = channelStatistics(await shapeDataLatents(vae, side));
+    const follows = (image: Rgb8Image) => {
+      const found = analyseShapeImage(image);
+      return found.shape === request.shape && found.foreground === request.foreground && found.background === request.background;
+    };
+    const renders = requestRenders(request, side);
+    const renderLatents = await encodeToLatents(vae, renders);
+    const data = channelStatistics(renderLatents);
+    // Calibration: half the renders against the other half, at the batch size the samplers get.
+    const halves = splitBatch(renderLatents, 2);
+    const calibration = frechetDistance(channelStatistics(halves[0]!), channelStatistics(halves[1]!));
+
     const samplers: [label: string, scheduler: Scheduler, steps: number][] = [
       ['naive x − ε̂', new NaiveSubtractionScheduler(schedulerFromName('DDIMScheduler', loaded.scheduler)), steps],
       ['DDIM, 1 step (x̂₀)', schedulerFromName('DDIMScheduler', loaded.scheduler), 1],
@@ -109,52 +127,49 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
       ['DPM-Solver++ 2M', schedulerFromName('DPMSolverMultistepScheduler', loaded.scheduler), steps],
     ];
     const results: SamplerResult[] = [];
-    for (const [label, scheduler, count] of samplers) {
+    for (const [label, scheduler, stepCount] of samplers) {
       // The same components with another scheduler: a pipeline is only their orchestration.
       const pipeline = new StableDiffusionPipeline({ unet, vae, textEncoder, scheduler });
       const { images, latents } = await pipeline.textToImage({
         prompt,
+        numImagesPerPrompt: count,
         seed: Number(values.seed),
-        numInferenceSteps: count,
+        numInferenceSteps: stepCount,
         guidanceScale: Number(values.guidance),
       });
-      const image = images[0]!;
-      const stats = channelStatistics(latents);
-      const found = analyseShapeImage(image);
       results.push({
         label,
-        steps: count,
-        image,
-        latentDistance: frechetDistance(stats, data),
-        latentStd: stats.std.reduce((a, b) => a + b, 0) / stats.std.length,
-        paletteDistance: paletteDistance(image),
-        reads: found.shape ? `${found.foreground} ${found.shape} on ${found.background}` : `no shape (on ${found.background})`,
+        steps: stepCount,
+        images,
+        latentDistance: frechetDistance(channelStatistics(latents), data),
+        paletteDistance: mean(images.map(paletteDistance)),
+        followed: images.filter(follows).length,
       });
     }
 
-    const file = await savePng(sideBySide(results.map((r) => r.image)), path.join(outDir, 'naive-vs-scheduler.png'));
-    print(`prompt: "${prompt}", seed ${Number(values.seed)}, guidance ${Number(values.guidance)}, ${side}×${side}`);
-    print(`data: ${data.std.length}-channel latents of ${SHAPE_DATA_DESCRIPTION}: mean std ${mean(data.std).toFixed(3)}`);
+    const shown = Math.min(count, 4);
+    const grid = stackVertically([...results.map((r) => sideBySide(r.images.slice(0, shown))), sideBySide(renders.slice(0, shown))]);
+    const file = await savePng(grid, path.join(outDir, 'naive-vs-scheduler.png'));
+    print(`prompt: "${prompt}", ${count} images per sampler (seed ${Number(values.seed)}), guidance ${Number(values.guidance)}, ${side}×${side}`);
     print();
     print(
       formatTable(
         [
-          ['sampler', 'steps', 'latent FD', 'latent std', 'palette dist.', 'analyser reads'],
-          ...results.map((r) => [r.label, String(r.steps), r.latentDistance.toFixed(3), r.latentStd.toFixed(3), r.paletteDistance.toFixed(1), r.reads]),
+          ['sampler', 'steps', 'latent FD', 'palette dist.', 'prompt followed'],
+          ...results.map((r) => [r.label, String(r.steps), r.latentDistance.toFixed(3), r.paletteDistance.toFixed(1), `${r.followed}/${count}`]),
+          ['renders of the prompt', '—', calibration.toFixed(3), mean(renders.map(paletteDistance)).toFixed(1), `${renders.filter(follows).length}/${renders.length}`],
         ],
         [1, 2, 3, 4],
       ),
     );
     print();
-    print('latent FD: Fréchet distance between per-channel Gaussians of the final latents and of the data latents (0 = as the data)');
-    print('palette dist.: mean RGB distance from each pixel to the nearest training colour (a training image: ≈ its edges only)');
-    print(`images, left to right as in the table: ${displayPath(file)}`);
+    print(`latent FD: Fréchet distance between per-channel Gaussians fitted to the batch's final latents and to the latents of ${renders.length} renders of the prompt (0 = as the data; the renders row: one half against the other)`);
+    print('palette dist.: mean RGB distance (0–441) from each pixel to the nearest of the 8 colours the training images use');
+    print('prompt followed: images the shape analyser of @latentkit/testing reads as the prompt\'s shape and colours');
+    print(`images (one row per sampler as in the table, then renders of the prompt): ${displayPath(file)}`);
   } finally {
     await loaded.dispose();
   }
 }
-
-const SHAPE_DATA_DESCRIPTION = '24 renders like the training set (3 shapes × 8 colours)';
-const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 runIfScript(module, main);

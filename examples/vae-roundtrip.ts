@@ -16,7 +16,7 @@ import type { PaletteColour, ShapeName } from '@latentkit/testing';
 import { OnnxVae } from '@latentkit/vae';
 import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { loadInputImage } from './lib/image-files';
-import { psnr, savePng, sideBySide, type Rgb8Image } from './lib/images';
+import { psnr, savePng, sideBySide, stackVertically, type Rgb8Image } from './lib/images';
 import { channelStatistics } from './lib/latent-distribution';
 
 const FLAGS = {
@@ -115,18 +115,6 @@ function concat(tensors: readonly Tensor<Float32Array>[]): Float32Array {
     offset += t.data.length;
   }
   return out;
-}
-
-function stackVertically(images: readonly Rgb8Image[], gap = 2): Rgb8Image {
-  const width = images[0]!.width;
-  const height = images.reduce((n, image) => n + image.height, 0) + gap * (images.length - 1);
-  const data = new Uint8Array(width * height * 3).fill(255);
-  let top = 0;
-  for (const image of images) {
-    data.set(image.data, top * width * 3);
-    top += image.height + gap;
-  }
-  return { width, height, channels: 3, data };
 }
 
 runIfScript(module, main);

@@ -64,6 +64,26 @@ export function sideBySide(images: readonly Rgb8Image[], gap = 2): Rgb8Image {
 }
 
 /**
+ * Puts RGB images of one width under each other with a white gap, top to bottom.
+ *
+ * @example
+ * ```ts
+ * await savePng(stackVertically([row1, row2]), 'out/grid.png');
+ * ```
+ */
+export function stackVertically(images: readonly Rgb8Image[], gap = 2): Rgb8Image {
+  const width = Math.max(...images.map((image) => image.width));
+  const height = images.reduce((n, image) => n + image.height, 0) + gap * (images.length - 1);
+  const data = new Uint8Array(width * height * 3).fill(255);
+  let top = 0;
+  for (const image of images) {
+    for (let y = 0; y < image.height; y++) data.set(image.data.subarray(y * image.width * 3, (y + 1) * image.width * 3), ((top + y) * width) * 3);
+    top += image.height + gap;
+  }
+  return { width, height, channels: 3, data };
+}
+
+/**
  * Peak signal-to-noise ratio of `test` against `reference` in dB, over 8-bit samples:
  * 10·log10(255² / MSE). +∞ for identical images.
  *

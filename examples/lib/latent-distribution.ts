@@ -1,20 +1,19 @@
 /**
  * A simple, model-agnostic "how far is this from the data" measure in latent space.
  *
- * The VAE's `scaling_factor` is chosen so that the latents of real images have unit variance
- * (Rombach et al. 2022, §4.3.2 and appendix G); a sampler that ends where the data lives ends
- * with latents whose per-channel statistics match the data's. We fit one Gaussian per latent
- * channel to the data (the latents of images like the training set) and to a generated latent,
- * and report the Fréchet distance between them (Dowson & Landau 1982; the quantity FID computes
- * on Inception features), averaged over channels:
+ * A sampler that ends where the data lives ends with latents whose statistics match the data's.
+ * We fit one Gaussian per latent channel to the latents of a batch of generated images and to
+ * those of images of what the prompt asks for (rendered as the training set is), and report the
+ * Fréchet distance between them (Dowson & Landau 1982; the quantity FID computes on Inception
+ * features, here on the VAE's latents with diagonal covariances), averaged over channels:
  *
  *   d = mean_c [ (μ_c − μ_c^data)² + (σ_c − σ_c^data)² ]
  *
  * 0 means "as the data"; the further a sampler strays, the larger it grows.
  */
 import { concatBatch, createTensor, type Tensor, type Vae } from '@latentkit/core';
-import { imageToTensor } from '@latentkit/pipeline';
-import { PALETTE_COLOURS, SHAPE_NAMES, renderShapeImage } from '@latentkit/testing';
+import { imageToTensor, type ImageInput } from '@latentkit/pipeline';
+import { PALETTE_COLOURS, SHAPE_NAMES, renderShapeImage, type PaletteColour, type ShapeName } from '@latentkit/testing';
 
 /** Mean and standard deviation of each latent channel. */
 export interface ChannelStatistics {
@@ -67,26 +66,63 @@ export function frechetDistance(a: ChannelStatistics, b: ChannelStatistics): num
   return total / a.mean.length;
 }
 
+/** What an English prompt of the training set's form asks for. */
+export interface ShapeRequest {
+  readonly shape: ShapeName;
+  readonly foreground: PaletteColour;
+  readonly background: PaletteColour;
+}
+
 /**
- * UNet-scale latents of images like latentkit-tiny's training set: each shape in each palette
- * colour, on another palette colour, at a few sizes (rendered by `@latentkit/testing`), encoded by
- * the VAE (posterior means) and scaled by its `scaling_factor`.
+ * Reads "a red circle on a blue background" (the training captions' main form) into a request;
+ * undefined for other prompts.
  *
  * @example
  * ```ts
- * const data = channelStatistics(await shapeDataLatents(pipeline.vae, 64));
+ * parseShapePrompt('a red circle on a blue background'); // { shape: 'circle', foreground: 'red', background: 'blue' }
  * ```
  */
-export async function shapeDataLatents(vae: Vae, side: number): Promise<Tensor<Float32Array>> {
+export function parseShapePrompt(prompt: string): ShapeRequest | undefined {
+  const match = /^an? (\w+) (\w+) on an? (\w+)(?: background)?$/.exec(prompt.trim().toLowerCase());
+  if (!match) return undefined;
+  const [, foreground, shape, background] = match as unknown as [string, PaletteColour, ShapeName, PaletteColour];
+  if (!SHAPE_NAMES.includes(shape) || !PALETTE_COLOURS.includes(foreground) || !PALETTE_COLOURS.includes(background)) return undefined;
+  return { shape, foreground, background };
+}
+
+/**
+ * Images of what a request asks for, drawn as the training set draws them (sizes 0.34–0.70 of
+ * the side, shapes anywhere inside the image): 4 sizes × 4 positions, deterministic.
+ *
+ * @example
+ * ```ts
+ * const renders = requestRenders({ shape: 'circle', foreground: 'red', background: 'blue' }, 64); // 16 images
+ * ```
+ */
+export function requestRenders(request: ShapeRequest, side: number): ReturnType<typeof renderShapeImage>[] {
   const images = [];
-  for (const [s, shape] of SHAPE_NAMES.entries()) {
-    for (const [f, foreground] of PALETTE_COLOURS.entries()) {
-      const background = PALETTE_COLOURS[(f + 1 + s * 2) % PALETTE_COLOURS.length]!;
-      const size = side * (0.3 + 0.1 * ((f + s) % 4));
-      images.push(imageToTensor(renderShapeImage({ shape, foreground, background, size, width: side, height: side })));
+  for (const fraction of [0.34, 0.46, 0.58, 0.7]) {
+    const half = (fraction * side) / 2;
+    for (const [u, v] of [[0.2, 0.2], [0.8, 0.3], [0.3, 0.8], [0.7, 0.7]] as const) {
+      // dataset.py: centre = half + 1 + U(0, 1) · (side − 2·half − 2).
+      const centerX = half + 1 + u * (side - 2 * half - 2);
+      const centerY = half + 1 + v * (side - 2 * half - 2);
+      images.push(renderShapeImage({ ...request, size: fraction * side, centerX, centerY, width: side, height: side }));
     }
   }
-  const encoded = await vae.encode(concatBatch(images));
+  return images;
+}
+
+/**
+ * UNet-scale latents of images: the VAE's posterior means, shifted and multiplied by its `scaling_factor`.
+ *
+ * @example
+ * ```ts
+ * const data = channelStatistics(await encodeToLatents(pipeline.vae, shapeDataImages(64)));
+ * ```
+ */
+export async function encodeToLatents(vae: Vae, images: readonly ImageInput[]): Promise<Tensor<Float32Array>> {
+  const encoded = await vae.encode(concatBatch(images.map(imageToTensor)));
   const data = new Float32Array(encoded.data.length);
   for (let i = 0; i < data.length; i++) data[i] = (encoded.data[i]! - vae.shiftFactor) * vae.scalingFactor;
   return createTensor(encoded.dims, data);

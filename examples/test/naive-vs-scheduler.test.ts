@@ -1,6 +1,6 @@
 import { createTensor } from '@latentkit/core';
 import { schedulerFromName } from '@latentkit/schedulers';
-import { channelStatistics, frechetDistance } from '../lib/latent-distribution';
+import { channelStatistics, frechetDistance, parseShapePrompt } from '../lib/latent-distribution';
 import { NaiveSubtractionScheduler, main } from '../naive-vs-scheduler';
 import { describeWithEmbeddedModel, runExample, tableRow } from './example-harness';
 
@@ -16,6 +16,13 @@ describe('the naive sampler and the latent distance', () => {
     expect(Array.from(naive.step(noise, 801, sample).prevSample.data)).toEqual([0.75, 0, 1]);
   });
 
+  it('parseShapePrompt reads the training captions\' main form and nothing else', () => {
+    expect(parseShapePrompt('a red circle on a blue background')).toEqual({ shape: 'circle', foreground: 'red', background: 'blue' });
+    expect(parseShapePrompt('an orange square on a white background')).toEqual({ shape: 'square', foreground: 'orange', background: 'white' });
+    expect(parseShapePrompt('a red star on a blue background')).toBeUndefined();
+    expect(parseShapePrompt('un cercle rouge sur fond bleu')).toBeUndefined();
+  });
+
   it('channelStatistics and frechetDistance match values worked by hand (tolerance 1e-12)', () => {
     // Channel 0: [1, 3] → μ 2, σ 1; channel 1: [0, 0] → μ 0, σ 0.
     const stats = channelStatistics(createTensor([1, 2, 1, 2], Float32Array.from([1, 3, 0, 0])));
@@ -27,13 +34,15 @@ describe('the naive sampler and the latent distance', () => {
 });
 
 describeWithEmbeddedModel('naive-vs-scheduler on the embedded model', () => {
-  it('prints one row per sampler with finite distances, and names the image it saved', async () => {
-    const { lines, text } = await runExample(main, ['--steps', '6']);
-    for (const [label, steps] of [['naive x − ε̂', '6'], ['DDIM, 1 step (x̂₀)', '1'], ['DDIM', '6'], ['Euler', '6'], ['DPM-Solver++ 2M', '6']] as const) {
+  it('prints one row per sampler with finite distances, and a calibration row of renders the analyser reads 16/16', async () => {
+    const { lines, text } = await runExample(main, ['--steps', '4', '--images', '2']);
+    for (const [label, steps] of [['naive x − ε̂', '4'], ['DDIM, 1 step (x̂₀)', '1'], ['DDIM', '4'], ['Euler', '4'], ['DPM-Solver++ 2M', '4']] as const) {
       const row = tableRow(lines, label);
       expect(row[1]).toBe(steps);
-      for (const cell of row.slice(2, 5)) expect(Number.isFinite(Number(cell))).toBe(true);
+      for (const cell of row.slice(2, 4)) expect(Number.isFinite(Number(cell))).toBe(true);
+      expect(row[4]).toMatch(/^[0-2]\/2$/);
     }
-    expect(text).toMatch(/images, left to right as in the table: .*naive-vs-scheduler\.png/);
+    expect(tableRow(lines, 'renders of the prompt')[4]).toBe('16/16');
+    expect(text).toMatch(/images \(one row per sampler.*\): .*naive-vs-scheduler\.png/);
   });
 });
