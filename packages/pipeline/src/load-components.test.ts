@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { IncompatibleComponentsError, InvalidArgumentError, ModelLoadError, PluginRegistry, StateError, type Scheduler, type TextEncoder } from '@latentkit/core';
 import { DDIMScheduler } from '@latentkit/schedulers';
 import { referencePath } from '@latentkit/testing';
+import { OnnxVae, onnxVaePlugin } from '@latentkit/vae';
 import { StableDiffusionPipeline, writeUnconditionalEmbedding } from './index';
 
 const tinySd = referencePath('tiny-sd', 'onnx');
@@ -50,6 +51,22 @@ function ddim(): Scheduler {
     await expect(StableDiffusionPipeline.fromPretrained(tinySd!, { scheduler: ddim(), components: { textEncoder: wide } })).rejects.toThrow(
       /text encoder 'wide' produces 64-wide embeddings but the UNet's cross-attention expects 32/,
     );
+  });
+
+  it('disposes the components that loaded when another one fails', async () => {
+    const registry = new PluginRegistry();
+    let vae: OnnxVae | undefined;
+    registry.register({ ...onnxVaePlugin, name: 'recording-vae', priority: 10, create: async (source, options) => (vae = await onnxVaePlugin.create(source, options)) });
+    registry.register({
+      name: 'broken-unet',
+      specificationVersion: 'v1',
+      kind: 'unet',
+      priority: 10,
+      supports: () => true,
+      create: () => Promise.reject(new ModelLoadError({ path: 'unet/model.onnx', reason: 'a test plugin that always fails' })),
+    });
+    await expect(StableDiffusionPipeline.fromPretrained(tinySd!, { registry, scheduler: ddim() })).rejects.toThrow(/a test plugin that always fails/);
+    expect(vae?.disposed).toBe(true);
   });
 
   it('explains a folder that is not a model', async () => {

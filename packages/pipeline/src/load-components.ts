@@ -97,26 +97,39 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
   const given = options.components ?? {};
   const encoderChoice = textEncoderSlots(model, options.textEncoder);
 
-  const loaded: { dispose?(): unknown }[] = [];
-  const keep = <T extends { dispose?(): unknown }>(component: T): T => (loaded.push(component), component);
-  try {
-    const [unet, vae, textEncoder] = await Promise.all([
-      given.unet ?? target.create<UNet>('unet', slot(model, 'unet'), { sessionOptions }).then(keep),
-      given.vae ??
-        target
-          .create<Vae>('vae', slot(model, model.components.has('vae_decoder') ? 'vae_decoder' : 'vae'), {
+  // Every component loads in parallel; when one fails, the others are awaited and disposed so
+  // that no onnxruntime session outlives a failed load.
+  type Loaded = UNet | Vae | TextEncoder | undefined;
+  const loaders: (() => Promise<Loaded>)[] = [
+    () => (given.unet ? Promise.resolve(given.unet) : target.create<UNet>('unet', slot(model, 'unet'), { sessionOptions })),
+    () =>
+      given.vae
+        ? Promise.resolve(given.vae)
+        : target.create<Vae>('vae', slot(model, model.components.has('vae_decoder') ? 'vae_decoder' : 'vae'), {
             sessionOptions,
             tiling: options.vaeTiling,
             encoder: model.components.has('vae_encoder') || !model.index.components.some((c) => c.slot === 'vae_encoder'),
-          })
-          .then(keep),
-      given.textEncoder ??
-        (encoderChoice
-          ? target
-              .create<TextEncoder>('text-encoder', slot(model, encoderChoice.encoder), { sessionOptions }, { hints: encoderChoice.hints })
-              .then(keep)
-          : Promise.resolve(undefined)),
-    ]);
+          }),
+    () =>
+      given.textEncoder
+        ? Promise.resolve(given.textEncoder)
+        : encoderChoice
+          ? target.create<TextEncoder>('text-encoder', slot(model, encoderChoice.encoder), { sessionOptions }, { hints: encoderChoice.hints })
+          : Promise.resolve(undefined),
+  ];
+  const settled = await Promise.allSettled(loaders.map((load) => Promise.resolve().then(load)));
+  const givenInstances: Loaded[] = [given.unet, given.vae, given.textEncoder];
+  const owned = settled
+    .map((result, i) => (result.status === 'fulfilled' && result.value !== givenInstances[i] ? result.value : undefined))
+    .filter((component): component is NonNullable<Loaded> => component !== undefined);
+  const disposeOwned = () => Promise.allSettled(owned.map((component) => component.dispose?.()));
+  const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) {
+    await disposeOwned();
+    throw failure.reason;
+  }
+  const [unet, vae, textEncoder] = settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [UNet, Vae, TextEncoder | undefined];
+  try {
     // The model's own scheduler comes through the registry like every other slot; a name is
     // configured from the model's scheduler config (diffusers' from_config).
     const scheduler =
@@ -130,7 +143,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
       settings: { guidanceMode: options.guidanceMode },
     };
   } catch (error) {
-    await Promise.allSettled(loaded.map((c) => c.dispose?.()));
+    await disposeOwned();
     throw error;
   }
 }
