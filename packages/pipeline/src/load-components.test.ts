@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { IncompatibleComponentsError, InvalidArgumentError, ModelLoadError, PluginRegistry, StateError, type Scheduler, type TextEncoder } from '@latentkit/core';
 import { DDIMScheduler } from '@latentkit/schedulers';
 import { referencePath } from '@latentkit/testing';
-import { OnnxVae, onnxVaePlugin } from '@latentkit/vae';
+import { onnxVaePlugin, type OnnxVae, type OnnxVaeOptions } from '@latentkit/vae';
 import { StableDiffusionPipeline, writeUnconditionalEmbedding } from './index';
 
 const tinySd = referencePath('tiny-sd', 'onnx');
@@ -56,7 +56,7 @@ function ddim(): Scheduler {
   it('disposes the components that loaded when another one fails', async () => {
     const registry = new PluginRegistry();
     let vae: OnnxVae | undefined;
-    registry.register({ ...onnxVaePlugin, name: 'recording-vae', priority: 10, create: async (source, options) => (vae = await onnxVaePlugin.create(source, options)) });
+    registry.register({ ...onnxVaePlugin, name: 'recording-vae', priority: 10, create: async (source, options) => (vae = await onnxVaePlugin.create(source, options as OnnxVaeOptions)) });
     registry.register({
       name: 'broken-unet',
       specificationVersion: 'v1',
