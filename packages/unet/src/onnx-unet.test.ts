@@ -140,3 +140,26 @@ describe('timestep formats (exports differ)', () => {
     expect([one.type, one.dims, [...(one.data as Int32Array)]]).toEqual(['int32', [1], [1]]);
   });
 });
+
+const modelTiny = path.resolve(__dirname, '../../model-tiny/model');
+(fs.existsSync(path.join(modelTiny, 'unet/model.onnx')) ? describe : describe.skip)('OnnxUNet on latentkit-tiny (fixed-size export)', () => {
+  it('reads the fixed latent size and text length from the graph and refuses other sizes up front', async () => {
+    const unet = await OnnxUNet.fromPretrained(modelTiny, { sessionOptions: { threads: 1 } });
+    try {
+      expect(unet.fixedSampleSize).toEqual([16, 16]);
+      expect(unet.fixedSequenceLength).toBe(77);
+      expect(unet.fixedBatch).toBeUndefined();
+      const states = createTensor([1, 77, 128], new Float32Array(77 * 128));
+      await expect(unet.predict({ sample: createTensor([1, 4, 32, 16], new Float32Array(4 * 512)), timestep: 1, encoderHiddenStates: states })).rejects.toThrow(
+        /sample must be a \[1, 4, 16, 16\] tensor \(this export has a fixed 16×16 latent\), got \[1, 4, 32, 16\]/,
+      );
+      await expect(
+        unet.predict({ sample: createTensor([1, 4, 16, 16], new Float32Array(4 * 256)), timestep: 1, encoderHiddenStates: createTensor([1, 64, 128], new Float32Array(64 * 128)) }),
+      ).rejects.toThrow(/encoderHiddenStates must be a tensor of shape \[1, 77, 128\]/);
+      const out = await unet.predict({ sample: createTensor([2, 4, 16, 16], new Float32Array(2 * 4 * 256)), timestep: 500, encoderHiddenStates: createTensor([2, 77, 128], new Float32Array(2 * 77 * 128)) });
+      expect(out.dims).toEqual([2, 4, 16, 16]);
+    } finally {
+      await unet.dispose();
+    }
+  });
+});

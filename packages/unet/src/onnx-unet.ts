@@ -66,6 +66,10 @@ export class OnnxUNet implements UNet {
     private readonly timestepFormat: TimestepFormat,
     /** The batch size the graph was exported with, when it is fixed rather than symbolic. */
     readonly fixedBatch: number | undefined,
+    /** The latent `[height, width]` the graph was exported with, when fixed (then only that size runs). */
+    readonly fixedSampleSize: readonly [number, number] | undefined,
+    /** The text-state length the graph was exported with, when fixed. */
+    readonly fixedSequenceLength: number | undefined,
   ) {
     this.session = session;
     this.outputName = session.outputNames[0]!;
@@ -126,7 +130,12 @@ export class OnnxUNet implements UNet {
     }
     const sampleSize = typeof config.sample_size === 'number' ? config.sample_size : fixedDimension(sample, 2);
     const timestep = timestepFormatOf(byName.get('timestep')!, modelFile);
-    return new OnnxUNet(session, modelFile, inChannels, outChannels, crossAttentionDim, sampleSize, timestep, fixedDimension(sample, 0));
+    const [fixedHeight, fixedWidth] = [fixedDimension(sample, 2), fixedDimension(sample, 3)];
+    const fixedSampleSize = fixedHeight !== undefined && fixedWidth !== undefined ? ([fixedHeight, fixedWidth] as const) : undefined;
+    return new OnnxUNet(
+      session, modelFile, inChannels, outChannels, crossAttentionDim, sampleSize, timestep,
+      fixedDimension(sample, 0), fixedSampleSize, fixedDimension(states, 1),
+    );
   }
 
   /** Runs the UNet once. The batch of `sample` and `encoderHiddenStates` must match. */
@@ -144,7 +153,16 @@ export class OnnxUNet implements UNet {
         hint: this.fixedBatch === 2 ? "run guidance batched (guidanceMode: 'batched') with one image per call" : 're-export the UNet with a dynamic batch axis',
       });
     }
-    assertShape('encoderHiddenStates', encoderHiddenStates, [batch, null, this.crossAttentionDim]);
+    if (this.fixedSampleSize && (sample.dims[2] !== this.fixedSampleSize[0] || sample.dims[3] !== this.fixedSampleSize[1])) {
+      const [height, width] = this.fixedSampleSize;
+      throw new InvalidArgumentError({
+        name: 'sample',
+        expected: `a [${batch}, ${this.inChannels}, ${height}, ${width}] tensor (this export has a fixed ${height}×${width} latent)`,
+        actual: sample.dims,
+        hint: 'generate at the size the model was exported for, or re-export the UNet with dynamic height and width axes',
+      });
+    }
+    assertShape('encoderHiddenStates', encoderHiddenStates, [batch, this.fixedSequenceLength ?? null, this.crossAttentionDim]);
     if (typeof timestep !== 'number' || !Number.isFinite(timestep)) {
       throw new InvalidArgumentError({ name: 'timestep', expected: 'a finite number', actual: timestep });
     }
