@@ -30,6 +30,8 @@ export interface OnnxInitializer {
   readonly dims: readonly number[];
   /** Whether the values live in a separate file (`data_location` = EXTERNAL). */
   readonly external: boolean;
+  /** The little-endian bytes of `raw_data`, when stored in the file (a view, not a copy). */
+  readonly rawData?: Uint8Array;
 }
 
 /** A parsed graph. */
@@ -130,6 +132,7 @@ export function parseOnnxGraph(bytes: Uint8Array): OnnxGraph {
       let dataType = 0;
       let name = '';
       let external = false;
+      let rawData: Uint8Array | undefined;
       for (const part of spans(bytes, span.start, span.end)) {
         if (part.field === 1 && part.wire === 0) dims.push(integer(bytes, part));
         else if (part.field === 1 && part.wire === 2) {
@@ -141,8 +144,9 @@ export function parseOnnxGraph(bytes: Uint8Array): OnnxGraph {
         } else if (part.field === 2) dataType = integer(bytes, part);
         else if (part.field === 8) name = text(bytes, part);
         else if (part.field === 14) external = integer(bytes, part) === 1;
+        else if (part.field === 9 && part.wire === 2) rawData = bytes.subarray(part.start, part.end);
       }
-      initializers.push({ name, dataType, dims, external });
+      initializers.push({ name, dataType, dims, external, ...(rawData ? { rawData } : {}) });
     } else if (span.field === 11 || span.field === 12) {
       const nameSpan = spans(bytes, span.start, span.end).find((p) => p.field === 1);
       (span.field === 11 ? inputs : outputs).push(nameSpan ? text(bytes, nameSpan) : '');
@@ -230,19 +234,38 @@ export async function stageEditedModel(
 }
 
 /**
- * Counts the numbers a graph stores as floating-point weights (initializers with more than one
- * element: scalar constants the exporter folded are not parameters).
+ * Whether a float32 initializer is an additive attention mask (every value 0 or ≤ −10³ (−10⁴, −10⁹, −∞ are the usual choices), at least
+ * one of them negative): a constant the exporter folded (e.g. CLIP's causal mask), not a weight.
+ */
+export function isAdditiveMask(initializer: OnnxInitializer): boolean {
+  const raw = initializer.rawData;
+  if (initializer.dataType !== 1 || !raw || raw.length % 4 !== 0) return false;
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  let masked = false;
+  for (let offset = 0; offset < raw.length; offset += 4) {
+    const value = view.getFloat32(offset, true);
+    if (value <= -1e3) masked = true;
+    else if (value !== 0) return false;
+  }
+  return masked;
+}
+
+/**
+ * Counts the numbers a graph stores as floating-point weights: initializers with more than one
+ * element (scalar constants the exporter folded are not parameters), without additive attention
+ * masks ({@link isAdditiveMask}). For latentkit-tiny this equals PyTorch's
+ * `sum(p.numel() for p in model.parameters())` of each exported module.
  *
  * @example
  * ```ts
- * countParameters(parseOnnxGraph(bytes)); // 859_520_964 for SD 1.5's UNet
+ * countParameters(parseOnnxGraph(bytes)); // 6,715,588 for latentkit-tiny's UNet
  * ```
  */
 export function countParameters(graph: OnnxGraph): number {
   let total = 0;
-  for (const { dataType, dims } of graph.initializers) {
-    const size = dims.reduce((a, b) => a * b, 1);
-    if (FLOATING_POINT_TYPES.has(dataType) && size > 1) total += size;
+  for (const initializer of graph.initializers) {
+    const size = initializer.dims.reduce((a, b) => a * b, 1);
+    if (FLOATING_POINT_TYPES.has(initializer.dataType) && size > 1 && !isAdditiveMask(initializer)) total += size;
   }
   return total;
 }
