@@ -19,6 +19,12 @@ describeWithEmbeddedModel('inspect-parts on the embedded model', () => {
       expect(Number(row[4]!.replace(/,/g, ''))).toBeGreaterThan(10_000);
     }
     expect(tableRow(lines, 'tokenizer')[3]).toBe('no: lookup');
+    // Reference: PyTorch's sum(p.numel() for p in module.parameters()) of tools/train-tiny's
+    // UNetTiny, CLIPTextTiny and VAE encoder/decoder (exact: tolerance 0).
+    expect(tableRow(lines, 'UNet')[4]).toBe('6,715,588');
+    expect(tableRow(lines, 'text encoder')[4]).toBe('617,088');
+    expect(tableRow(lines, 'VAE encoder')[4]).toBe('658,728');
+    expect(tableRow(lines, 'VAE decoder')[4]).toBe('1,319,299');
     expect(text).toContain('the scheduler has 0 parameters: DDIMScheduler is a fixed algorithm');
     expect(text).toMatch(/trained on/);
   });
