@@ -60,6 +60,7 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec = {}): Parsed
   const values: Record<string, number | string> = {};
   for (let i = 0; i < argv.length; i++) {
     const argument = argv[i]!;
+    if (argument === '--') continue; // `npm run x -- --flag` passes the separator through
     const match = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(argument);
     const flag = match?.[1];
     if (!match || flag === undefined || !(flag in known)) {
