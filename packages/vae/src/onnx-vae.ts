@@ -89,6 +89,11 @@ export class OnnxVae implements Vae {
     readonly sampleSize: number | undefined,
     private readonly encoderOutput: EncoderOutput | undefined,
     tiling: Required<VaeTilingOptions> | undefined,
+    /**
+     * The image `[height, width]` the graphs were exported for, when their spatial axes are fixed
+     * rather than symbolic: only that size runs, and larger images run in tiles of it.
+     */
+    readonly fixedImageSize: readonly [number, number] | undefined,
   ) {
     this.decoder = decoder;
     this.encoder = encoder;
@@ -156,8 +161,9 @@ export class OnnxVae implements Vae {
           }
         }
       }
-      const tiling = resolveTiling(options.tiling, sampleSize, scaleFactor);
-      return new OnnxVae(decoder, encoder, latentChannels, scaleFactor, scalingFactor, shiftFactor, sampleSize, encoderOutput, tiling);
+      const fixedImageSize = fixedImageSizeOf(decoder, encoder, scaleFactor, decoderFile);
+      const tiling = resolveTiling(options.tiling, sampleSize, scaleFactor, fixedImageSize);
+      return new OnnxVae(decoder, encoder, latentChannels, scaleFactor, scalingFactor, shiftFactor, sampleSize, encoderOutput, tiling, fixedImageSize);
     } catch (error) {
       await decoder.release();
       await encoder?.release();
@@ -181,6 +187,7 @@ export class OnnxVae implements Vae {
     };
     const [, , height = 0, width = 0] = latents.dims;
     const tiling = this.tiling;
+    this.assertRunnableSize('latents', height * this.scaleFactor, width * this.scaleFactor);
     if (!tiling || Math.max(height, width) * this.scaleFactor <= tiling.tileSize) return run(latents);
     const tileSize = tiling.tileSize / this.scaleFactor;
     return runTiled(latents, this.scaleFactor, { tileSize, overlap: tiling.overlap / this.scaleFactor }, run);
@@ -206,6 +213,7 @@ export class OnnxVae implements Vae {
         throw new InvalidArgumentError({ name: `images ${side}`, expected: `a positive multiple of the VAE scale factor ${this.scaleFactor}`, actual: value });
       }
     }
+    this.assertRunnableSize('images', height, width);
     throwIfAborted(options.signal);
     const output = this.encoderOutput!;
     // Each tile yields what the output kind holds: the sample, or mean and spread stacked on
@@ -245,6 +253,20 @@ export class OnnxVae implements Vae {
   /** Whether {@link dispose} has run. */
   get disposed(): boolean {
     return this.decoder === undefined;
+  }
+
+  /** A fixed-size export runs its own size, or larger sizes in tiles of it. */
+  private assertRunnableSize(name: string, height: number, width: number): void {
+    const fixed = this.fixedImageSize;
+    if (!fixed || (height === fixed[0] && width === fixed[1])) return;
+    const tileable = this.tiling !== undefined && height >= fixed[0] && width >= fixed[1];
+    if (tileable) return;
+    throw new InvalidArgumentError({
+      name,
+      expected: `an image of ${fixed[1]}×${fixed[0]} pixels${fixed[0] === fixed[1] ? ', or larger with tiling on' : ''} (this export has fixed spatial axes)`,
+      actual: `${width}×${height}`,
+      hint: 're-export the VAE with dynamic height and width axes to run other sizes',
+    });
   }
 
   private live<T>(session: T | undefined): T {
@@ -321,9 +343,39 @@ function encoderOutputOf(encoder: ort.InferenceSession, encoderFile: string, lat
   });
 }
 
-function resolveTiling(tiling: VaeTilingOptions | false | undefined, sampleSize: number | undefined, scaleFactor: number): Required<VaeTilingOptions> | undefined {
+/** The image size fixed by the decoder's latent axes (× scale) or the encoder's image axes; they must agree. */
+function fixedImageSizeOf(
+  decoder: ort.InferenceSession,
+  encoder: ort.InferenceSession | undefined,
+  scaleFactor: number,
+  decoderFile: string,
+): readonly [number, number] | undefined {
+  const latent = declaredShape(decoder, decoder.inputNames[0]!, 'input');
+  const fromDecoder = typeof latent?.[2] === 'number' && typeof latent[3] === 'number' ? ([latent[2] * scaleFactor, latent[3] * scaleFactor] as const) : undefined;
+  const image = encoder ? declaredShape(encoder, encoder.inputNames[0]!, 'input') : undefined;
+  const fromEncoder = typeof image?.[2] === 'number' && typeof image[3] === 'number' ? ([image[2], image[3]] as const) : undefined;
+  if (fromDecoder && fromEncoder && (fromDecoder[0] !== fromEncoder[0] || fromDecoder[1] !== fromEncoder[1])) {
+    throw new ModelLoadError({
+      path: decoderFile,
+      reason: `the decoder is fixed to ${fromDecoder[1]}×${fromDecoder[0]} images but the encoder to ${fromEncoder[1]}×${fromEncoder[0]}: export both halves for the same size`,
+    });
+  }
+  return fromDecoder ?? fromEncoder;
+}
+
+function resolveTiling(
+  tiling: VaeTilingOptions | false | undefined,
+  sampleSize: number | undefined,
+  scaleFactor: number,
+  fixed: readonly [number, number] | undefined,
+): Required<VaeTilingOptions> | undefined {
   if (tiling === false) return undefined;
-  const tileSize = tiling?.tileSize ?? sampleSize ?? 512;
+  // A fixed-size export can only run tiles of its own (square) size.
+  if (fixed && fixed[0] !== fixed[1]) return undefined;
+  if (fixed && tiling?.tileSize !== undefined && tiling.tileSize !== fixed[0]) {
+    throw new InvalidArgumentError({ name: 'tiling.tileSize', expected: `${fixed[0]} (this export has fixed ${fixed[0]}×${fixed[0]} spatial axes)`, actual: tiling.tileSize });
+  }
+  const tileSize = fixed?.[0] ?? tiling?.tileSize ?? sampleSize ?? 512;
   const overlap = tiling?.overlap ?? Math.floor(tileSize / 4 / scaleFactor) * scaleFactor;
   if (!Number.isInteger(tileSize) || tileSize <= 0 || tileSize % scaleFactor !== 0) {
     throw new InvalidArgumentError({ name: 'tiling.tileSize', expected: `a positive multiple of the VAE scale factor ${scaleFactor}`, actual: tileSize });
