@@ -50,6 +50,14 @@ function recordUNetInputs(pipeline: StableDiffusionPipeline): { inputs: Tensor<F
     expect(analysis.foreground).toBe('red');
   });
 
+  it('refuses sizes the fixed-size export cannot run, before any compute', async () => {
+    await expect(pipeline.textToImage({ prompt: 'a red circle', width: 128, numInferenceSteps: 2 })).rejects.toThrow(
+      /width must be 64 \(this UNet export has a fixed 16×16 latent, 64×64 images\), got 128/,
+    );
+    const big = renderShapeImage({ shape: 'square', foreground: 'red', background: 'blue', size: 32, width: 96, height: 64 });
+    await expect(pipeline.imageToImage({ prompt: 'a red square', image: big, numInferenceSteps: 2 })).rejects.toThrow(/image.width must be 64/);
+  });
+
   it('image-to-image draws the posterior sample, then the noise, from the seed (diffusers\' order)', async () => {
     const image = renderShapeImage({ shape: 'square', foreground: 'yellow', background: 'green', size: 32 });
     const { inputs, restore } = recordUNetInputs(pipeline);

@@ -132,6 +132,7 @@ export class StableDiffusionPipeline {
       const steps = check.positiveInteger('numInferenceSteps', o.numInferenceSteps, 50);
       const width = check.imageSide('width', o.width, this.defaultImageSize, this.vae.scaleFactor);
       const height = check.imageSide('height', o.height, this.defaultImageSize, this.vae.scaleFactor);
+      this.assertUNetSize(width, height, 'width', 'height');
       const shape = [this.batchOf(o), this.vae.latentChannels, height / this.vae.scaleFactor, width / this.vae.scaleFactor];
       const given = check.latentsValue(o.latents, shape);
       const prepared = await this.prepare('text-to-image', o, { width, height });
@@ -291,8 +292,26 @@ export class StableDiffusionPipeline {
     const image = assertImage(name, value);
     check.imageSide(`${name}.width`, image.width, image.width, this.vae.scaleFactor);
     check.imageSide(`${name}.height`, image.height, image.height, this.vae.scaleFactor);
+    this.assertUNetSize(image.width, image.height, `${name}.width`, `${name}.height`);
     if (!this.vae.canEncode) throw new StateError('This pipeline\'s VAE has no encoder (no vae_encoder/ in the model folder): only textToImage() can run');
     return image;
+  }
+
+  /** An export with fixed spatial axes (`fixedSampleSize`, as `OnnxUNet` reports) runs one size only. */
+  private assertUNetSize(width: number, height: number, widthName: string, heightName: string): void {
+    const fixed = (this.unet as { fixedSampleSize?: readonly [number, number] }).fixedSampleSize;
+    if (!fixed) return;
+    const scale = this.vae.scaleFactor;
+    for (const [name, value, expected] of [[widthName, width, fixed[1] * scale], [heightName, height, fixed[0] * scale]] as const) {
+      if (value !== expected) {
+        throw new InvalidArgumentError({
+          name,
+          expected: `${expected} (this UNet export has a fixed ${fixed[0]}×${fixed[1]} latent, ${fixed[1] * scale}×${fixed[0] * scale} images)`,
+          actual: value,
+          hint: 're-export the UNet with dynamic height and width axes to generate other sizes',
+        });
+      }
+    }
   }
 
   /** Validates the common options, checks compatibility, picks the generator and scheduler, encodes the prompts. */
