@@ -12,6 +12,7 @@
  */
 import * as path from 'node:path';
 import { TorchGenerator, readModelFolder, type Tensor } from '@latentkit/core';
+import { CLIPTextEncoder } from '@latentkit/encoder-clip';
 import { StableDiffusionPipeline, imageToTensor, readUnconditionalEmbedding, tensorToImages } from '@latentkit/pipeline';
 import { schedulerFromConfig } from '@latentkit/schedulers';
 import { OnnxUNet } from '@latentkit/unet';
@@ -28,15 +29,16 @@ const FLAGS = {
   seed: { type: 'number', default: 0, help: 'seed of the noise and of the pipeline' },
 } as const;
 
-/** The empty prompt's states: shipped with the model, or computed once by its text encoder (then released). */
+/** The empty prompt's states: shipped with the model, or computed once by its text encoder alone (then released). */
 async function emptyPromptStates(model: string): Promise<{ states: Tensor<Float32Array>; source: string }> {
   const shipped = await readUnconditionalEmbedding(model);
   if (shipped) return { states: shipped, source: 'unconditional_embedding.json (shipped with the model)' };
-  const withEncoder = await StableDiffusionPipeline.fromPretrained(model);
+  const encoder = await CLIPTextEncoder.fromPretrained(model);
   try {
-    return { states: await withEncoder.unconditionalEmbedding(), source: 'the text encoder, run once for "" and released (the folder ships no unconditional_embedding.json)' };
+    const { hiddenStates } = await encoder.encode(['']);
+    return { states: hiddenStates, source: 'the text encoder, run once for "" and released (the folder ships no unconditional_embedding.json)' };
   } finally {
-    await withEncoder.dispose();
+    await encoder.dispose();
   }
 }
 
