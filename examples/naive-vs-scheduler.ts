@@ -17,7 +17,7 @@
 import * as path from 'node:path';
 import { InvalidArgumentError, createTensor, splitBatch, type Scheduler, type SchedulerStepOutput, type StepOptions, type Tensor } from '@latentkit/core';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
-import { schedulerFromName } from '@latentkit/schedulers';
+import { alphasCumprodFrom, betasFor, schedulerFromName, type NoiseScheduleConfig } from '@latentkit/schedulers';
 import { analyseShapeImage } from '@latentkit/testing';
 import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { paletteDistance, savePng, sideBySide, stackVertically, type Rgb8Image } from './lib/images';
@@ -87,6 +87,20 @@ const FLAGS = {
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 /**
+ * The noise schedule at a few of the timesteps a sampler visits: x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε, and
+ * the σ = √((1−ᾱ_t)/ᾱ_t) that Euler and DPM-Solver++ step in.
+ */
+function scheduleRows(config: Readonly<Record<string, unknown>>, timesteps: readonly number[]): string[][] {
+  const alphasCumprod = alphasCumprodFrom(betasFor(config as unknown as NoiseScheduleConfig, String(config._class_name ?? 'scheduler')));
+  const picked = [...new Set([0, Math.round((timesteps.length - 1) / 4), Math.round((timesteps.length - 1) / 2), Math.round((3 * (timesteps.length - 1)) / 4), timesteps.length - 1])];
+  return picked.map((index) => {
+    const t = timesteps[index]!;
+    const alpha = alphasCumprod[t]!;
+    return [String(t), alpha.toFixed(4), Math.sqrt(alpha).toFixed(3), Math.sqrt(1 - alpha).toFixed(3), Math.sqrt((1 - alpha) / alpha).toFixed(3)];
+  });
+}
+
+/**
  * Runs the comparison and prints the table.
  *
  * @example
@@ -151,6 +165,10 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     const grid = stackVertically([...results.map((r) => sideBySide(r.images.slice(0, shown))), sideBySide(renders.slice(0, shown))]);
     const file = await savePng(grid, path.join(outDir, 'naive-vs-scheduler.png'));
     print(`prompt: "${prompt}", ${count} images per sampler (seed ${Number(values.seed)}), guidance ${Number(values.guidance)}, ${side}×${side}`);
+    const ddim = schedulerFromName('DDIMScheduler', loaded.scheduler);
+    ddim.setTimesteps(steps);
+    print(`noise schedule (${String(ddim.config.beta_schedule)}, β ${String(ddim.config.beta_start)} → ${String(ddim.config.beta_end)}) at ${steps}-step DDIM's timesteps:`);
+    print(formatTable([['t', 'ᾱ_t', 'signal √ᾱ_t', 'noise √(1−ᾱ_t)', 'σ_t'], ...scheduleRows(ddim.config, ddim.timesteps)], [0, 1, 2, 3, 4]));
     print();
     print(
       formatTable(

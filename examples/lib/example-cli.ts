@@ -97,6 +97,11 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec = {}): Parsed
  */
 export function runIfScript(scriptModule: NodeJS.Module, main: ExampleMain): void {
   if (require.main !== scriptModule) return;
+  // Piped into `head`: stop quietly when the reader goes away.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   main(process.argv.slice(2), { stdout: process.stdout }).catch((error: unknown) => {
     process.stderr.write(`${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
     process.exitCode = 1;

@@ -36,6 +36,12 @@ describe('the naive sampler and the latent distance', () => {
 describeWithEmbeddedModel('naive-vs-scheduler on the embedded model', () => {
   it('prints one row per sampler with finite distances, and a calibration row of renders the analyser reads 16/16', async () => {
     const { lines, text } = await runExample(main, ['--steps', '4', '--images', '2']);
+    // The schedule at 4-step DDIM's timesteps 751, 501, 251, 1; ᾱ_t from diffusers'
+    // alphas_cumprod of SD's schedule (0.055718992, 0.27499887, 0.67215115, 0.998296), to the 4 decimals printed.
+    expect(tableRow(lines, '751')[1]).toBe('0.0557');
+    expect(tableRow(lines, '501')[1]).toBe('0.2750');
+    expect(tableRow(lines, '251')[1]).toBe('0.6722');
+    expect(lines.find((line) => /^ {2}1 {2}/.test(line))).toMatch(/^ {2}1 {2}0\.9983 {2}/);
     for (const [label, steps] of [['naive x − ε̂', '4'], ['DDIM, 1 step (x̂₀)', '1'], ['DDIM', '4'], ['Euler', '4'], ['DPM-Solver++ 2M', '4']] as const) {
       const row = tableRow(lines, label);
       expect(row[1]).toBe(steps);
