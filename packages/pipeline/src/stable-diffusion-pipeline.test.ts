@@ -60,6 +60,25 @@ const quick = { prompt: 'a red circle', numInferenceSteps: 3, seed: 42 } as cons
     expect(seen).toHaveLength(3);
   });
 
+  it('runs a batch of prompts as each prompt alone (embeddings [uncond…; cond…] against latents [x…; x…])', async () => {
+    const noise = new TorchGenerator(8).randn([2, 4, 16, 16]);
+    const batch = await pipeline.textToImage({
+      ...quick, seed: undefined, prompt: ['a red circle', 'a blue square'], negativePrompt: ['green', ''],
+      latents: createTensor([2, 4, 16, 16], noise), outputType: 'float',
+    });
+    const alone = await Promise.all(
+      [['a red circle', 'green'], ['a blue square', '']].map(([prompt, negativePrompt], i) =>
+        pipeline.textToImage({ ...quick, seed: undefined, prompt: prompt!, negativePrompt, latents: createTensor([1, 4, 16, 16], noise.slice(i * 1024, (i + 1) * 1024)), outputType: 'float' }),
+      ),
+    );
+    // Batch 4 against batch 2 through the same graphs: float32 rounding only (≤ 1e-5).
+    for (let i = 0; i < 2; i++) {
+      let worst = 0;
+      alone[i]!.latents.data.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - batch.latents.data[i * 1024 + j]!))));
+      expect(worst).toBeLessThan(1e-5);
+    }
+  });
+
   it('gives the same image with guidance batched (2B) or sequential (2 × B)', async () => {
     const sequential = await assemble('sequential');
     try {
