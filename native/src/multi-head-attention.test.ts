@@ -184,6 +184,23 @@ describe('multiHeadAttentionAsync', () => {
     });
   });
 
+  test('synchronous calls made while asynchronous ones run share the thread pool correctly', async () => {
+    const random = seededRandom(77);
+    const make = (n: number) => {
+      const q = randomArray(n * 2 * 40, random, 2);
+      const k = randomArray(n * 2 * 40, random, 2);
+      const v = randomArray(n * 2 * 40, random, 1);
+      return { q, k, v, expected: attentionReference(q, k, v, { batch: 1, heads: 2, headDim: 40, scale: 1 / Math.sqrt(40) }) };
+    };
+    const options = { batch: 1, heads: 2, headDim: 40 };
+    const pending = Array.from({ length: 8 }, () => make(200)).map((job) => ({ job, promise: multiHeadAttentionAsync(job.q, job.k, job.v, options) }));
+    for (let i = 0; i < 4; i++) {
+      const job = make(150);
+      expect(maxAbsoluteError(multiHeadAttention(job.q, job.k, job.v, options), job.expected)).toBeLessThanOrEqual(TOLERANCE);
+    }
+    for (const { job, promise } of pending) expect(maxAbsoluteError(await promise, job.expected)).toBeLessThanOrEqual(TOLERANCE);
+  });
+
   test('rejects bad arguments with the same errors as the synchronous call', async () => {
     const q = new Float32Array(10);
     await expect(multiHeadAttentionAsync(q, q, q, { batch: 1, heads: 1, headDim: 3 })).rejects.toThrow(RangeError);
