@@ -69,6 +69,14 @@ function ddim(): Scheduler {
     expect(vae?.disposed).toBe(true);
   });
 
+  it('refuses a scheduler that expects another prediction type than the UNet was trained for', async () => {
+    const config = JSON.parse(fs.readFileSync(path.join(tinySd!, 'scheduler/scheduler_config.json'), 'utf8'));
+    const vPrediction = new DDIMScheduler({ ...config, prediction_type: 'v_prediction' }, { onUnknownKey: () => {} });
+    await expect(StableDiffusionPipeline.fromPretrained(tinySd!, { scheduler: vPrediction })).rejects.toThrow(
+      /scheduler DDIMScheduler expects the model to predict 'v_prediction' but the UNet predicts 'epsilon'/,
+    );
+  });
+
   it('explains a folder that is not a model', async () => {
     await expect(StableDiffusionPipeline.fromPretrained(path.join(tinySd!, 'unet'))).rejects.toThrow(ModelLoadError);
     await expect(StableDiffusionPipeline.fromPretrained('')).rejects.toThrow(InvalidArgumentError);

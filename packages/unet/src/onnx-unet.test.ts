@@ -26,6 +26,8 @@ interface Step { t: number; latent_model_input: number[] | null; noise_pred_unco
     expect(unet.outChannels).toBe(4);
     expect(unet.crossAttentionDim).toBe(32);
     expect(unet.sampleSize).toBe(16);
+    // The UNet's config does not say; the model folder's scheduler config (its training) does.
+    expect(unet.predictionType).toBe('epsilon');
   });
 
   // Tolerance: diffusers ran the same ONNX graph's PyTorch source on CPU; ONNX Runtime fuses the

@@ -18,6 +18,7 @@ import {
   fromOrtFloat32,
   readJsonObject,
   throwIfAborted,
+  type PredictionType,
   type SessionOptions,
   type Tensor,
   type UNet,
@@ -70,6 +71,11 @@ export class OnnxUNet implements UNet {
     readonly fixedSampleSize: readonly [number, number] | undefined,
     /** The text-state length the graph was exported with, when fixed. */
     readonly fixedSequenceLength: number | undefined,
+    /**
+     * What the model predicts: `prediction_type` of its config.json, else of the model folder's
+     * `scheduler/scheduler_config.json` (the setting it was trained with); undefined when neither says.
+     */
+    readonly predictionType: PredictionType | undefined,
   ) {
     this.session = session;
     this.outputName = session.outputNames[0]!;
@@ -86,7 +92,11 @@ export class OnnxUNet implements UNet {
       throw new ModelLoadError({ path: modelFile, reason: 'the UNet model file does not exist: pass a model folder holding unet/model.onnx, or the unet/ folder' });
     }
     const configFile = path.join(componentPath, 'config.json');
-    const config = (await exists(configFile)) ? await readJsonObject(configFile) : {};
+    const config = { ...((await exists(configFile)) ? await readJsonObject(configFile) : {}) };
+    if (config.prediction_type === undefined) {
+      const schedulerConfig = path.join(path.dirname(componentPath), 'scheduler', 'scheduler_config.json');
+      if (await exists(schedulerConfig)) config.prediction_type = (await readJsonObject(schedulerConfig)).prediction_type;
+    }
     const session = await openOnnxSession(modelFile, options.sessionOptions);
     try {
       return OnnxUNet.fromSession(session, modelFile, config, configFile);
@@ -134,7 +144,7 @@ export class OnnxUNet implements UNet {
     const fixedSampleSize = fixedHeight !== undefined && fixedWidth !== undefined ? ([fixedHeight, fixedWidth] as const) : undefined;
     return new OnnxUNet(
       session, modelFile, inChannels, outChannels, crossAttentionDim, sampleSize, timestep,
-      fixedDimension(sample, 0), fixedSampleSize, fixedDimension(states, 1),
+      fixedDimension(sample, 0), fixedSampleSize, fixedDimension(states, 1), predictionTypeOf(config.prediction_type, configFile),
     );
   }
 
@@ -235,6 +245,16 @@ export function timestepFormatOf(info: OnnxValueInfo, modelFile: string): Timest
   const shape = info.shape;
   const layout = shape === undefined ? 'batch' : shape.length === 0 ? 'scalar' : shape[0] === 1 ? 'one' : 'batch';
   return { type, layout };
+}
+
+const PREDICTION_TYPES: readonly PredictionType[] = ['epsilon', 'v_prediction', 'sample'];
+
+function predictionTypeOf(value: unknown, configFile: string): PredictionType | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!PREDICTION_TYPES.includes(value as PredictionType)) {
+    throw new ModelLoadError({ path: configFile, reason: `prediction_type must be one of ${PREDICTION_TYPES.join(', ')}, found ${JSON.stringify(value)}` });
+  }
+  return value as PredictionType;
 }
 
 /** A size both config.json and the graph may declare: they must agree when both do. */
