@@ -77,6 +77,22 @@ function ddim(): Scheduler {
     );
   });
 
+  it('checks what the configs alone decide before opening any session', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'latentkit-mismatch-'));
+    try {
+      for (const entry of ['vae_decoder', 'vae_encoder', 'scheduler', 'text_encoder', 'tokenizer']) fs.symlinkSync(path.join(tinySd!, entry), path.join(folder, entry));
+      fs.copyFileSync(path.join(tinySd!, 'model_index.json'), path.join(folder, 'model_index.json'));
+      fs.mkdirSync(path.join(folder, 'unet'));
+      const config = JSON.parse(fs.readFileSync(path.join(tinySd!, 'unet/config.json'), 'utf8'));
+      fs.writeFileSync(path.join(folder, 'unet/config.json'), JSON.stringify({ ...config, in_channels: 5 }));
+      // No model.onnx at all: the configs alone must stop the load.
+      await expect(StableDiffusionPipeline.fromPretrained(folder, { scheduler: ddim() })).rejects.toThrow(IncompatibleComponentsError);
+      await expect(StableDiffusionPipeline.fromPretrained(folder, { scheduler: ddim() })).rejects.toThrow(/the UNet takes 5 input channels but the VAE makes 4-channel latents/);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('explains a folder that is not a model', async () => {
     await expect(StableDiffusionPipeline.fromPretrained(path.join(tinySd!, 'unet'))).rejects.toThrow(ModelLoadError);
     await expect(StableDiffusionPipeline.fromPretrained('')).rejects.toThrow(InvalidArgumentError);

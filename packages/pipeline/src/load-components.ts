@@ -97,6 +97,8 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
   const given = options.components ?? {};
   const encoderChoice = textEncoderSlots(model, options.textEncoder);
 
+  assertConfigsFit(model, given);
+
   // Every component loads in parallel; when one fails, the others are awaited and disposed so
   // that no onnxruntime session outlives a failed load.
   type Loaded = UNet | Vae | TextEncoder | undefined;
@@ -146,6 +148,26 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
     await disposeOwned();
     throw error;
   }
+}
+
+/**
+ * The rules that configs alone can decide (UNet and VAE channels), checked before any session
+ * opens so that a mismatched folder fails in milliseconds rather than after loading gigabytes.
+ * The full check runs again on the loaded components.
+ */
+function assertConfigsFit(model: ModelFolder, given: PipelineLoadOptions['components'] & object): void {
+  const unet = model.components.get('unet')?.config;
+  const vae = (model.components.get('vae_decoder') ?? model.components.get('vae'))?.config;
+  const integer = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined);
+  const inChannels = integer(unet?.in_channels);
+  const crossAttentionDim = integer(unet?.cross_attention_dim);
+  const latentChannels = integer(vae?.latent_channels);
+  const blocks = vae?.block_out_channels;
+  if (given.unet || given.vae || inChannels === undefined || crossAttentionDim === undefined || latentChannels === undefined || !Array.isArray(blocks)) return;
+  assertCompatible({
+    unet: { inChannels, crossAttentionDim, outChannels: integer(unet?.out_channels) },
+    vae: { latentChannels, scaleFactor: 2 ** (blocks.length - 1) },
+  });
 }
 
 /** The text encoder and tokenizer slots for a choice, or undefined for none. */
