@@ -1,4 +1,5 @@
 /** The text-encoder contract: prompts → per-token embeddings `[batch, seq, hiddenSize]`. */
+import { InvalidArgumentError } from './errors';
 import type { Tensor } from './tensor';
 
 export interface TextEncodeOptions {
@@ -37,4 +38,23 @@ export interface TextEncoder {
   readonly tokenizer?: import('./tokenizer').Tokenizer;
   encode(prompts: readonly string[], options?: TextEncodeOptions): Promise<TextEncoderOutput>;
   dispose?(): Promise<void> | void;
+}
+
+/**
+ * Checks the `prompts` argument of {@link TextEncoder.encode}: a non-empty array of strings.
+ * Every encoder calls it first, so all of them reject bad input with the same message.
+ *
+ * @example
+ * ```ts
+ * assertPromptList(['a red circle', '']); // ok
+ * assertPromptList(['a', 3]); // InvalidArgumentError: prompts[1] must be a string, got 3
+ * ```
+ */
+export function assertPromptList(prompts: unknown): asserts prompts is readonly string[] {
+  if (!Array.isArray(prompts) || prompts.length === 0) {
+    throw new InvalidArgumentError({ name: 'prompts', expected: 'a non-empty array of strings', actual: prompts });
+  }
+  prompts.forEach((prompt: unknown, index) => {
+    if (typeof prompt !== 'string') throw new InvalidArgumentError({ name: `prompts[${index}]`, expected: 'a string', actual: prompt });
+  });
 }

@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import {
+  assertPromptList,
   InvalidArgumentError,
   ModelLoadError,
   StateError,
@@ -158,12 +159,7 @@ export class CLIPTextEncoder implements TextEncoder {
    * first chunk when the graph has a pooled output.
    */
   async encode(prompts: readonly string[], options: TextEncodeOptions = {}): Promise<TextEncoderOutput> {
-    if (!Array.isArray(prompts) || prompts.length === 0) {
-      throw new InvalidArgumentError({ name: 'prompts', expected: 'a non-empty array of strings', actual: prompts });
-    }
-    prompts.forEach((p, i) => {
-      if (typeof p !== 'string') throw new InvalidArgumentError({ name: `prompts[${i}]`, expected: 'a string', actual: p });
-    });
+    assertPromptList(prompts);
     const tokenizer = this.tokenizer;
     if (!tokenizer) {
       throw new StateError(

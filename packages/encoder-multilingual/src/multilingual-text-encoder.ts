@@ -13,6 +13,7 @@
 import * as path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import {
+  assertPromptList,
   ComponentMismatchError,
   InvalidArgumentError,
   ModelLoadError,
@@ -181,12 +182,7 @@ export class MultilingualTextEncoder implements TextEncoder {
 
   /** Encodes prompts to `[batch, maxLength, hiddenSize]` per-token states (projected when a projection ships). */
   async encode(prompts: readonly string[], options: TextEncodeOptions = {}): Promise<TextEncoderOutput> {
-    if (!Array.isArray(prompts) || prompts.length === 0) {
-      throw new InvalidArgumentError({ name: 'prompts', expected: 'a non-empty array of strings', actual: prompts });
-    }
-    prompts.forEach((p, i) => {
-      if (typeof p !== 'string') throw new InvalidArgumentError({ name: `prompts[${i}]`, expected: 'a string', actual: p });
-    });
+    assertPromptList(prompts);
     const session = this.session;
     if (!session) throw new StateError('MultilingualTextEncoder was disposed: load it again with MultilingualTextEncoder.fromPretrained()');
     throwIfAborted(options.signal);
