@@ -124,6 +124,11 @@ def configs(M):
         "upcast_attention": False, "use_linear_projection": True, "transformer_layers_per_block": 1,
         "time_embedding_type": "positional", "resnet_time_scale_shift": "default",
     }
+    if ucfg.get("text_time"):
+        unet_config["addition_embed_type"] = "text"
+        unet_config["latentkit_note"] = ("addition_embed_type 'text' here is a mean over the 77 encoder_hidden_states "
+                                         "-> Linear(128,256) -> SiLU -> Linear(256,256), added to the time embedding "
+                                         "(diffusers' TextTimeEmbedding uses attention pooling instead)")
     te_config = {
         "_name_or_path": "latentkit-tiny/text_encoder", "architectures": ["CLIPTextModel"],
         "model_type": "clip_text_model", "hidden_size": 128, "intermediate_size": CLIP_CFG["ff"],

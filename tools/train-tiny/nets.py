@@ -183,6 +183,12 @@ class UNetTiny(nn.Module):
         temb = ch[0] * 4
         self.ch0 = ch[0]
         self.time_embedding = nn.Sequential(Lin(ch[0], temb), nn.SiLU(), Lin(temb, temb))
+        # optional global text pathway (like diffusers' addition_embed_type="text"): mean of the 77 text states
+        # -> MLP -> added to the time embedding; last layer zero-initialised
+        self.text_time = None
+        if cfg.get("text_time"):
+            self.text_time = nn.Sequential(Lin(ctx, temb), nn.SiLU(), Lin(temb, temb))
+            nn.init.zeros_(self.text_time[2].weight); nn.init.zeros_(self.text_time[2].bias)
         self.conv_in = nn.Conv2d(4, ch[0], 3, padding=1)
         self.down = nn.ModuleList()
         skips = [ch[0]]
@@ -214,6 +220,8 @@ class UNetTiny(nn.Module):
 
     def forward(self, sample, timestep, encoder_hidden_states):
         t = self.time_embedding(timestep_embedding(timestep, self.ch0))
+        if self.text_time is not None:
+            t = t + self.text_time(encoder_hidden_states.mean(dim=1))
         h = self.conv_in(sample)
         hs = [h]
         for m in self.down:

@@ -52,10 +52,10 @@ def analyse(img):
 
 # ------------------------------------------------------------ models
 class Models:
-    def __init__(self, use_mling=True):
+    def __init__(self, use_mling=True, mling="mling_final.pt", unet="unet_ema.pt"):
         v = torch.load(os.path.join(RUNS, "vae_final.pt"))
         self.vae = VAE(v["cfg"]); self.vae.load_state_dict(v["model"]); self.vae.eval()
-        u = torch.load(os.path.join(RUNS, "unet_ema.pt"))
+        u = torch.load(os.path.join(RUNS, unet))
         self.scale = u["scaling_factor"]
         self.unet = UNetTiny(u["cfg"]); self.unet.load_state_dict(u["unet"]); self.unet.eval()
         self.te = CLIPTextTiny(u["known_ids"]); self.te.load_state_dict(u["te"]); self.te.eval()
@@ -63,7 +63,7 @@ class Models:
         self.ctok = CLIPTokenizer()
         self.mtok = MultilingualTokenizer()
         self.ml = None
-        mp = os.path.join(RUNS, "mling_final.pt")
+        mp = os.path.join(RUNS, mling)
         if use_mling and os.path.exists(mp):
             self.ml = MultilingualTiny(len(self.mtok.vocab)); self.ml.load_state_dict(torch.load(mp)["model"]); self.ml.eval()
         self.ac = sd_alphas_cumprod()
@@ -156,6 +156,9 @@ if __name__ == "__main__":
     ap.add_argument("--langs", default="clip:en")
     ap.add_argument("--n", type=int, default=2)
     ap.add_argument("--tag", default="eval")
+    ap.add_argument("--mling", default="mling_final.pt")
+    ap.add_argument("--unet", default="unet_ema.pt")
+    ap.add_argument("--fp16_unet", action="store_true", help="round the big UNet weights to fp16 as exported")
     args = ap.parse_args()
     setup(0)
     if args.check_analyser:
@@ -165,7 +168,11 @@ if __name__ == "__main__":
               dataset.COLOURS[int(d["bg"][i])]) for i in range(n)]
         print("analyser accuracy on ground-truth renders: %.4f" % np.mean(ok))
         raise SystemExit
-    M = Models()
+    M = Models(mling=args.mling, unet=args.unet)
+    if args.fp16_unet:
+        for mod in M.unet.modules():
+            if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)) and mod.weight.numel() >= 4096:
+                mod.weight.data = mod.weight.data.half().float()
     if args.eval:
         t = time.time()
         rep = evaluate(M, args.guidance, args.langs.split(","), args.n, args.tag)

@@ -24,6 +24,9 @@ ap.add_argument("--ema", type=float, default=0.995)
 ap.add_argument("--gamma", type=float, default=5.0)
 ap.add_argument("--p_uncond", type=float, default=0.1)
 ap.add_argument("--seed", type=int, default=2)
+ap.add_argument("--unet", default="unet_ema.pt", help="frozen UNet snapshot in .runs/")
+ap.add_argument("--init", default=None, help="start from this encoder (.runs/ file) instead of random init")
+ap.add_argument("--tag", default="mling", help="checkpoint name: .runs/<tag>.ckpt and .runs/<tag>_final.pt")
 args = ap.parse_args()
 
 
@@ -34,13 +37,16 @@ def main():
     scale = lat["scaling_factor"]
     means, logvars = lat["mean"].float(), lat["logvar"].float()
     N = means.shape[0] - 256
-    u = torch.load(os.path.join(RUNS, "unet_ema.pt"))
+    u = torch.load(os.path.join(RUNS, args.unet))
     unet = UNetTiny(u["cfg"]); unet.load_state_dict(u["unet"]); unet.eval()
     for p in unet.parameters():
         p.requires_grad_(False)
     tok = MultilingualTokenizer()
     model = MultilingualTiny(len(tok.vocab))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    if args.init:
+        model.load_state_dict(torch.load(os.path.join(RUNS, args.init))["model"])
+        print("initialised from", args.init, flush=True)
     ema = EMA(model, args.ema)
     ac = sd_alphas_cumprod()
     snr = ac / (1 - ac)
@@ -52,7 +58,7 @@ def main():
             cache[text] = tok(text)
         return cache[text]
 
-    ck = os.path.join(RUNS, "mling.ckpt")
+    ck = os.path.join(RUNS, args.tag + ".ckpt")
     step, elapsed = 0, 0.0
     if os.path.exists(ck):
         st = torch.load(ck)
@@ -106,8 +112,8 @@ def main():
         if step % 100 == 0 or step == args.steps:
             el = elapsed + time.time() - t0
             save_ckpt(ck, {"model": model.state_dict(), "opt": opt.state_dict(), "ema": ema.shadow, "step": step, "elapsed": el})
-            save_ckpt(os.path.join(RUNS, "mling_final.pt"), {"model": ema.shadow, "step": step, "train_minutes": el / 60,
-                                                           "unet_step": u["step"]})
+            save_ckpt(os.path.join(RUNS, args.tag + "_final.pt"), {"model": ema.shadow, "step": step, "train_minutes": el / 60,
+                                                                 "unet_step": u["step"], "init": args.init})
     print("done", flush=True)
 
 

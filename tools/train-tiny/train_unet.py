@@ -25,6 +25,9 @@ ap.add_argument("--gamma", type=float, default=5.0)
 ap.add_argument("--p_uncond", type=float, default=0.1)
 ap.add_argument("--seed", type=int, default=1)
 ap.add_argument("--ckpt_every", type=int, default=100)
+ap.add_argument("--text_time", action="store_true", help="add the pooled-text pathway to the time embedding")
+ap.add_argument("--init_from", default=None, help="phase 2: start weights+EMA from this .runs/ checkpoint (fresh optimiser)")
+ap.add_argument("--tag", default="unet", help="checkpoint .runs/<tag>.ckpt")
 args = ap.parse_args()
 
 
@@ -64,7 +67,8 @@ def main():
     sampler = CaptionSampler(data, tok)
     empty = torch.tensor(tok(""), dtype=torch.long)
 
-    unet = UNetTiny(UNET_CFG)
+    cfg = dict(UNET_CFG, text_time=bool(args.text_time))
+    unet = UNetTiny(cfg)
     te = CLIPTextTiny(known)
     params = list(unet.parameters()) + list(te.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
@@ -73,8 +77,15 @@ def main():
     snr = ac / (1 - ac)
     wts = torch.clamp(snr, max=args.gamma) / snr  # min-SNR-gamma for epsilon prediction
 
-    ck = os.path.join(RUNS, "unet.ckpt")
+    ck = os.path.join(RUNS, args.tag + ".ckpt")
     step, elapsed = 0, 0.0
+    prev_minutes, prev_steps = 0.0, 0
+    if args.init_from:
+        st = torch.load(os.path.join(RUNS, args.init_from))
+        missing = unet.load_state_dict(st["unet"], strict=False); te.load_state_dict(st["te"])
+        print("phase 2 from", args.init_from, "step", st["step"], "new params:", missing.missing_keys, flush=True)
+        ema_u = EMA(unet, args.ema); ema_u.shadow.update(st["ema_u"]); ema_t.shadow = st["ema_t"]
+        prev_minutes, prev_steps = st["elapsed"] / 60, st["step"]
     if os.path.exists(ck):
         st = torch.load(ck)
         unet.load_state_dict(st["unet"]); te.load_state_dict(st["te"]); opt.load_state_dict(st["opt"])
@@ -127,13 +138,14 @@ def main():
             save_ckpt(ck, {"unet": unet.state_dict(), "te": te.state_dict(), "opt": opt.state_dict(),
                            "ema_u": ema_u.shadow, "ema_t": ema_t.shadow, "step": step, "elapsed": el})
             save_ckpt(os.path.join(RUNS, "unet_ema.pt"), {"unet": ema_u.shadow, "te": ema_t.shadow, "known_ids": known,
-                                                         "cfg": UNET_CFG, "scaling_factor": scale, "step": step,
-                                                         "train_minutes": el / 60})
+                                                         "cfg": cfg, "scaling_factor": scale, "step": step + prev_steps,
+                                                         "train_minutes": el / 60 + prev_minutes,
+                                                         "phases": [prev_steps, step]})
     print("done", flush=True)
 
 
 start = 0
 if __name__ == "__main__":
-    if os.path.exists(os.path.join(RUNS, "unet.ckpt")):
-        start = torch.load(os.path.join(RUNS, "unet.ckpt"))["step"]
+    if os.path.exists(os.path.join(RUNS, args.tag + ".ckpt")):
+        start = torch.load(os.path.join(RUNS, args.tag + ".ckpt"))["step"]
     main()
