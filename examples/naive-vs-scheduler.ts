@@ -9,8 +9,9 @@
  *   with `--steps` steps.
  * For a batch of `--images` images per sampler it prints three distances from the data: the
  * latent Fréchet distance to renders of what the prompt asks for (`lib/latent-distribution.ts`),
- * the palette distance (`lib/images.ts`), and how many images the shape analyser of
- * `@latentkit/testing` reads as the prompt. A row for real images (the renders) calibrates them.
+ * the palette distance (`lib/images.ts`), the spread of the shapes' positions, and how many
+ * images the shape analyser of `@latentkit/testing` reads as the prompt. A row for real images
+ * (the renders) calibrates them.
  *
  *   pnpm --filter @latentkit/examples exec tsx naive-vs-scheduler.ts [--steps 20] [--seed 0]
  */
@@ -74,6 +75,8 @@ export interface SamplerResult {
   readonly paletteDistance: number;
   /** Images the analyser reads as the prompt's shape and colours. */
   readonly followed: number;
+  /** Root-mean-square distance (pixels) of the shapes' centres from their mean: the batch's variety of placement. */
+  readonly centreSpread: number;
 }
 
 const FLAGS = {
@@ -85,6 +88,21 @@ const FLAGS = {
 } as const;
 
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
+/**
+ * How varied the placement of the shapes is: the RMS distance, in pixels, of each image's shape
+ * centre (the analyser's bounding box) from the batch's mean centre. The training set places
+ * shapes anywhere; a sampler that returns the average image puts them all in the middle.
+ */
+function centreSpread(images: readonly Rgb8Image[]): number {
+  const centres = images
+    .map((image) => analyseShapeImage(image).boundingBox)
+    .filter((box) => box !== null)
+    .map((box) => [box.x + box.width / 2, box.y + box.height / 2] as const);
+  if (centres.length < 2) return 0;
+  const [cx, cy] = [mean(centres.map((c) => c[0])), mean(centres.map((c) => c[1]))];
+  return Math.sqrt(mean(centres.map(([x, y]) => (x - cx) ** 2 + (y - cy) ** 2)));
+}
 
 /**
  * The noise schedule at a few of the timesteps a sampler visits: x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε, and
@@ -135,7 +153,8 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
 
     const samplers: [label: string, scheduler: Scheduler, steps: number][] = [
       ['naive x − ε̂', new NaiveSubtractionScheduler(schedulerFromName('DDIMScheduler', loaded.scheduler)), steps],
-      ['DDIM, 1 step (x̂₀)', schedulerFromName('DDIMScheduler', loaded.scheduler), 1],
+      // "trailing" spacing puts a single step at t = 999 ("leading" would put it at t = 1).
+      ['DDIM, 1 step (x̂₀)', schedulerFromName('DDIMScheduler', loaded.scheduler, { timestep_spacing: 'trailing' }), 1],
       ['DDIM', schedulerFromName('DDIMScheduler', loaded.scheduler), steps],
       ['Euler', schedulerFromName('EulerDiscreteScheduler', loaded.scheduler), steps],
       ['DPM-Solver++ 2M', schedulerFromName('DPMSolverMultistepScheduler', loaded.scheduler), steps],
@@ -158,6 +177,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
         latentDistance: frechetDistance(channelStatistics(latents), data),
         paletteDistance: mean(images.map(paletteDistance)),
         followed: images.filter(follows).length,
+        centreSpread: centreSpread(images),
       });
     }
 
@@ -173,16 +193,17 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     print(
       formatTable(
         [
-          ['sampler', 'steps', 'latent FD', 'palette dist.', 'prompt followed'],
-          ...results.map((r) => [r.label, String(r.steps), r.latentDistance.toFixed(3), r.paletteDistance.toFixed(1), `${r.followed}/${count}`]),
-          ['renders of the prompt', '—', calibration.toFixed(3), mean(renders.map(paletteDistance)).toFixed(1), `${renders.filter(follows).length}/${renders.length}`],
+          ['sampler', 'steps', 'latent FD', 'palette dist.', 'centre spread', 'prompt followed'],
+          ...results.map((r) => [r.label, String(r.steps), r.latentDistance.toFixed(3), r.paletteDistance.toFixed(1), `${r.centreSpread.toFixed(1)} px`, `${r.followed}/${count}`]),
+          ['renders of the prompt', '—', calibration.toFixed(3), mean(renders.map(paletteDistance)).toFixed(1), `${centreSpread(renders).toFixed(1)} px`, `${renders.filter(follows).length}/${renders.length}`],
         ],
-        [1, 2, 3, 4],
+        [1, 2, 3, 4, 5],
       ),
     );
     print();
     print(`latent FD: Fréchet distance between per-channel Gaussians fitted to the batch's final latents and to the latents of ${renders.length} renders of the prompt (0 = as the data; the renders row: one half against the other)`);
     print('palette dist.: mean RGB distance (0–441) from each pixel to the nearest of the 8 colours the training images use');
+    print('centre spread: RMS distance of the shapes\' centres from their mean, in pixels (the variety of placement)');
     print('prompt followed: images the shape analyser of @latentkit/testing reads as the prompt\'s shape and colours');
     print(`images (one row per sampler as in the table, then renders of the prompt): ${displayPath(file)}`);
   } finally {

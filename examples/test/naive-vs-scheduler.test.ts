@@ -46,9 +46,10 @@ describeWithEmbeddedModel('naive-vs-scheduler on the embedded model', () => {
       const row = tableRow(lines, label);
       expect(row[1]).toBe(steps);
       for (const cell of row.slice(2, 4)) expect(Number.isFinite(Number(cell))).toBe(true);
-      expect(row[4]).toMatch(/^[0-2]\/2$/);
+      expect(row[4]).toMatch(/^\d+\.\d px$/);
+      expect(row[5]).toMatch(/^[0-2]\/2$/);
     }
-    expect(tableRow(lines, 'renders of the prompt')[4]).toBe('16/16');
+    expect(tableRow(lines, 'renders of the prompt')[5]).toBe('16/16');
     expect(text).toMatch(/images \(one row per sampler.*\): .*naive-vs-scheduler\.png/);
   });
 });
