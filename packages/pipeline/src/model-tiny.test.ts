@@ -43,11 +43,13 @@ function recordUNetInputs(pipeline: StableDiffusionPipeline): { inputs: Tensor<F
     expect(latents.dims).toEqual([1, 4, 16, 16]);
   });
 
-  (preliminary ? it.skip : it)('draws what the prompt asks for (colours, judged from pixels)', async () => {
-    const { images } = await pipeline.textToImage({ prompt: 'a red circle on a blue background', numInferenceSteps: 25, seed: 11 });
-    const analysis = analyseShapeImage(images[0]!);
-    expect(analysis.background).toBe('blue');
-    expect(analysis.foreground).toBe('red');
+  (preliminary ? it.skip : it).each([
+    ['a red circle on a blue background', 'red', 'circle', 'blue'],
+    ['a yellow square on a purple background', 'yellow', 'square', 'purple'],
+    ['a green triangle on a white background', 'green', 'triangle', 'white'],
+  ])('draws what "%s" asks for (colours and shape, judged from pixels)', async (prompt, foreground, shape, background) => {
+    const { images } = await pipeline.textToImage({ prompt, numInferenceSteps: 25, seed: 11 });
+    expect(analyseShapeImage(images[0]!)).toMatchObject({ foreground, shape, background });
   });
 
   it('refuses sizes the fixed-size export cannot run, before any compute', async () => {
