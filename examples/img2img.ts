@@ -15,7 +15,7 @@ import { psnr, savePng, sideBySide, type Rgb8Image } from './lib/images';
 const FLAGS = {
   image: { type: 'string', default: '', help: 'the input image (default: a rendered red circle on blue)' },
   prompt: { type: 'string', default: 'a yellow square on a green background', help: 'where to take the image' },
-  strengths: { type: 'string', default: '0.3,0.6,0.9', help: 'comma-separated strengths in (0, 1]' },
+  strengths: { type: 'string', default: '0.1,0.3,0.5,0.8', help: 'comma-separated strengths in (0, 1]' },
   steps: { type: 'number', default: 20, help: 'steps of the full schedule' },
   guidance: { type: 'number', default: 7.5, help: 'classifier-free guidance scale' },
   seed: { type: 'number', default: 0, help: 'seed' },
