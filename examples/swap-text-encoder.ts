@@ -20,6 +20,7 @@ import { analyseShapeImage } from '@latentkit/testing';
 import { createHashingTextEncoder } from '@latentkit-example/encoder-plugin-hashing';
 import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { savePng, sideBySide, type Rgb8Image } from './lib/images';
+import { parseShapePrompt } from './lib/latent-distribution';
 
 /** The same request in the languages the embedded multilingual encoder was trained on (captions as in `tools/train-tiny/dataset.py`). */
 export const PROMPTS: readonly { language: string; prompt: string }[] = [
@@ -29,6 +30,19 @@ export const PROMPTS: readonly { language: string; prompt: string }[] = [
   { language: 'de', prompt: 'ein roter Kreis auf blauem Hintergrund' },
   { language: 'zh', prompt: '蓝色背景上的红色圆形' },
 ];
+
+/** English prompts for the right-width-wrong-space check (training combinations, not held out). */
+const CHECK_PROMPTS: readonly string[] = [
+  'a red circle on a blue background',
+  'a green square on a white background',
+  'a yellow triangle on a purple background',
+  'a black circle on an orange background',
+];
+
+const reading = (image: Rgb8Image) => {
+  const found = analyseShapeImage(image);
+  return found.shape ? `${found.foreground} ${found.shape} on ${found.background}` : `no shape (on ${found.background})`;
+};
 
 const FLAGS = {
   encoder: { type: 'string', default: 'multilingual', help: 'the alternative text encoder slot (text_encoder_<name>)' },
@@ -90,10 +104,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     print(
       formatTable([
         ['encoder', 'lang', 'prompt', 'analyser reads'],
-        ...generated.map((g) => {
-          const found = analyseShapeImage(g.image);
-          return [g.encoder, g.language, g.prompt, found.shape ? `${found.foreground} ${found.shape} on ${found.background}` : `no shape (on ${found.background})`];
-        }),
+        ...generated.map((g) => [g.encoder, g.language, g.prompt, reading(g.image)]),
       ]),
     );
 
@@ -114,11 +125,23 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     print();
     const fitting = createHashingTextEncoder({ hiddenSize: width, maxLength: 77 });
     const hashed = new StableDiffusionPipeline({ unet: clip.unet, vae: clip.vae, scheduler: clip.scheduler, textEncoder: fitting });
-    const { images } = await hashed.textToImage({ prompt: PROMPTS[0]!.prompt, ...settings });
-    generated.push({ encoder: fitting.name, language: 'en', prompt: PROMPTS[0]!.prompt, image: images[0]! });
-    const found = analyseShapeImage(images[0]!);
     print(`right width, wrong space: the hashing encoder at hidden size ${width} loads and runs, but the UNet was never trained on its embeddings:`);
-    print(`  "${PROMPTS[0]!.prompt}" → analyser reads ${found.shape ? `${found.foreground} ${found.shape} on ${found.background}` : `no shape (on ${found.background})`}`);
+    const rows = [['prompt', `${clip.textEncoder!.name} → analyser reads`, `${fitting.name} → analyser reads`]];
+    const followed = { trained: 0, hashing: 0 };
+    for (const prompt of CHECK_PROMPTS) {
+      const [trained, hashing] = [(await clip.textToImage({ prompt, ...settings })).images[0]!, (await hashed.textToImage({ prompt, ...settings })).images[0]!];
+      if (prompt === CHECK_PROMPTS[0]) generated.push({ encoder: fitting.name, language: 'en', prompt, image: hashing });
+      const asked = parseShapePrompt(prompt);
+      const matches = (image: Rgb8Image) => {
+        const found = analyseShapeImage(image);
+        return asked !== undefined && found.shape === asked.shape && found.foreground === asked.foreground && found.background === asked.background;
+      };
+      followed.trained += Number(matches(trained));
+      followed.hashing += Number(matches(hashing));
+      rows.push([prompt, reading(trained), reading(hashing)]);
+    }
+    print(formatTable(rows).replace(/^/gm, '  '));
+    print(`  prompt followed: ${clip.textEncoder!.name} ${followed.trained}/${CHECK_PROMPTS.length}, ${fitting.name} ${followed.hashing}/${CHECK_PROMPTS.length}`);
 
     const file = await savePng(sideBySide(generated.map((g) => g.image)), path.join(outDir, 'swap-text-encoder.png'));
     print();

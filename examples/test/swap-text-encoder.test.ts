@@ -9,5 +9,6 @@ describeWithEmbeddedModel('swap-text-encoder on the embedded model', () => {
     expect(text).toContain('IncompatibleComponentsError');
     expect(text).toContain("text encoder 'hashing' produces 64-wide embeddings but the UNet's cross-attention expects 128");
     expect(text).toContain('right width, wrong space: the hashing encoder at hidden size 128 loads and runs');
+    expect(text).toMatch(/prompt followed: clip [0-4]\/4, hashing [0-4]\/4/);
   });
 });
