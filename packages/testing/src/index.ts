@@ -14,4 +14,5 @@ export * from './unet-conformance';
 export * from './plugin-conformance';
 export * from './shape-palette';
 export * from './shape-image-render';
+export * from './shape-classification';
 export * from './shape-image-analyser';

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@latentkit/core';
-import { analyseShapeImage, shapeFromFillRatio } from './shape-image-analyser';
+import { classifyShape, shapeFromFillRatio } from './shape-classification';
+import { analyseShapeImage } from './shape-image-analyser';
 import { renderShapeImage } from './shape-image-render';
 import { PALETTE_COLOURS, SHAPE_NAMES, SHAPE_PALETTE, type PaletteColour, type ShapeName } from './shape-palette';
 import { SeededGenerator } from './seeded-generator';
@@ -136,6 +137,30 @@ describe('analyseShapeImage', () => {
       expect(InvalidArgumentError.isInstance(error)).toBe(true);
       expect((error as Error).message).toBe(message);
     }
+  });
+
+  it('reads a square with a notch as a square: it fills 0.8 of its box, like a circle, but keeps three corners', () => {
+    // What an undertrained model draws (seen with latentkit-tiny's interim export).
+    const notched = renderShapeImage({ shape: 'square', foreground: 'green', background: 'white', size: 40 });
+    for (let y = 32; y < 52; y++) for (let x = 42; x < 52; x++) notched.data.set(SHAPE_PALETTE.white, (y * 64 + x) * 3);
+    const found = analyseShapeImage(notched);
+    expect(found.fillRatio).toBeCloseTo(0.875, 3);
+    expect(found.cornerFills).toEqual([1, 1, 1, 0]);
+    expect(found.shape).toBe('square');
+    expect(classifyShape(0.8, [0, 0, 0, 0])).toBe('circle');
+    expect(classifyShape(0.8, [1, 1, 1, 0])).toBe('square');
+    expect(classifyShape(0.55, [0, 0, 0.7, 0.8])).toBe('triangle');
+    // Measured on latentkit-tiny's interim "a green square on a white background", seed 1: a notch
+    // takes the bottom-right corner and the others are worn.
+    expect(classifyShape(0.796, [0.69, 0.95, 0.81, 0])).toBe('square');
+  });
+
+  it('measures corner fills near the ideal 1, 0 and [0, 0, 3/4, 3/4] (tolerance 0.15 at 40 px)', () => {
+    const corners = (shape: ShapeName) => analyseShapeImage(renderShapeImage({ shape, foreground: 'red', background: 'blue', size: 40 })).cornerFills!;
+    const close = (actual: readonly number[], expected: readonly number[]) => actual.forEach((c, i) => expect(Math.abs(c - expected[i]!)).toBeLessThanOrEqual(0.15));
+    close(corners('square'), [1, 1, 1, 1]);
+    close(corners('circle'), [0, 0, 0, 0]);
+    close(corners('triangle'), [0, 0, 0.75, 0.75]);
   });
 
   it('splits fill ratios at the midpoints between the ideal values', () => {

@@ -8,10 +8,11 @@
  *    palette colour to its nearest other palette colour (the midpoint, so any palette foreground
  *    is separated from it), reduced to the largest 4-connected region to drop speckle noise.
  * 3. Foreground colour: the mean of the region's interior pixels (anti-aliased edges excluded).
- * 4. Shape: the fill ratio of the region's bounding box, whose ideal values are 1 (square),
- *    π/4 ≈ 0.785 (circle) and 1/2 (triangle); the decision boundaries are the midpoints.
+ * 4. Shape: the fill ratio of the region's bounding box (ideal: square 1, circle π/4, triangle 1/2)
+ *    and the fill of the box's four corner cells (see `shape-classification.ts`).
  */
 import { InvalidArgumentError } from '@latentkit/core';
+import { classifyShape, cornerFills } from './shape-classification';
 import type { RgbImage } from './shape-image-render';
 import {
   PALETTE_COLOURS,
@@ -23,20 +24,6 @@ import {
   type ShapeName,
 } from './shape-palette';
 
-/**
- * Ideal bounding-box fill ratios of the three shapes.
- *
- * @example
- * ```ts
- * SHAPE_FILL_RATIOS.circle; // 0.785…
- * ```
- */
-export const SHAPE_FILL_RATIOS: Readonly<Record<ShapeName, number>> = Object.freeze({
-  square: 1,
-  circle: Math.PI / 4,
-  triangle: 0.5,
-});
-
 /** What {@link analyseShapeImage} found. */
 export interface ShapeImageAnalysis {
   /** The palette colour nearest the border's median colour. */
@@ -47,6 +34,8 @@ export interface ShapeImageAnalysis {
   readonly shape: ShapeName | null;
   /** Foreground pixels / bounding-box pixels (0 when no shape was found). */
   readonly fillRatio: number;
+  /** Filled fraction of the bounding box's corner cells `[top-left, top-right, bottom-left, bottom-right]`; null when no shape. */
+  readonly cornerFills: readonly [number, number, number, number] | null;
   /** The measured colours, before snapping to the palette. */
   readonly backgroundRgb: Rgb;
   readonly foregroundRgb: Rgb | null;
@@ -178,22 +167,6 @@ function largestRegion(mask: Uint8Array, width: number): Uint8Array {
 }
 
 /**
- * The shape whose ideal fill ratio is nearest (boundaries at the midpoints 0.643 and 0.893).
- *
- * @example
- * ```ts
- * shapeFromFillRatio(0.8); // 'circle'
- * ```
- */
-export function shapeFromFillRatio(fillRatio: number): ShapeName {
-  let best: ShapeName = 'square';
-  for (const shape of Object.keys(SHAPE_FILL_RATIOS) as ShapeName[]) {
-    if (Math.abs(fillRatio - SHAPE_FILL_RATIOS[shape]) < Math.abs(fillRatio - SHAPE_FILL_RATIOS[best])) best = shape;
-  }
-  return best;
-}
-
-/**
  * Reads a generated image and reports its background colour, the shape's colour and the shape.
  *
  * @example
@@ -256,7 +229,7 @@ export function analyseShapeImage(image: RgbImage): ShapeImageAnalysis {
     threshold,
   };
   if (area < MIN_SHAPE_PIXELS) {
-    const empty = { ...base, foreground: null, shape: null, fillRatio: 0, foregroundRgb: null, foregroundDistance: null, boundingBox: null };
+    const empty = { ...base, foreground: null, shape: null, fillRatio: 0, cornerFills: null, foregroundRgb: null, foregroundDistance: null, boundingBox: null };
     const problems = problemsOf(empty, width, height);
     return { ...empty, clean: problems.length === 0, problems };
   }
@@ -265,13 +238,15 @@ export function analyseShapeImage(image: RgbImage): ShapeImageAnalysis {
   const foreground = nearestPaletteColour(foregroundRgb);
   const boundingBox = { x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1 };
   const fillRatio = area / (boundingBox.width * boundingBox.height);
+  const corners = cornerFills({ mask: region, width, box: boundingBox });
   const analysis = {
     ...base,
     foreground: foreground.colour,
     foregroundRgb,
     foregroundDistance: foreground.distance,
-    shape: shapeFromFillRatio(fillRatio),
+    shape: classifyShape(fillRatio, corners),
     fillRatio,
+    cornerFills: corners,
     boundingBox,
   };
   const problems = problemsOf(analysis, width, height);
