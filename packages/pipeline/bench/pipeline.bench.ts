@@ -5,6 +5,7 @@
  * with the components alone (same guidance mode); the pipeline's ratio to it is its overhead.
  *
  *   pnpm bench                       # tiny-sd (../shared) and @latentkit/model-tiny when present
+ *                                    # (node --expose-gc: garbage is collected between runs)
  *   LATENTKIT_BENCH_RUNS=20 pnpm bench
  */
 import * as fs from 'node:fs';
@@ -76,9 +77,13 @@ async function benchModel(name: string, folder: string, mode: GuidanceMode): Pro
     const glueShares: number[] = [];
     const stageSums = new Map<string, { ms: number; calls: number }>();
     let glue = 0;
+    const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
     for (let i = 0; i < runs; i++) {
-      // Interleave the two so that machine load affects both alike.
+      // Interleave the two so that machine load affects both alike; collect garbage before each
+      // timed run so that one run's allocations are not paid inside the next.
+      collect();
       baselines.push(await byHand(pipeline, prompt, i, mode));
+      collect();
       const timings = new StageTimings();
       await pipeline.textToImage({ prompt, numInferenceSteps: steps, seed: i, timings });
       const summary = timings.summary();
