@@ -23,6 +23,7 @@ ap.add_argument("--warmup", type=int, default=50)
 ap.add_argument("--ema", type=float, default=0.995)
 ap.add_argument("--gamma", type=float, default=5.0)
 ap.add_argument("--p_uncond", type=float, default=0.1)
+ap.add_argument("--stop_at", type=int, default=None, help="stop (after checkpointing) at this step; schedule still uses --steps")
 ap.add_argument("--seed", type=int, default=2)
 ap.add_argument("--unet", default="unet_ema.pt", help="frozen UNet snapshot in .runs/")
 ap.add_argument("--init", default=None, help="start from this encoder (.runs/ file) instead of random init")
@@ -77,7 +78,8 @@ def main():
 
     t0 = time.time()
     acc, nacc, per = 0.0, 0, {}
-    while step < args.steps:
+    end = min(args.steps, args.stop_at or args.steps)
+    while step < end:
         g = step_gen(args.seed, step)
         idx = torch.randint(0, N, (args.batch,), generator=g)
         var = torch.randint(0, 4, (args.batch,), generator=g)
@@ -109,7 +111,7 @@ def main():
             print(f"step {step}/{args.steps} loss={acc / nacc:.4f} lr={lr_at(step):.2e} t={el / 60:.1f}min "
                   f"({(time.time() - t0) / (step - start):.2f}s/step)", flush=True)
             acc, nacc = 0.0, 0
-        if step % 100 == 0 or step == args.steps:
+        if step % 100 == 0 or step == end:
             el = elapsed + time.time() - t0
             save_ckpt(ck, {"model": model.state_dict(), "opt": opt.state_dict(), "ema": ema.shadow, "step": step, "elapsed": el})
             save_ckpt(os.path.join(RUNS, args.tag + "_final.pt"), {"model": ema.shadow, "step": step, "train_minutes": el / 60,

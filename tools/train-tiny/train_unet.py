@@ -23,6 +23,7 @@ ap.add_argument("--warmup", type=int, default=150)
 ap.add_argument("--ema", type=float, default=0.999)
 ap.add_argument("--gamma", type=float, default=5.0)
 ap.add_argument("--p_uncond", type=float, default=0.1)
+ap.add_argument("--stop_at", type=int, default=None, help="stop (after checkpointing) at this step; schedule still uses --steps")
 ap.add_argument("--seed", type=int, default=1)
 ap.add_argument("--ckpt_every", type=int, default=100)
 ap.add_argument("--text_time", action="store_true", help="add the pooled-text pathway to the time embedding")
@@ -104,7 +105,8 @@ def main():
 
     t0 = time.time()
     acc, nacc = 0.0, 0
-    while step < args.steps:
+    end = min(args.steps, args.stop_at or args.steps)
+    while step < end:
         g = step_gen(args.seed, step)
         idx = torch.randint(0, N, (args.batch,), generator=g)
         var = torch.randint(0, 4, (args.batch,), generator=g)
@@ -133,7 +135,7 @@ def main():
             print(f"step {step}/{args.steps} loss={acc / nacc:.4f} lr={lr_at(step):.2e} t={el / 60:.1f}min "
                   f"({(time.time() - t0) / max(1, step - start):.2f}s/step)", flush=True)
             acc, nacc = 0.0, 0
-        if step % args.ckpt_every == 0 or step == args.steps:
+        if step % args.ckpt_every == 0 or step == end:
             el = elapsed + time.time() - t0
             save_ckpt(ck, {"unet": unet.state_dict(), "te": te.state_dict(), "opt": opt.state_dict(),
                            "ema_u": ema_u.shadow, "ema_t": ema_t.shadow, "step": step, "elapsed": el})
