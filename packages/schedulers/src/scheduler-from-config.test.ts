@@ -120,3 +120,21 @@ describe('scheduler plugin', () => {
     expect(scheduler.config).toMatchObject({ beta_schedule: 'scaled_linear', timestep_spacing: 'trailing' });
   });
 });
+
+describe('schedulerFromConfig warnings', () => {
+  it("stays quiet about another scheduler class's keys and warns about keys no scheduler knows", () => {
+    const warnings: string[] = [];
+    const emit = jest.spyOn(process, 'emitWarning').mockImplementation((message) => {
+      warnings.push(String(message));
+    });
+    try {
+      // SD 1.5's PNDM config carries DDIM's clip_sample: known to a scheduler, so no warning.
+      schedulerFromConfig({ _class_name: 'PNDMScheduler', clip_sample: false, skip_prk_steps: true });
+      expect(warnings).toEqual([]);
+      schedulerFromConfig({ _class_name: 'PNDMScheduler', beta_strat: 0.001 });
+      expect(warnings).toEqual(["PNDMScheduler: ignoring unknown config key 'beta_strat'"]);
+    } finally {
+      emit.mockRestore();
+    }
+  });
+});

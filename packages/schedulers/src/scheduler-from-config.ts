@@ -139,7 +139,22 @@ export function schedulerFromConfig(
   const className = config._class_name;
   const entry = typeof className === 'string' ? SCHEDULER_CLASSES[className] : undefined;
   if (!entry) throw unknownClass(className, 'config._class_name');
-  return new entry.create({ ...config, ...overrides }, options);
+  return new entry.create({ ...config, ...overrides }, { onUnknownKey: warnUnlessAnySchedulerKnows(className as string), ...options });
+}
+
+const warnedKeys = new Set<string>();
+
+/**
+ * Real `scheduler_config.json` files carry keys of the class they were saved from (SD 1.5's PNDM
+ * config has DDIM's `clip_sample`); diffusers only logs those at info level. Warn only about keys
+ * that no implemented scheduler knows: those are typos or settings latentkit does not have.
+ */
+function warnUnlessAnySchedulerKnows(className: string): (key: string) => void {
+  return (key) => {
+    if (Object.values(SCHEDULER_CLASSES).some(({ defaults }) => key in defaults) || warnedKeys.has(`${className}:${key}`)) return;
+    warnedKeys.add(`${className}:${key}`);
+    process.emitWarning(`${className}: ignoring unknown config key '${key}'`, 'LatentkitConfigWarning');
+  };
 }
 
 /** The alias (or class name) a name stands for, or undefined. */
