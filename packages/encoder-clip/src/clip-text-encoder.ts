@@ -27,7 +27,7 @@ import { readClipGraphInterface, type ClipGraphInterface } from './clip-graph-in
 import { alignPromptRows, promptRows } from './clip-prompt-rows';
 import { CLIPTokenizer } from './clip-tokenizer';
 import { CLIP_END_OF_TEXT_ID } from './clip-vocabulary';
-import { createOnnxSession, type OnnxSessionOptions } from './onnx-session';
+import { openOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
 import { applyTokenWeights } from './prompt-weighting';
 
 export interface CLIPTextEncoderOptions {
@@ -132,7 +132,7 @@ export class CLIPTextEncoder implements TextEncoder {
       });
     }
     const ortModule = await import('onnxruntime-node');
-    const session = await createOnnxSession(modelFile, options.sessionOptions);
+    const session = await openOnnxSession(modelFile, options.sessionOptions);
     try {
       const graph = await readClipGraphInterface(session, { modelFile, config, clipSkip: options.clipSkip ?? 0 });
       if (graph.fixedSequenceLength !== undefined && graph.fixedSequenceLength !== maxLength) {

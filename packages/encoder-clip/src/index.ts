@@ -4,12 +4,13 @@
  *
  * @packageDocumentation
  */
+import { openOnnxSession } from '@latentkit/onnx';
+
 export * from './clip-vocabulary';
 export * from './clip-tokenizer-json';
 export * from './clip-tokenizer';
 export * from './huggingface-tokenizer';
 export * from './tokenizer-settings';
-export * from './onnx-session';
 export * from './onnx-initializers';
 export * from './clip-final-layer-norm';
 export * from './prompt-weighting';
@@ -17,3 +18,18 @@ export * from './clip-graph-interface';
 export * from './clip-prompt-rows';
 export * from './clip-text-encoder';
 export * from './clip-plugins';
+
+// The session helper moved to @latentkit/onnx; these keep code written against earlier releases compiling.
+export { toOnnxRuntimeOptions, type OnnxSessionOptions } from '@latentkit/onnx';
+
+/**
+ * Opens an onnxruntime session with latentkit's or onnxruntime's options.
+ *
+ * @deprecated The helper moved to `@latentkit/onnx`: import `openOnnxSession` from there.
+ * @example
+ * ```ts
+ * import { openOnnxSession } from '@latentkit/onnx';
+ * const session = await openOnnxSession('text_encoder/model.onnx', { threads: 4 });
+ * ```
+ */
+export const createOnnxSession: typeof openOnnxSession = openOnnxSession;

@@ -29,7 +29,7 @@ import {
   type TextEncoderOutput,
   type Tokenizer,
 } from '@latentkit/core';
-import { createOnnxSession, type OnnxSessionOptions } from '@latentkit/encoder-clip';
+import { openOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
 import { MultilingualTokenizer } from './multilingual-tokenizer';
 import { PROJECTION_FILE, TokenProjection } from './token-projection';
 
@@ -113,7 +113,7 @@ export class MultilingualTextEncoder implements TextEncoder {
     const projection = options.projection !== false && (await exists(projectionFile)) ? await TokenProjection.fromFile(projectionFile) : undefined;
 
     const ortModule = await import('onnxruntime-node');
-    const session = await createOnnxSession(modelFile, options.sessionOptions);
+    const session = await openOnnxSession(modelFile, options.sessionOptions);
     try {
       const inputTypes = new Map<string, IdType>();
       for (const meta of session.inputMetadata) {

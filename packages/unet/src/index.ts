@@ -5,4 +5,4 @@
  */
 export { OnnxUNet, timestepFormatOf, timestepTensor, type OnnxUNetOptions, type TimestepFormat } from './onnx-unet';
 export { onnxUNetPlugin, register } from './unet-plugin';
-export { openOnnxSession, describeInputs, describeOutputs, fixedDimension, type OnnxValueInfo } from './onnx-session';
+export { openOnnxSession, describeInputs, describeOutputs, fixedDimension, type OnnxValueInfo } from '@latentkit/onnx';

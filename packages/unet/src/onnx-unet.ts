@@ -24,7 +24,7 @@ import {
   type UNet,
   type UNetInput,
 } from '@latentkit/core';
-import { describeInputs, describeOutputs, fixedDimension, openOnnxSession, type OnnxValueInfo } from './onnx-session';
+import { describeInputs, describeOutputs, fixedDimension, openOnnxSession, type OnnxValueInfo } from '@latentkit/onnx';
 
 /** Options of {@link OnnxUNet.fromPretrained}. */
 export interface OnnxUNetOptions {

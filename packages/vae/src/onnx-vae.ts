@@ -31,7 +31,7 @@ import {
 } from '@latentkit/core';
 import { samplePosterior } from './diagonal-gaussian';
 import { exposePosteriorOutputs } from './onnx-posterior-outputs';
-import { declaredShape, openOnnxSession } from './onnx-session';
+import { declaredShape, openOnnxSession } from '@latentkit/onnx';
 import { runTiled } from './vae-tiling';
 
 /** When and how to run the VAE in tiles. */
