@@ -27,6 +27,7 @@ ap.add_argument("--stop_at", type=int, default=None, help="stop (after checkpoin
 ap.add_argument("--seed", type=int, default=2)
 ap.add_argument("--unet", default="unet_ema.pt", help="frozen UNet snapshot in .runs/")
 ap.add_argument("--init", default=None, help="start from this encoder (.runs/ file) instead of random init")
+ap.add_argument("--lang_weights", default=None, help="comma list of sampling weights for en,fr,es,de,zh (default uniform)")
 ap.add_argument("--tag", default="mling", help="checkpoint name: .runs/<tag>.ckpt and .runs/<tag>_final.pt")
 args = ap.parse_args()
 
@@ -83,7 +84,11 @@ def main():
         g = step_gen(args.seed, step)
         idx = torch.randint(0, N, (args.batch,), generator=g)
         var = torch.randint(0, 4, (args.batch,), generator=g)
-        lang = torch.randint(0, len(dataset.LANGS), (args.batch,), generator=g)
+        if args.lang_weights:
+            lw = torch.tensor([float(x) for x in args.lang_weights.split(",")])
+            lang = torch.multinomial(lw, args.batch, replacement=True, generator=g)
+        else:
+            lang = torch.randint(0, len(dataset.LANGS), (args.batch,), generator=g)
         drop = torch.rand(args.batch, generator=g) < args.p_uncond
         caps = ["" if drop[j] else dataset.caption(
             dataset.LANGS[int(lang[j])], dataset.SHAPES[int(data["shape"][i])], dataset.COLOURS[int(data["fg"][i])],
