@@ -13,6 +13,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { protobufText, readProtobufFields, readVarint, type ProtobufField } from '@latentkit/onnx';
 
 /** One operator of the graph. */
 export interface OnnxNode {
@@ -46,56 +47,11 @@ export interface OnnxGraph {
 /** `TensorProto.DataType` values holding real numbers (what a trained weight is stored as). */
 export const FLOATING_POINT_TYPES: ReadonlySet<number> = new Set([1, 10, 11, 16]);
 
-interface Span {
-  readonly field: number;
-  readonly wire: number;
-  /** Where the field's key starts. */
-  readonly keyStart: number;
-  readonly start: number;
-  readonly end: number;
-}
+const integer = (bytes: Uint8Array, span: ProtobufField) => readVarint(bytes, span.start)[0];
+const text = protobufText;
 
-function varint(bytes: Uint8Array, position: number): [number, number] {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    const byte = bytes[position++];
-    if (byte === undefined) throw new RangeError('truncated ONNX file (varint runs past the end)');
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return [value, position];
-    scale *= 128;
-  }
-}
-
-function spans(bytes: Uint8Array, start: number, end: number): Span[] {
-  const out: Span[] = [];
-  let position = start;
-  while (position < end) {
-    const keyStart = position;
-    let key: number;
-    [key, position] = varint(bytes, position);
-    const field = Math.floor(key / 8);
-    const wire = key & 7;
-    let from = position;
-    if (wire === 0) [, position] = varint(bytes, position);
-    else if (wire === 1) position += 8;
-    else if (wire === 5) position += 4;
-    else if (wire === 2) {
-      let length: number;
-      [length, from] = varint(bytes, position);
-      position = from + length;
-    } else throw new RangeError(`unsupported protobuf wire type ${wire} at byte ${keyStart}`);
-    out.push({ field, wire, keyStart, start: from, end: position });
-  }
-  return out;
-}
-
-const utf8 = new TextDecoder();
-const text = (bytes: Uint8Array, span: Span) => utf8.decode(bytes.subarray(span.start, span.end));
-const integer = (bytes: Uint8Array, span: Span) => varint(bytes, span.start)[0];
-
-function graphSpan(bytes: Uint8Array): Span {
-  const graph = spans(bytes, 0, bytes.length).find((s) => s.field === 7 && s.wire === 2);
+function graphSpan(bytes: Uint8Array): ProtobufField {
+  const graph = readProtobufFields(bytes, 0, bytes.length).find((s) => s.number === 7 && s.wire === 2);
   if (!graph) throw new RangeError('not an ONNX model: no graph (ModelProto field 7)');
   return graph;
 }
@@ -115,41 +71,41 @@ export function parseOnnxGraph(bytes: Uint8Array): OnnxGraph {
   const initializers: OnnxInitializer[] = [];
   const inputs: string[] = [];
   const outputs: string[] = [];
-  for (const span of spans(bytes, graph.start, graph.end)) {
+  for (const span of readProtobufFields(bytes, graph.start, graph.end)) {
     if (span.wire !== 2) continue;
-    if (span.field === 1) {
-      const parts = spans(bytes, span.start, span.end);
-      const name = parts.find((p) => p.field === 3);
-      const op = parts.find((p) => p.field === 4);
+    if (span.number === 1) {
+      const parts = readProtobufFields(bytes, span.start, span.end);
+      const name = parts.find((p) => p.number === 3);
+      const op = parts.find((p) => p.number === 4);
       nodes.push({
         name: name ? text(bytes, name) : '',
         opType: op ? text(bytes, op) : '',
-        inputs: parts.filter((p) => p.field === 1).map((p) => text(bytes, p)),
-        outputs: parts.filter((p) => p.field === 2).map((p) => text(bytes, p)),
+        inputs: parts.filter((p) => p.number === 1).map((p) => text(bytes, p)),
+        outputs: parts.filter((p) => p.number === 2).map((p) => text(bytes, p)),
       });
-    } else if (span.field === 5) {
+    } else if (span.number === 5) {
       const dims: number[] = [];
       let dataType = 0;
       let name = '';
       let external = false;
       let rawData: Uint8Array | undefined;
-      for (const part of spans(bytes, span.start, span.end)) {
-        if (part.field === 1 && part.wire === 0) dims.push(integer(bytes, part));
-        else if (part.field === 1 && part.wire === 2) {
+      for (const part of readProtobufFields(bytes, span.start, span.end)) {
+        if (part.number === 1 && part.wire === 0) dims.push(integer(bytes, part));
+        else if (part.number === 1 && part.wire === 2) {
           for (let p = part.start; p < part.end; ) {
-            const [dim, next] = varint(bytes, p);
+            const [dim, next] = readVarint(bytes, p);
             dims.push(dim);
             p = next;
           }
-        } else if (part.field === 2) dataType = integer(bytes, part);
-        else if (part.field === 8) name = text(bytes, part);
-        else if (part.field === 14) external = integer(bytes, part) === 1;
-        else if (part.field === 9 && part.wire === 2) rawData = bytes.subarray(part.start, part.end);
+        } else if (part.number === 2) dataType = integer(bytes, part);
+        else if (part.number === 8) name = text(bytes, part);
+        else if (part.number === 14) external = integer(bytes, part) === 1;
+        else if (part.number === 9 && part.wire === 2) rawData = bytes.subarray(part.start, part.end);
       }
       initializers.push({ name, dataType, dims, external, ...(rawData ? { rawData } : {}) });
-    } else if (span.field === 11 || span.field === 12) {
-      const nameSpan = spans(bytes, span.start, span.end).find((p) => p.field === 1);
-      (span.field === 11 ? inputs : outputs).push(nameSpan ? text(bytes, nameSpan) : '');
+    } else if (span.number === 11 || span.number === 12) {
+      const nameSpan = readProtobufFields(bytes, span.start, span.end).find((p) => p.number === 1);
+      (span.number === 11 ? inputs : outputs).push(nameSpan ? text(bytes, nameSpan) : '');
     }
   }
   const stored = new Set(initializers.map((i) => i.name));

@@ -6,3 +6,4 @@
  */
 export { openOnnxSession, toOnnxRuntimeOptions, type OnnxSessionOptions } from './onnx-session';
 export { describeInputs, describeOutputs, fixedDimension, declaredShape, type OnnxValueInfo } from './onnx-metadata';
+export * from './protobuf-fields';

@@ -11,59 +11,8 @@
  * The model is edited at the protobuf level (ModelProto.graph.output gets two ValueInfoProto
  * entries); nothing else changes, so the weights and the computation are the original ones.
  */
+import { protobufText, readProtobufFields } from '@latentkit/onnx';
 
-/** A protobuf field: its number, wire type, and where its payload lies. */
-interface Field {
-  readonly number: number;
-  readonly wire: number;
-  /** Start of the field's key (for wire type 2, the payload follows the length). */
-  readonly keyStart: number;
-  readonly start: number;
-  readonly end: number;
-}
-
-function readVarint(bytes: Uint8Array, position: number): [value: number, next: number] {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    const byte = bytes[position++];
-    if (byte === undefined) throw new RangeError('truncated protobuf varint');
-    value += (byte & 0x7f) * scale;
-    if ((byte & 0x80) === 0) return [value, position];
-    scale *= 128;
-  }
-}
-
-function fields(bytes: Uint8Array, start: number, end: number): Field[] {
-  const out: Field[] = [];
-  let position = start;
-  while (position < end) {
-    const keyStart = position;
-    let key: number;
-    [key, position] = readVarint(bytes, position);
-    const number = Math.floor(key / 8);
-    const wire = key & 7;
-    if (wire === 0) {
-      const [, next] = readVarint(bytes, position);
-      out.push({ number, wire, keyStart, start: position, end: next });
-      position = next;
-    } else if (wire === 2) {
-      const [length, payload] = readVarint(bytes, position);
-      out.push({ number, wire, keyStart, start: payload, end: payload + length });
-      position = payload + length;
-    } else if (wire === 1 || wire === 5) {
-      const size = wire === 1 ? 8 : 4;
-      out.push({ number, wire, keyStart, start: position, end: position + size });
-      position += size;
-    } else {
-      throw new RangeError(`unsupported protobuf wire type ${wire}`);
-    }
-  }
-  return out;
-}
-
-const decoder = new TextDecoder();
-const text = (bytes: Uint8Array, field: Field) => decoder.decode(bytes.subarray(field.start, field.end));
 
 function writeVarint(value: number): number[] {
   const out: number[] = [];
@@ -112,18 +61,18 @@ export interface PosteriorOutputs {
  * ```
  */
 export function exposePosteriorOutputs(model: Uint8Array, sampleOutput: string): PosteriorOutputs | undefined {
-  const top = fields(model, 0, model.length);
+  const top = readProtobufFields(model, 0, model.length);
   const graph = top.find((f) => f.number === 7 && f.wire === 2);
   if (!graph) return undefined;
-  const nodes: GraphNode[] = fields(model, graph.start, graph.end)
+  const nodes: GraphNode[] = readProtobufFields(model, graph.start, graph.end)
     .filter((f) => f.number === 1 && f.wire === 2)
     .map((node) => {
-      const parts = fields(model, node.start, node.end);
+      const parts = readProtobufFields(model, node.start, node.end);
       const op = parts.find((p) => p.number === 4);
       return {
-        inputs: parts.filter((p) => p.number === 1).map((p) => text(model, p)),
-        outputs: parts.filter((p) => p.number === 2).map((p) => text(model, p)),
-        op: op ? text(model, op) : '',
+        inputs: parts.filter((p) => p.number === 1).map((p) => protobufText(model, p)),
+        outputs: parts.filter((p) => p.number === 2).map((p) => protobufText(model, p)),
+        op: op ? protobufText(model, op) : '',
       };
     });
   const producer = new Map<string, GraphNode>();
