@@ -7,6 +7,7 @@ import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type 
 import type { SchedulerOptions } from './scheduler-base';
 import { SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
 import { checkStepCount } from './timestep-spacing';
+import { predictOriginalSampleFromSigma } from './prediction';
 
 /** `EulerAncestralDiscreteScheduler`'s config (diffusers' keys and defaults). */
 export interface EulerAncestralDiscreteSchedulerConfig extends SigmaSchedulerConfig {
@@ -83,14 +84,7 @@ export class EulerAncestralDiscreteScheduler extends SigmaSchedulerBase<EulerAnc
     const x = sample.data;
     const model = modelOutput.data;
     const size = x.length;
-    const original = new Float32Array(size);
-    if (this.config.prediction_type === 'epsilon') {
-      for (let i = 0; i < size; i++) original[i] = x[i]! - f32(sigma * model[i]!);
-    } else {
-      const variance = f32(f32(sigma * sigma) + 1);
-      const scale = f32(-sigma / f32(Math.sqrt(variance)));
-      for (let i = 0; i < size; i++) original[i] = f32(model[i]! * scale) + f32(x[i]! / variance);
-    }
+    const original = predictOriginalSampleFromSigma(this.config.prediction_type, sigma, model, x);
     const sigmaSquared = f32(sigma * sigma);
     const nextSquared = f32(sigmaNext * sigmaNext);
     const sigmaUp = f32(Math.sqrt(f32(f32(nextSquared * f32(sigmaSquared - nextSquared)) / sigmaSquared)));

@@ -6,6 +6,7 @@ import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type 
 import type { SchedulerOptions } from './scheduler-base';
 import { SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
 import { checkStepCount } from './timestep-spacing';
+import { predictOriginalSampleFromSigma } from './prediction';
 
 /** `EulerDiscreteScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
 export interface EulerDiscreteSchedulerConfig extends SigmaSchedulerConfig {
@@ -120,26 +121,11 @@ export class EulerDiscreteScheduler extends SigmaSchedulerBase<EulerDiscreteSche
       for (let i = 0; i < size; i++) noisy[i] = x[i]! + f32(f32(noise![i]! * f32(sNoise)) * churn);
       x = noisy;
     }
-    const original = this.originalSample(modelOutput.data, x, sigmaHat, sigma);
+    const original = predictOriginalSampleFromSigma(this.config.prediction_type, sigma, modelOutput.data, x, sigmaHat);
     const dt = f32(this.sigmas[index + 1]! - sigmaHat);
     const prev = new Float32Array(size);
     for (let i = 0; i < size; i++) prev[i] = x[i]! + f32(f32(f32(x[i]! - original[i]!) / sigmaHat) * dt);
     this.stepIndex = index + 1;
     return { prevSample: createTensor(sample.dims, prev), predOriginalSample: createTensor(sample.dims, original) };
-  }
-
-  /** x̂₀ for each prediction type (Karras et al. 2022, Table 1; v: Salimans & Ho 2022). */
-  private originalSample(model: Float32Array, x: Float32Array, sigmaHat: number, sigma: number): Float32Array {
-    const out = new Float32Array(x.length);
-    if (this.config.prediction_type === 'epsilon') {
-      for (let i = 0; i < out.length; i++) out[i] = x[i]! - f32(sigmaHat * model[i]!);
-    } else if (this.config.prediction_type === 'v_prediction') {
-      const variance = f32(f32(sigma * sigma) + 1);
-      const scale = f32(-sigma / f32(Math.sqrt(variance)));
-      for (let i = 0; i < out.length; i++) out[i] = f32(model[i]! * scale) + f32(x[i]! / variance);
-    } else {
-      out.set(model);
-    }
-    return out;
   }
 }

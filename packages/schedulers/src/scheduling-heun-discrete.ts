@@ -8,6 +8,7 @@ import { clipInPlace } from './thresholding';
 import type { SchedulerOptions } from './scheduler-base';
 import { SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
 import { checkStepCount } from './timestep-spacing';
+import { predictOriginalSampleFromSigma } from './prediction';
 
 /** `HeunDiscreteScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
 export interface HeunDiscreteSchedulerConfig extends SigmaSchedulerConfig {
@@ -94,16 +95,7 @@ export class HeunDiscreteScheduler extends SigmaSchedulerBase<HeunDiscreteSchedu
     const x = sample.data;
     const model = modelOutput.data;
     const size = x.length;
-    const original = new Float32Array(size);
-    if (this.config.prediction_type === 'epsilon') {
-      for (let i = 0; i < size; i++) original[i] = x[i]! - f32(sigmaInput * model[i]!);
-    } else if (this.config.prediction_type === 'v_prediction') {
-      const variance = f32(f32(sigmaInput * sigmaInput) + 1);
-      const scale = f32(-sigmaInput / f32(Math.sqrt(variance)));
-      for (let i = 0; i < size; i++) original[i] = f32(model[i]! * scale) + f32(x[i]! / variance);
-    } else {
-      original.set(model);
-    }
+    const original = predictOriginalSampleFromSigma(this.config.prediction_type, sigmaInput, model, x);
     if (this.config.clip_sample) clipInPlace(original, this.config.clip_sample_range);
 
     const prev = new Float32Array(size);

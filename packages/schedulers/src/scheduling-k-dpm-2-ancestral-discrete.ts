@@ -10,6 +10,7 @@ import { sigmaToTimestep } from './sigmas';
 import { checkStepCount } from './timestep-spacing';
 import type { KDPM2DiscreteSchedulerConfig } from './scheduling-k-dpm-2-discrete';
 import { KDPM2_DISCRETE_DEFAULTS } from './scheduling-k-dpm-2-discrete';
+import { predictOriginalSampleFromSigma } from './prediction';
 
 /** `KDPM2AncestralDiscreteScheduler`'s config: the same keys and defaults as KDPM2's. */
 export type KDPM2AncestralDiscreteSchedulerConfig = KDPM2DiscreteSchedulerConfig;
@@ -103,14 +104,7 @@ export class KDPM2AncestralDiscreteScheduler extends SigmaSchedulerBase<KDPM2Anc
     const model = modelOutput.data;
     const size = x.length;
     const noise = this.drawNoise(generator, sample.dims, size);
-    const original = new Float32Array(size);
-    if (this.config.prediction_type === 'epsilon') {
-      for (let i = 0; i < size; i++) original[i] = x[i]! - f32(sigmaInput * model[i]!);
-    } else {
-      const variance = f32(f32(sigmaInput * sigmaInput) + 1);
-      const scale = f32(-sigmaInput / f32(Math.sqrt(variance)));
-      for (let i = 0; i < size; i++) original[i] = f32(model[i]! * scale) + f32(x[i]! / variance);
-    }
+    const original = predictOriginalSampleFromSigma(this.config.prediction_type, sigmaInput, model, x);
     const prev = new Float32Array(size);
     if (first) {
       const dt = f32(sigmaMidpoint - sigma);

@@ -9,6 +9,7 @@ import type { SchedulerOptions } from './scheduler-base';
 import { SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
 import { sigmaToTimestep } from './sigmas';
 import { checkStepCount } from './timestep-spacing';
+import { predictOriginalSampleFromSigma } from './prediction';
 
 /** `KDPM2DiscreteScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
 export interface KDPM2DiscreteSchedulerConfig extends SigmaSchedulerConfig {
@@ -101,14 +102,7 @@ export class KDPM2DiscreteScheduler extends SigmaSchedulerBase<KDPM2DiscreteSche
     const x = sample.data;
     const model = modelOutput.data;
     const size = x.length;
-    const original = new Float32Array(size);
-    if (this.config.prediction_type === 'epsilon') {
-      for (let i = 0; i < size; i++) original[i] = x[i]! - f32(sigmaInput * model[i]!);
-    } else {
-      const variance = f32(f32(sigmaInput * sigmaInput) + 1);
-      const scale = f32(-sigmaInput / f32(Math.sqrt(variance)));
-      for (let i = 0; i < size; i++) original[i] = f32(model[i]! * scale) + f32(x[i]! / variance);
-    }
+    const original = predictOriginalSampleFromSigma(this.config.prediction_type, sigmaInput, model, x);
     const prev = new Float32Array(size);
     if (first) {
       const dt = f32(sigmaMidpoint - sigma);

@@ -7,6 +7,7 @@ import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type 
 import type { SchedulerOptions } from './scheduler-base';
 import { SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
 import { checkStepCount } from './timestep-spacing';
+import { predictOriginalSampleFromSigma } from './prediction';
 
 /** `LMSDiscreteScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
 export interface LMSDiscreteSchedulerConfig extends SigmaSchedulerConfig {
@@ -103,16 +104,7 @@ export class LMSDiscreteScheduler extends SigmaSchedulerBase<LMSDiscreteSchedule
     const x = sample.data;
     const model = modelOutput.data;
     const size = x.length;
-    const original = new Float32Array(size);
-    if (this.config.prediction_type === 'epsilon') {
-      for (let i = 0; i < size; i++) original[i] = x[i]! - f32(sigma * model[i]!);
-    } else if (this.config.prediction_type === 'v_prediction') {
-      const variance = f32(f32(sigma * sigma) + 1);
-      const scale = f32(-sigma / f32(Math.sqrt(variance)));
-      for (let i = 0; i < size; i++) original[i] = f32(model[i]! * scale) + f32(x[i]! / variance);
-    } else {
-      original.set(model);
-    }
+    const original = predictOriginalSampleFromSigma(this.config.prediction_type, sigma, model, x);
     // Reuse the oldest derivative's buffer once the history is full.
     const oldest = this.derivatives.length >= LMS_ORDER ? this.derivatives.shift() : undefined;
     const derivative = oldest?.length === size ? oldest : new Float32Array(size);
