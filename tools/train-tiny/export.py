@@ -18,7 +18,7 @@ import dataset
 from clip_tokenizer import CLIPTokenizer
 from common import RUNS, HERE, setup
 from mling_tokenizer import MultilingualTokenizer, write_check
-from nets import CLIPTextTiny, MultilingualTiny, UNetTiny, Lin
+from nets import CLIPTextTiny, MultilingualTiny, UNetTiny, Lin, multilingual_from_state
 from vae import VAE
 
 OUT = os.environ.get("LK_OUT") or os.path.abspath(os.path.join(HERE, "..", "..", "packages", "model-tiny", "model"))
@@ -52,7 +52,7 @@ def load_models(fp16_unet=True):
     mp = os.path.join(RUNS, "mling_final.pt")
     ml_info = None
     if os.path.exists(mp):
-        m = torch.load(mp); ml.load_state_dict(m["model"]); ml_info = m
+        m = torch.load(mp); ml = multilingual_from_state(m["model"], len(mtok.vocab)); ml_info = m
     ml.eval()
     if fp16_unet:
         store_fp16(unet)
@@ -149,6 +149,10 @@ def configs(M):
         "latentkit_note": "pre-LN bidirectional transformer trained through the frozen UNet's diffusion loss "
                           "(en, fr, es, de, zh); output lives in the same space as text_encoder's last_hidden_state",
     }
+    if M["ml"].local is not None:
+        k = M["ml"].local.kernel_size[0]
+        ml_config["latentkit_note"] += (f"; a width-{k} convolution over the token embeddings (n-gram mixing) "
+                                        "runs before the first layer")
     sched = {
         "_class_name": "DDIMScheduler", "_diffusers_version": DV,
         "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000,

@@ -105,20 +105,37 @@ class CLIPTextTiny(nn.Module):
 class MultilingualTiny(nn.Module):
     """BERT-like bidirectional encoder (pre-LN) over the word-level multilingual vocabulary."""
 
-    def __init__(self, vocab_size, dim=128, layers=3, heads=4, ff=512, maxlen=77):
+    def __init__(self, vocab_size, dim=128, layers=3, heads=4, ff=512, maxlen=77, local=0):
         super().__init__()
         self.tok = nn.Embedding(vocab_size, dim)
         self.pos = nn.Parameter(torch.randn(maxlen, dim) * 0.01)
+        # optional n-gram mixing before the transformer: each token sees its `local` neighbours directly
+        # (Chinese marks a colour's role two characters later: 蓝色背景 = background, 蓝色圆形 = shape);
+        # zero-initialised, so adding it to a trained encoder starts from the same function
+        self.local = None
+        if local:
+            self.local = nn.Conv1d(dim, dim, local, padding=local // 2)
+            nn.init.zeros_(self.local.weight); nn.init.zeros_(self.local.bias)
         self.layers = nn.ModuleList([EncLayer(dim, heads, ff) for _ in range(layers)])
         self.ln_f = nn.LayerNorm(dim)
         nn.init.normal_(self.tok.weight, std=0.02)
 
     def forward(self, input_ids, attention_mask):
         x = self.tok(input_ids.long()) + self.pos
+        if self.local is not None:
+            x = x + self.local(x.transpose(1, 2)).transpose(1, 2)
         mask = (1.0 - attention_mask.to(x.dtype))[:, None, None, :] * -1e4
         for l in self.layers:
             x = l(x, mask)
         return self.ln_f(x)
+
+
+def multilingual_from_state(state, vocab_size):
+    """A MultilingualTiny shaped by its state dict (with or without the `local` n-gram convolution)."""
+    local = state["local.weight"].shape[-1] if "local.weight" in state else 0
+    m = MultilingualTiny(vocab_size, local=local)
+    m.load_state_dict(state)
+    return m
 
 
 # ------------------------------------------------------------------- UNet

@@ -16,7 +16,7 @@ import dataset
 from clip_tokenizer import CLIPTokenizer
 from common import RUNS, setup
 from mling_tokenizer import MultilingualTokenizer
-from nets import CLIPTextTiny, MultilingualTiny, UNetTiny, sd_alphas_cumprod
+from nets import CLIPTextTiny, UNetTiny, multilingual_from_state, sd_alphas_cumprod
 from vae import VAE
 
 PAL = dataset.PALETTE_ARR
@@ -65,7 +65,7 @@ class Models:
         self.ml = None
         mp = os.path.join(RUNS, mling)
         if use_mling and os.path.exists(mp):
-            self.ml = MultilingualTiny(len(self.mtok.vocab)); self.ml.load_state_dict(torch.load(mp)["model"]); self.ml.eval()
+            self.ml = multilingual_from_state(torch.load(mp)["model"], len(self.mtok.vocab)).eval()
         self.ac = sd_alphas_cumprod()
 
     @torch.no_grad()

@@ -28,6 +28,9 @@ ap.add_argument("--seed", type=int, default=2)
 ap.add_argument("--unet", default="unet_ema.pt", help="frozen UNet snapshot in .runs/")
 ap.add_argument("--init", default=None, help="start from this encoder (.runs/ file) instead of random init")
 ap.add_argument("--lang_weights", default=None, help="comma list of sampling weights for en,fr,es,de,zh (default uniform)")
+ap.add_argument("--local", type=int, default=0, help="add a zero-initialised n-gram convolution of this width (odd) before the transformer")
+ap.add_argument("--t_min", type=int, default=0, help="draw training timesteps from [t_min, 1000): the noisy end is where the prompt decides colours and layout")
+ap.add_argument("--uniform_variants", action="store_true", help="draw each language's caption templates uniformly (default: variant = randint(0, 4) mod the template count)")
 ap.add_argument("--tag", default="mling", help="checkpoint name: .runs/<tag>.ckpt and .runs/<tag>_final.pt")
 args = ap.parse_args()
 
@@ -44,11 +47,16 @@ def main():
     for p in unet.parameters():
         p.requires_grad_(False)
     tok = MultilingualTokenizer()
-    model = MultilingualTiny(len(tok.vocab))
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    model = MultilingualTiny(len(tok.vocab), local=args.local)
     if args.init:
-        model.load_state_dict(torch.load(os.path.join(RUNS, args.init))["model"])
-        print("initialised from", args.init, flush=True)
+        init = torch.load(os.path.join(RUNS, args.init))["model"]
+        extra = set(model.state_dict()) - set(init)  # a new zero-initialised `local` layer keeps the same function
+        if extra - {"local.weight", "local.bias"} or set(init) - set(model.state_dict()):
+            raise SystemExit(f"--init {args.init} does not fit this encoder: missing {sorted(extra)}, "
+                             f"unexpected {sorted(set(init) - set(model.state_dict()))}")
+        model.load_state_dict(init, strict=False)
+        print("initialised from", args.init, "(new: %s)" % (sorted(extra) or "nothing"), flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ema = EMA(model, args.ema)
     ac = sd_alphas_cumprod()
     snr = ac / (1 - ac)
@@ -68,7 +76,7 @@ def main():
         step, elapsed = st["step"], st["elapsed"]
         print(f"resumed at step {step}", flush=True)
     start = step
-    print("multilingual encoder params %.3fM vocab %d (UNet step %d)" % (
+    print("multilingual encoder params %.3fM vocab %d (UNet step %s)" % (
         sum(p.numel() for p in model.parameters()) / 1e6, len(tok.vocab), u["step"]), flush=True)
 
     def lr_at(s):
@@ -84,6 +92,8 @@ def main():
         g = step_gen(args.seed, step)
         idx = torch.randint(0, N, (args.batch,), generator=g)
         var = torch.randint(0, 4, (args.batch,), generator=g)
+        if args.uniform_variants:
+            var = torch.randint(0, 12, (args.batch,), generator=g)  # 12 = lcm of the template counts (4, 3)
         if args.lang_weights:
             lw = torch.tensor([float(x) for x in args.lang_weights.split(",")])
             lang = torch.multinomial(lw, args.batch, replacement=True, generator=g)
@@ -96,7 +106,7 @@ def main():
         ids, mask = zip(*[enc(c) for c in caps])
         ids, mask = torch.tensor(ids), torch.tensor(mask)
         z0 = (means[idx] + torch.exp(0.5 * logvars[idx]) * torch.randn(means[idx].shape, generator=g)) * scale
-        t = torch.randint(0, 1000, (args.batch,), generator=g)
+        t = torch.randint(args.t_min, 1000, (args.batch,), generator=g)
         noise = torch.randn(z0.shape, generator=g)
         a = ac[t].view(-1, 1, 1, 1)
         zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
