@@ -34,7 +34,7 @@ rows = []
 for key, r in ev.items():
     if key.startswith("_"):
         continue
-    enc, lang, split = key.split(":")
+    enc, lang, split = key.split(":")[:3]
     rows.append(f"| {'text_encoder (CLIP)' if enc == 'clip' else 'text_encoder_multilingual'} | {lang} | {split} | {r['n']} | "
                 f"{r['fg']:.0%} | {r['bg']:.0%} | **{r['colours']:.0%}** | {r['shape']:.0%} |")
 gs = ""

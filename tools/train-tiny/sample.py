@@ -120,28 +120,35 @@ def eval_sets(n_id=12, seed=7):
     return {"heldout": dataset.HELDOUT, "in_dist": ind}
 
 
-def evaluate(M, guidance, langs, n_seeds, tag, grid=True):
+def evaluate(M, guidance, langs, n_seeds, tag, grid=True, variants=(0,)):
+    """Accuracy per (encoder, language, split); with variants other than 0 (the canonical caption), also per
+    caption template, e.g. Chinese 0 "蓝色背景上的红色圆形", 1 "蓝色背景上的一个红色圆形", 2 "红色圆形，蓝色背景".
+    `swap` counts images whose two colours are exactly exchanged."""
     sets = eval_sets()
     report = {}
     for enc_lang in langs:
         enc, lang = enc_lang.split(":")
-        for sname, combos in sets.items():
-            prompts, truth = [], []
-            for k in range(n_seeds):
-                for (s, f, b) in combos:
-                    prompts.append(dataset.canonical_caption(lang, s, f, b))
-                    truth.append((dataset.SHAPES[s], dataset.COLOURS[f], dataset.COLOURS[b]))
-            imgs = M.generate(prompts, enc, guidance, seed=11)
-            res = [analyse(im) for im in imgs]
-            fgok = np.mean([r[1] == t[1] for r, t in zip(res, truth)])
-            bgok = np.mean([r[2] == t[2] for r, t in zip(res, truth)])
-            both = np.mean([r[1] == t[1] and r[2] == t[2] for r, t in zip(res, truth)])
-            shp = np.mean([r[0] == t[0] for r, t in zip(res, truth)])
-            key = f"{enc}:{lang}:{sname}"
-            report[key] = dict(n=len(prompts), fg=round(fgok, 3), bg=round(bgok, 3), colours=round(both, 3), shape=round(shp, 3))
-            print(f"{key:28s} n={len(prompts):3d} fg={fgok:.2f} bg={bgok:.2f} fg+bg={both:.2f} shape={shp:.2f}", flush=True)
-            if grid:
-                save_grid(imgs[:24], os.path.join(RUNS, f"grid_{tag}_{enc}_{lang}_{sname}.png"))
+        for v in variants:
+            for sname, combos in sets.items():
+                prompts, truth = [], []
+                for k in range(n_seeds):
+                    for (s, f, b) in combos:
+                        truth.append((dataset.SHAPES[s], dataset.COLOURS[f], dataset.COLOURS[b]))
+                        prompts.append(dataset.caption(lang, *truth[-1], 0.5, v))
+                imgs = M.generate(prompts, enc, guidance, seed=11)
+                res = [analyse(im) for im in imgs]
+                fgok = np.mean([r[1] == t[1] for r, t in zip(res, truth)])
+                bgok = np.mean([r[2] == t[2] for r, t in zip(res, truth)])
+                both = np.mean([r[1] == t[1] and r[2] == t[2] for r, t in zip(res, truth)])
+                swap = np.mean([r[1] == t[2] and r[2] == t[1] for r, t in zip(res, truth)])
+                shp = np.mean([r[0] == t[0] for r, t in zip(res, truth)])
+                key = f"{enc}:{lang}:{sname}" + (f":v{v}" if len(variants) > 1 else "")
+                report[key] = dict(n=len(prompts), fg=round(fgok, 3), bg=round(bgok, 3), colours=round(both, 3),
+                                   swap=round(swap, 3), shape=round(shp, 3), example=prompts[0])
+                print(f"{key:31s} n={len(prompts):3d} fg={fgok:.2f} bg={bgok:.2f} fg+bg={both:.2f} swap={swap:.2f} "
+                      f"shape={shp:.2f}  e.g. {prompts[0]}", flush=True)
+                if grid:
+                    save_grid(imgs[:24], os.path.join(RUNS, f"grid_{tag}_{enc}_{lang}_{sname}_v{v}.png"))
     return report
 
 
@@ -156,6 +163,7 @@ if __name__ == "__main__":
     ap.add_argument("--langs", default="clip:en")
     ap.add_argument("--n", type=int, default=2)
     ap.add_argument("--tag", default="eval")
+    ap.add_argument("--variants", default="0", help="caption templates to evaluate (comma list; 0 = canonical)")
     ap.add_argument("--mling", default="mling_final.pt")
     ap.add_argument("--unet", default="unet_ema.pt")
     ap.add_argument("--fp16_unet", action="store_true", help="round the big UNet weights to fp16 as exported")
@@ -175,7 +183,8 @@ if __name__ == "__main__":
                 mod.weight.data = mod.weight.data.half().float()
     if args.eval:
         t = time.time()
-        rep = evaluate(M, args.guidance, args.langs.split(","), args.n, args.tag)
+        rep = evaluate(M, args.guidance, args.langs.split(","), args.n, args.tag,
+                       variants=[int(v) for v in args.variants.split(",")])
         rep["_meta"] = dict(guidance=args.guidance, unet_step=M.unet_step, seconds=round(time.time() - t))
         with open(os.path.join(RUNS, f"{args.tag}_g{args.guidance}.json"), "w") as fh:
             json.dump(rep, fh, indent=1)
