@@ -36,11 +36,13 @@ function defined<T extends Record<string, unknown>>(object: T): Partial<T> {
   return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function loadOptions(values: Values): PipelineLoadOptions {
+function loadOptions(values: Values, signal: AbortSignal | undefined): PipelineLoadOptions {
   return defined({
     scheduler: values.scheduler as string | undefined,
     textEncoder: values.textEncoder as string | undefined,
     sessionOptions: values.threads === undefined ? undefined : { threads: values.threads as number },
+    // Ctrl-C while a large model loads stops the load too, not only the denoising.
+    signal,
   }) as PipelineLoadOptions;
 }
 
@@ -76,7 +78,7 @@ export async function generationCommand(command: GenerationCommand, argv: readon
   // Loaded here, not at the top, so that `inspect` and `--help` do not load onnxruntime.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { StableDiffusionPipeline: Pipeline } = require('@latentkit/pipeline') as typeof import('@latentkit/pipeline');
-  const pipeline: StableDiffusionPipeline = await Pipeline.fromPretrained(values.model as string | undefined, loadOptions(values));
+  const pipeline: StableDiffusionPipeline = await Pipeline.fromPretrained(values.model as string | undefined, loadOptions(values, io.signal));
   const loaded = performance.now();
   const progress = createProgressReporter(io.stderr, { quiet: values.quiet === true });
   try {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { IncompatibleComponentsError, InvalidArgumentError, ModelLoadError, PluginRegistry, StateError, type Scheduler, type TextEncoder } from '@latentkit/core';
+import { AbortError, IncompatibleComponentsError, InvalidArgumentError, ModelLoadError, PluginRegistry, StateError, type Scheduler, type TextEncoder } from '@latentkit/core';
 import { DDIMScheduler } from '@latentkit/schedulers';
 import { referencePath } from '@latentkit/testing';
 import { onnxVaePlugin, type OnnxVae, type OnnxVaeOptions } from '@latentkit/vae';
@@ -66,6 +66,32 @@ function ddim(): Scheduler {
       create: () => Promise.reject(new ModelLoadError({ path: 'unet/model.onnx', reason: 'a test plugin that always fails' })),
     });
     await expect(StableDiffusionPipeline.fromPretrained(tinySd!, { registry, scheduler: ddim() })).rejects.toThrow(/a test plugin that always fails/);
+    expect(vae?.disposed).toBe(true);
+  });
+
+  it('stops when the signal fires: before reading the folder, or while sessions open (disposing them when they finish)', async () => {
+    await expect(StableDiffusionPipeline.fromPretrained(tinySd!, { scheduler: ddim(), signal: AbortSignal.abort() })).rejects.toThrow(AbortError);
+    await expect(StableDiffusionPipeline.fromPretrained(tinySd!, { scheduler: ddim(), signal: 'stop' as never })).rejects.toThrow(
+      /signal must be an AbortSignal, got "stop"/,
+    );
+
+    const registry = new PluginRegistry();
+    const controller = new AbortController();
+    let vae: OnnxVae | undefined;
+    registry.register({
+      ...onnxVaePlugin,
+      name: 'aborting-vae',
+      priority: 10,
+      create: async (source, options) => {
+        controller.abort(); // Ctrl-C while this session opens
+        return (vae = await onnxVaePlugin.create(source, options as OnnxVaeOptions));
+      },
+    });
+    await expect(StableDiffusionPipeline.fromPretrained(tinySd!, { registry, scheduler: ddim(), signal: controller.signal })).rejects.toThrow(
+      /The operation was aborted/,
+    );
+    expect(vae).toBeUndefined(); // rejected at once, before the session finished opening
+    for (let waited = 0; !vae?.disposed && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(vae?.disposed).toBe(true);
   });
 

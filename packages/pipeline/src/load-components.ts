@@ -14,6 +14,7 @@ import {
   readJsonObject,
   readModelFolder,
   registry as defaultRegistry,
+  throwIfAborted,
   type FolderComponent,
   type ModelFolder,
   type PluginRegistry,
@@ -29,6 +30,7 @@ import { register as registerSchedulers } from '@latentkit/schedulers';
 import { register as registerUNet } from '@latentkit/unet';
 import { register as registerVae, type VaeTilingOptions } from '@latentkit/vae';
 import { assertCompatible } from './compatibility';
+import { optionalSignal } from './validate-inputs';
 import type { GuidanceMode } from './guidance';
 import { chooseScheduler, type SchedulerChoice } from './scheduler-choice';
 import type { StableDiffusionComponents, StableDiffusionSettings } from './pipeline-options';
@@ -53,6 +55,12 @@ export interface PipelineLoadOptions {
   registry?: PluginRegistry;
   /** Component instances to use instead of loading them. */
   components?: Partial<Pick<StableDiffusionComponents, 'unet' | 'vae' | 'textEncoder'>>;
+  /**
+   * Stops the load: `fromPretrained()` rejects with an `AbortError` as soon as the signal fires
+   * (between reading the folder, opening the sessions and checking the parts; an onnxruntime
+   * session that is being opened finishes in the background and is then disposed).
+   */
+  signal?: AbortSignal;
 }
 
 /** The file a model folder may ship with the empty prompt's states, for `denoise` without a text encoder. */
@@ -86,6 +94,8 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
   if (folder !== undefined && (typeof folder !== 'string' || folder.length === 0)) {
     throw new InvalidArgumentError({ name: 'folder', expected: 'the path of a model folder holding model_index.json', actual: folder });
   }
+  const signal = optionalSignal(options.signal);
+  throwIfAborted(signal);
   const target = options.registry ?? defaultRegistry;
   registerUNet(target);
   registerVae(target);
@@ -93,6 +103,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
   registerSchedulers(target);
   registerOptionalEncoders(target);
   const model = await readModelFolder(folder ?? defaultModelPath());
+  throwIfAborted(signal);
   const sessionOptions = options.sessionOptions ?? {};
   const given = options.components ?? {};
   const encoderChoice = textEncoderSlots(model, options.textEncoder);
@@ -119,12 +130,19 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
           ? target.create<TextEncoder>('text-encoder', slot(model, encoderChoice.encoder), { sessionOptions }, { hints: encoderChoice.hints })
           : Promise.resolve(undefined),
   ];
-  const settled = await Promise.allSettled(loaders.map((load) => Promise.resolve().then(load)));
   const givenInstances: Loaded[] = [given.unet, given.vae, given.textEncoder];
-  const owned = settled
-    .map((result, i) => (result.status === 'fulfilled' && result.value !== givenInstances[i] ? result.value : undefined))
-    .filter((component): component is NonNullable<Loaded> => component !== undefined);
-  const disposeOwned = () => Promise.allSettled(owned.map((component) => component.dispose?.()));
+  const ownedOf = (results: PromiseSettledResult<Loaded>[]) =>
+    results
+      .map((result, i) => (result.status === 'fulfilled' && result.value !== givenInstances[i] ? result.value : undefined))
+      .filter((component): component is NonNullable<Loaded> => component !== undefined);
+  const disposeAll = (components: NonNullable<Loaded>[]) => Promise.allSettled(components.map((component) => component.dispose?.()));
+  const settled = await untilAborted(
+    Promise.allSettled(loaders.map((load) => Promise.resolve().then(load))),
+    signal,
+    (late) => void disposeAll(ownedOf(late)),
+  );
+  const owned = ownedOf(settled);
+  const disposeOwned = () => disposeAll(owned);
   const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failure) {
     await disposeOwned();
@@ -132,6 +150,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
   }
   const [unet, vae, textEncoder] = settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [UNet, Vae, TextEncoder | undefined];
   try {
+    throwIfAborted(signal);
     // The model's own scheduler comes through the registry like every other slot; a name is
     // configured from the model's scheduler config (diffusers' from_config).
     const scheduler =
@@ -140,6 +159,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
         : chooseScheduler(options.scheduler, model.components.get('scheduler')?.config);
     assertCompatible({ textEncoders: textEncoder ? [textEncoder] : undefined, tokenizer: textEncoder?.tokenizer, unet, vae, scheduler });
     const unconditionalEmbedding = await readUnconditionalEmbedding(model.path);
+    throwIfAborted(signal);
     return {
       components: { unet, vae, scheduler, textEncoder, unconditionalEmbedding },
       settings: { guidanceMode: options.guidanceMode },
@@ -148,6 +168,35 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
     await disposeOwned();
     throw error;
   }
+}
+
+/**
+ * `work`'s result, or an `AbortError` as soon as `signal` fires; a result that arrives after the
+ * abort goes to `lateResult` (to dispose what it opened).
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, lateResult: (value: T) => void): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.then(lateResult, () => undefined);
+      try {
+        throwIfAborted(signal);
+      } catch (error) {
+        reject(error);
+      }
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**
