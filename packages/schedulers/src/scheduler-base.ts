@@ -19,6 +19,7 @@ import {
   type Tensor,
 } from '@latentkit/core';
 import { alphasCumprodFrom, betasFor, type NoiseScheduleConfig } from './noise-schedule';
+import { checkStepCount, discreteTimesteps, type TimestepSpacing } from './timestep-spacing';
 
 /** Config keys common to every scheduler (diffusers' snake_case). */
 export interface SchedulerConfig extends NoiseScheduleConfig {
@@ -167,6 +168,19 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
         });
       }
     }
+  }
+
+  /**
+   * `setTimesteps` of the discrete-time samplers (DDIM, DDPM): `numInferenceSteps` training
+   * timesteps, descending, spaced as `spacing` says and shifted by `stepsOffset`.
+   */
+  protected setDiscreteTimesteps(numInferenceSteps: number, options: SetTimestepsOptions | undefined, spacing: TimestepSpacing, stepsOffset: number): void {
+    this.refuseCustomSchedule(options);
+    const numTrain = this.config.num_train_timesteps;
+    this.numInferenceSteps = checkStepCount(this.className, numInferenceSteps, numTrain);
+    this.schedule = Object.freeze(discreteTimesteps(spacing, numInferenceSteps, numTrain, stepsOffset));
+    this.stepIndex = undefined;
+    this.beginIndex = undefined;
   }
 
   /** Throws a {@link StateError} when `setTimesteps` has not run. */

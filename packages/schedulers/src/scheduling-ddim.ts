@@ -6,7 +6,7 @@
 import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import { clampOriginalSample, predictOriginalSample } from './prediction';
 import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
-import { checkSpacing, checkStepCount, discreteTimesteps, type TimestepSpacing } from './timestep-spacing';
+import { checkSpacing, type TimestepSpacing } from './timestep-spacing';
 
 /** `DDIMScheduler`'s config (diffusers' keys and defaults). */
 export interface DDIMSchedulerConfig extends SchedulerConfig {
@@ -75,12 +75,7 @@ export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
   }
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
-    this.refuseCustomSchedule(options);
-    const { num_train_timesteps: numTrain, timestep_spacing: spacing, steps_offset: offset } = this.config;
-    this.numInferenceSteps = checkStepCount(this.className, numInferenceSteps, numTrain);
-    this.schedule = Object.freeze(discreteTimesteps(spacing, numInferenceSteps, numTrain, offset));
-    this.stepIndex = undefined;
-    this.beginIndex = undefined;
+    this.setDiscreteTimesteps(numInferenceSteps, options, this.config.timestep_spacing, this.config.steps_offset);
   }
 
   /**

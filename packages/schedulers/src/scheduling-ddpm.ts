@@ -5,7 +5,7 @@
 import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import { clampOriginalSample, predictOriginalSample } from './prediction';
 import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
-import { checkSpacing, checkStepCount, discreteTimesteps, type TimestepSpacing } from './timestep-spacing';
+import { checkSpacing, type TimestepSpacing } from './timestep-spacing';
 
 /** The variance types latentkit runs (diffusers' `fixed_large_log` yields NaN there and the learned ones need a variance-predicting UNet). */
 export const DDPM_VARIANCE_TYPES = ['fixed_small', 'fixed_small_log', 'fixed_large'] as const;
@@ -82,12 +82,7 @@ export class DDPMScheduler extends SchedulerBase<DDPMSchedulerConfig> {
   }
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
-    this.refuseCustomSchedule(options);
-    const { num_train_timesteps: numTrain, timestep_spacing: spacing, steps_offset: offset } = this.config;
-    this.numInferenceSteps = checkStepCount(this.className, numInferenceSteps, numTrain);
-    this.schedule = Object.freeze(discreteTimesteps(spacing, numInferenceSteps, numTrain, offset));
-    this.stepIndex = undefined;
-    this.beginIndex = undefined;
+    this.setDiscreteTimesteps(numInferenceSteps, options, this.config.timestep_spacing, this.config.steps_offset);
   }
 
   /**
