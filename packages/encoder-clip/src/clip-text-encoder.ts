@@ -15,9 +15,7 @@ import {
   createTensor,
   exists,
   fromOrtFloat32,
-  readJsonObject,
   throwIfAborted,
-  type JsonObject,
   type TextEncodeOptions,
   type TextEncoder,
   type TextEncoderOutput,
@@ -27,7 +25,7 @@ import { readClipGraphInterface, type ClipGraphInterface } from './clip-graph-in
 import { alignPromptRows, promptRows } from './clip-prompt-rows';
 import { CLIPTokenizer } from './clip-tokenizer';
 import { CLIP_END_OF_TEXT_ID } from './clip-vocabulary';
-import { openOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
+import { resolveOnnxComponent, withOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
 import { applyTokenWeights } from './prompt-weighting';
 
 export interface CLIPTextEncoderOptions {
@@ -116,12 +114,8 @@ export class CLIPTextEncoder implements TextEncoder {
       throw new InvalidArgumentError({ name: 'folder', expected: 'the path of a model folder or its text_encoder/ folder', actual: folder });
     }
     validateOptions(options);
-    const isModelFolder = await exists(path.join(folder, 'text_encoder', 'model.onnx'));
-    const componentDir = isModelFolder ? path.join(folder, 'text_encoder') : folder;
-    const modelFile = path.join(componentDir, 'model.onnx');
-    const configFile = path.join(componentDir, 'config.json');
-    const config: JsonObject = (await exists(configFile)) ? await readJsonObject(configFile) : {};
-    const tokenizer = options.tokenizer ?? (await findTokenizer([path.join(isModelFolder ? folder : path.dirname(componentDir), 'tokenizer'), componentDir]));
+    const { componentDir, parentDir, modelFile, config } = await resolveOnnxComponent(folder, 'text_encoder');
+    const tokenizer = options.tokenizer ?? (await findTokenizer([path.join(parentDir, 'tokenizer'), componentDir]));
 
     const positions = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : undefined;
     const maxLength = tokenizer?.maxLength ?? positions ?? 77;
@@ -132,8 +126,7 @@ export class CLIPTextEncoder implements TextEncoder {
       });
     }
     const ortModule = await import('onnxruntime-node');
-    const session = await openOnnxSession(modelFile, options.sessionOptions);
-    try {
+    return withOnnxSession(modelFile, options.sessionOptions, async (session) => {
       const graph = await readClipGraphInterface(session, { modelFile, config, clipSkip: options.clipSkip ?? 0 });
       if (graph.fixedSequenceLength !== undefined && graph.fixedSequenceLength !== maxLength) {
         throw new ModelLoadError({
@@ -147,10 +140,7 @@ export class CLIPTextEncoder implements TextEncoder {
         longPrompts: options.longPrompts ?? 'truncate',
         weighting: options.weighting ?? false,
       });
-    } catch (error) {
-      await session.release();
-      throw error;
-    }
+    });
   }
 
   /**

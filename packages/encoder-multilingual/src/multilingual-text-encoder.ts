@@ -21,15 +21,13 @@ import {
   createTensor,
   exists,
   fromOrtFloat32,
-  readJsonObject,
   throwIfAborted,
-  type JsonObject,
   type TextEncodeOptions,
   type TextEncoder,
   type TextEncoderOutput,
   type Tokenizer,
 } from '@latentkit/core';
-import { openOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
+import { resolveOnnxComponent, withOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
 import { MultilingualTokenizer } from './multilingual-tokenizer';
 import { PROJECTION_FILE, TokenProjection } from './token-projection';
 
@@ -103,18 +101,13 @@ export class MultilingualTextEncoder implements TextEncoder {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidArgumentError({ name: 'options', expected: 'an options object', actual: options });
     }
-    const isModelFolder = await exists(path.join(folder, 'text_encoder_multilingual', 'model.onnx'));
-    const componentDir = isModelFolder ? path.join(folder, 'text_encoder_multilingual') : folder;
-    const modelFile = path.join(componentDir, 'model.onnx');
-    const configFile = path.join(componentDir, 'config.json');
-    const config: JsonObject = (await exists(configFile)) ? await readJsonObject(configFile) : {};
-    const tokenizer = options.tokenizer ?? (await findTokenizer(isModelFolder ? folder : path.dirname(componentDir), componentDir));
+    const { componentDir, parentDir, modelFile, config } = await resolveOnnxComponent(folder, 'text_encoder_multilingual');
+    const tokenizer = options.tokenizer ?? (await findTokenizer(parentDir, componentDir));
     const projectionFile = path.join(componentDir, PROJECTION_FILE);
     const projection = options.projection !== false && (await exists(projectionFile)) ? await TokenProjection.fromFile(projectionFile) : undefined;
 
     const ortModule = await import('onnxruntime-node');
-    const session = await openOnnxSession(modelFile, options.sessionOptions);
-    try {
+    return withOnnxSession(modelFile, options.sessionOptions, (session) => {
       const inputTypes = new Map<string, IdType>();
       for (const meta of session.inputMetadata) {
         const type = meta.isTensor ? meta.type : undefined;
@@ -174,10 +167,7 @@ export class MultilingualTextEncoder implements TextEncoder {
         projection,
         inputTypes,
       });
-    } catch (error) {
-      await session.release();
-      throw error;
-    }
+    });
   }
 
   /** Encodes prompts to `[batch, maxLength, hiddenSize]` per-token states (projected when a projection ships). */

@@ -5,5 +5,6 @@
  * @packageDocumentation
  */
 export { openOnnxSession, toOnnxRuntimeOptions, type OnnxSessionOptions } from './onnx-session';
+export { resolveOnnxComponent, withOnnxSession, type OnnxComponentFolder } from './onnx-component';
 export { describeInputs, describeOutputs, fixedDimension, declaredShape, type OnnxValueInfo } from './onnx-metadata';
 export * from './protobuf-fields';

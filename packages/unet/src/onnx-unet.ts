@@ -24,7 +24,7 @@ import {
   type UNet,
   type UNetInput,
 } from '@latentkit/core';
-import { describeInputs, describeOutputs, fixedDimension, openOnnxSession, type OnnxValueInfo } from '@latentkit/onnx';
+import { describeInputs, describeOutputs, fixedDimension, resolveOnnxComponent, withOnnxSession, type OnnxValueInfo } from '@latentkit/onnx';
 
 /** Options of {@link OnnxUNet.fromPretrained}. */
 export interface OnnxUNetOptions {
@@ -86,24 +86,17 @@ export class OnnxUNet implements UNet {
    * Throws a {@link ModelLoadError} when the files are missing or the graph is not a SD UNet.
    */
   static async fromPretrained(folder: string, options: OnnxUNetOptions = {}): Promise<OnnxUNet> {
-    const componentPath = (await exists(path.join(folder, 'unet', 'model.onnx'))) ? path.join(folder, 'unet') : folder;
-    const modelFile = path.join(componentPath, 'model.onnx');
+    const component = await resolveOnnxComponent(folder, 'unet');
+    const { modelFile, configFile } = component;
     if (!(await exists(modelFile))) {
       throw new ModelLoadError({ path: modelFile, reason: 'the UNet model file does not exist: pass a model folder holding unet/model.onnx, or the unet/ folder' });
     }
-    const configFile = path.join(componentPath, 'config.json');
-    const config = { ...((await exists(configFile)) ? await readJsonObject(configFile) : {}) };
+    const config = { ...component.config };
     if (config.prediction_type === undefined) {
-      const schedulerConfig = path.join(path.dirname(componentPath), 'scheduler', 'scheduler_config.json');
+      const schedulerConfig = path.join(component.parentDir, 'scheduler', 'scheduler_config.json');
       if (await exists(schedulerConfig)) config.prediction_type = (await readJsonObject(schedulerConfig)).prediction_type;
     }
-    const session = await openOnnxSession(modelFile, options.sessionOptions);
-    try {
-      return OnnxUNet.fromSession(session, modelFile, config, configFile);
-    } catch (error) {
-      await session.release();
-      throw error;
-    }
+    return withOnnxSession(modelFile, options.sessionOptions, (session) => OnnxUNet.fromSession(session, modelFile, config, configFile));
   }
 
   /** Wraps an open session; `config` is the UNet's parsed `config.json` (may be empty). */
