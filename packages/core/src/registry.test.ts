@@ -80,6 +80,17 @@ describe('PluginRegistry', () => {
     expect(created).toEqual({ name: 'clip' });
   });
 
+  it("hands supports() the component's source when creating, so plugins can tell exports apart by config", async () => {
+    const registry = new PluginRegistry();
+    const byConfig = (name: string, modelType: string) =>
+      plugin(name, { supports: (_entry, source) => source?.config?.model_type === modelType || { reason: `config.model_type is not '${modelType}'` } });
+    registry.register(byConfig('clip', 'clip_text_model')).register(byConfig('bert', 'bert'));
+    const source = (modelType: string) => ({ modelPath: '/m', componentPath: '/m/text_encoder', entry: clipEntry, config: { model_type: modelType } });
+    expect(await registry.create('text-encoder', source('bert'))).toEqual({ name: 'bert' });
+    expect(registry.resolve('text-encoder', clipEntry, { source: source('clip_text_model') }).name).toBe('clip');
+    expect(() => registry.resolve('text-encoder', clipEntry)).toThrow(/config.model_type is not 'clip_text_model'/);
+  });
+
   it('shares one process-wide registry', () => {
     expect(globalRegistry).toBe((globalThis as unknown as Record<symbol, unknown>)[Symbol.for('latentkit.registry')]);
   });

@@ -55,13 +55,21 @@ export interface Plugin<T = unknown, O = unknown> {
   readonly kind: PluginKind;
   /** Higher goes first when several plugins support an entry (default 0). */
   readonly priority?: number;
-  supports(entry: ComponentEntry): boolean | SupportAnswer;
+  /**
+   * Whether this plugin loads the entry. When a folder is being loaded (`registry.create()`),
+   * `source` — the component's folder and parsed config — comes too, so that components sharing a
+   * class (every ONNX export is `["diffusers", "OnnxRuntimeModel"]`) can be told apart by their
+   * config (`model_type`, …); a plugin that looks at `entry` alone ignores it.
+   */
+  supports(entry: ComponentEntry, source?: ComponentSource): boolean | SupportAnswer;
   create(source: ComponentSource, options?: O): Promise<T> | T;
 }
 
 export interface ResolveOptions {
   /** Plugin names to try first, in order, before the others by priority. */
   hints?: readonly string[];
+  /** The component being loaded, handed to each plugin's `supports()` (set by `create()`). */
+  source?: ComponentSource;
 }
 
 /** Holds plugins by kind and name. */
@@ -116,7 +124,7 @@ export class PluginRegistry {
     for (const plugin of ordered) {
       let answer: boolean | SupportAnswer;
       try {
-        answer = plugin.supports(entry);
+        answer = plugin.supports(entry, options.source);
       } catch (error) {
         answer = { reason: `supports() threw: ${error instanceof Error ? error.message : String(error)}` };
       }
@@ -126,9 +134,9 @@ export class PluginRegistry {
     throw new PluginResolutionError({ slot: entry.slot, entry: [entry.library, entry.className], declined });
   }
 
-  /** Resolves a plugin and creates the component. */
+  /** Resolves a plugin (its `supports()` sees the source and its config) and creates the component. */
   async create<T = unknown>(kind: PluginKind, source: ComponentSource, options?: unknown, resolve?: ResolveOptions): Promise<T> {
-    const plugin = this.resolve<T>(kind, source.entry, resolve);
+    const plugin = this.resolve<T>(kind, source.entry, { ...resolve, source });
     return plugin.create(source, options);
   }
 }

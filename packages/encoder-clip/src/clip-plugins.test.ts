@@ -68,6 +68,15 @@ describe('CLIP plugins', () => {
     await expect(clipTextEncoderPlugin.create(source)).rejects.toThrow(/model_type 'xlm-roberta', not a CLIP text model: register @latentkit\/encoder-multilingual/);
   });
 
+  it('supports() declines an ONNX export whose config names another model_type, and says so', () => {
+    const entry = { slot: 'text_encoder', library: 'diffusers', className: 'OnnxRuntimeModel' };
+    const source = (modelType: unknown) => ({ modelPath: '/m', componentPath: '/m/text_encoder', entry, config: { model_type: modelType } });
+    expect(clipTextEncoderPlugin.supports(entry)).toBe(true);
+    expect(clipTextEncoderPlugin.supports(entry, source('clip_text_model'))).toBe(true);
+    expect(clipTextEncoderPlugin.supports(entry, source(undefined))).toBe(true);
+    expect(clipTextEncoderPlugin.supports(entry, source('xlm-roberta'))).toEqual({ reason: "its config.json says model_type 'xlm-roberta', not a CLIP text model" });
+  });
+
   (hasShared ? it : it.skip)('create() loads the tiny-sd text encoder and tokenizer through the registry, options passed on', async () => {
     const registry = register(new PluginRegistry());
     const encoder = await registry.create<CLIPTextEncoder>('text-encoder', await textEncoderSource(), { longPrompts: 'chunk' });

@@ -10,6 +10,7 @@ import {
   exists,
   registry as defaultRegistry,
   type ComponentEntry,
+  type ComponentSource,
   type Plugin,
   type PluginRegistry,
   type SupportAnswer,
@@ -20,14 +21,21 @@ import { CLIPTokenizer, type CLIPTokenizerOptions } from './clip-tokenizer';
 const CLIP_TEXT_CLASSES = new Set(['CLIPTextModel', 'CLIPTextModelWithProjection']);
 const CLIP_TOKENIZER_CLASSES = new Set(['CLIPTokenizer', 'CLIPTokenizerFast']);
 
-function supportsClipTextEncoder(entry: ComponentEntry): SupportAnswer {
+function supportsClipTextEncoder(entry: ComponentEntry, source?: ComponentSource): SupportAnswer {
   const pair = JSON.stringify([entry.library, entry.className]);
   if (!entry.slot.startsWith('text_encoder') || entry.slot === 'text_encoder_multilingual') {
     return { reason: `it loads CLIP text encoders in slot 'text_encoder', not slot '${entry.slot}'` };
   }
-  if (entry.library === 'diffusers' && entry.className === 'OnnxRuntimeModel') return true;
-  if (entry.library === 'transformers' && entry.className !== null && CLIP_TEXT_CLASSES.has(entry.className)) return true;
-  return { reason: `it loads ["diffusers", "OnnxRuntimeModel"] or ["transformers", "CLIPTextModel"] exported to ONNX, not ${pair}` };
+  const onnx = entry.library === 'diffusers' && entry.className === 'OnnxRuntimeModel';
+  if (!onnx && !(entry.library === 'transformers' && entry.className !== null && CLIP_TEXT_CLASSES.has(entry.className))) {
+    return { reason: `it loads ["diffusers", "OnnxRuntimeModel"] or ["transformers", "CLIPTextModel"] exported to ONNX, not ${pair}` };
+  }
+  // An ONNX export names no architecture in model_index.json; its config.json does.
+  const modelType = source?.config?.model_type;
+  if (typeof modelType === 'string' && !modelType.startsWith('clip')) {
+    return { reason: `its config.json says model_type '${modelType}', not a CLIP text model` };
+  }
+  return true;
 }
 
 /**
@@ -58,8 +66,8 @@ export const clipTextEncoderPlugin: Plugin<CLIPTextEncoder, CLIPTextEncoderOptio
       throw new ModelLoadError({
         path: source.componentPath,
         reason:
-          `its config.json says model_type '${modelType}', not a CLIP text model: register @latentkit/encoder-multilingual ` +
-          `and resolve with hints: ['multilingual-text-encoder'] to load it`,
+          `its config.json says model_type '${modelType}', not a CLIP text model: register @latentkit/encoder-multilingual, ` +
+          `whose plugin the registry then picks for it`,
       });
     }
     const tokenizerDir = path.join(source.modelPath, source.entry.slot.replace('text_encoder', 'tokenizer'));

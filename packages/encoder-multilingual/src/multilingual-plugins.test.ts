@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { PluginRegistry, readModelFolder } from '@latentkit/core';
 import { register as registerClip } from '@latentkit/encoder-clip';
@@ -54,6 +56,30 @@ describe('multilingual plugins', () => {
     expect(registry.resolve('tokenizer', { slot: 'tokenizer_multilingual', library: 'tokenizers', className: 'PreTrainedTokenizerFast' }).name).toBe(
       'multilingual-tokenizer',
     );
+  });
+
+  it('takes an ONNX text_encoder slot whose config.json is not CLIP, without hints, beside the CLIP plugin', async () => {
+    // AltDiffusion / Taiyi converted to ONNX: ["diffusers", "OnnxRuntimeModel"] in the default slots.
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'latentkit-bert-onnx-'));
+    try {
+      fs.writeFileSync(
+        path.join(folder, 'model_index.json'),
+        JSON.stringify({ _class_name: 'OnnxStableDiffusionPipeline', text_encoder: ['diffusers', 'OnnxRuntimeModel'], tokenizer: ['tokenizers', 'PreTrainedTokenizerFast'] }),
+      );
+      fs.symlinkSync(path.join(TINY, 'text_encoder_multilingual'), path.join(folder, 'text_encoder'));
+      fs.symlinkSync(path.join(TINY, 'tokenizer_multilingual'), path.join(folder, 'tokenizer'));
+      const registry = register(registerClip(new PluginRegistry()));
+      const source = (await readModelFolder(folder)).components.get('text_encoder')!;
+      expect(source.config?.model_type).toBe('bert');
+      expect(registry.resolve('text-encoder', source.entry).name).toBe('clip-text-encoder'); // the class alone says nothing more
+      expect(registry.resolve('text-encoder', source.entry, { source }).name).toBe('multilingual-text-encoder');
+      const encoder = await registry.create<MultilingualTextEncoder>('text-encoder', source);
+      expect(encoder).toBeInstanceOf(MultilingualTextEncoder);
+      expect(encoder.hiddenSize).toBe(32);
+      await encoder.dispose();
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('create() loads the encoder with the sibling tokenizer_multilingual/, and the tokenizer', async () => {

@@ -9,6 +9,7 @@ import {
   exists,
   registry as defaultRegistry,
   type ComponentEntry,
+  type ComponentSource,
   type Plugin,
   type PluginRegistry,
   type SupportAnswer,
@@ -46,15 +47,22 @@ const MULTILINGUAL_TOKENIZER_CLASSES = new Set([
   'T5TokenizerFast',
 ]);
 
-function supportsMultilingualEncoder(entry: ComponentEntry): SupportAnswer {
+function supportsMultilingualEncoder(entry: ComponentEntry, source?: ComponentSource): SupportAnswer {
   const pair = JSON.stringify([entry.library, entry.className]);
   if (entry.className !== null && POOLED_ONLY_CLASSES.has(entry.className)) {
     return { reason: `${entry.className} outputs one vector per prompt; the UNet's cross-attention needs per-token states` };
   }
   if (entry.slot === 'text_encoder_multilingual' && entry.library !== null) return true;
   if (entry.slot.startsWith('text_encoder') && entry.className !== null && NON_CLIP_TEXT_ENCODER_CLASSES.includes(entry.className)) return true;
+  // An ONNX export in the default slot (AltDiffusion, Taiyi converted to ONNX) says what it is in its config.json.
+  const modelType = source?.config?.model_type;
+  if (entry.slot.startsWith('text_encoder') && entry.className === 'OnnxRuntimeModel' && typeof modelType === 'string' && !modelType.startsWith('clip')) {
+    return true;
+  }
   return {
-    reason: `it loads slot 'text_encoder_multilingual' or a non-CLIP encoder class (${NON_CLIP_TEXT_ENCODER_CLASSES.join(', ')}), not ${pair} in slot '${entry.slot}'`,
+    reason:
+      `it loads slot 'text_encoder_multilingual', a non-CLIP encoder class (${NON_CLIP_TEXT_ENCODER_CLASSES.join(', ')}) ` +
+      `or an ONNX export whose config.json names a non-CLIP model_type, not ${pair} in slot '${entry.slot}'`,
   };
 }
 
