@@ -15,6 +15,11 @@ export interface StepOptions {
   generator?: Generator;
   /** DDIM's η (0 = deterministic DDIM, 1 = DDPM-like). */
   eta?: number;
+  /**
+   * DDIM: re-derive ε̂ from the clipped or thresholded x̂₀ for the direction term (diffusers'
+   * `use_clipped_model_output`; default false: the model's own ε̂).
+   */
+  useClippedModelOutput?: boolean;
 }
 
 export interface SchedulerStepOutput {

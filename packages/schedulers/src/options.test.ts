@@ -154,6 +154,22 @@ describe('x̂₀ clipping and dynamic thresholding', () => {
     expect(Math.max(...predOriginalSample!.data.map(Math.abs))).toBeLessThanOrEqual(0.5);
   });
 
+  it('DDIM useClippedModelOutput re-derives ε̂ from the clipped x̂₀ (diffusers use_clipped_model_output)', () => {
+    const ddim = make('DDIMScheduler', { clip_sample: true, clip_sample_range: 0.5 });
+    ddim.setTimesteps(10);
+    const plain = ddim.step(modelOutput, 901, sample).prevSample.data;
+    const clipped = ddim.step(modelOutput, 901, sample, { useClippedModelOutput: true });
+    const x0 = clipped.predOriginalSample!.data;
+    const alphas = alphasCumprodFrom(betasFor({ num_train_timesteps: 1000, ...SD, trained_betas: null }, 'test'));
+    const [a, aPrev] = [alphas[901]!, alphas[801]!];
+    clipped.prevSample.data.forEach((v, i) => {
+      const epsilon = (sample.data[i]! - Math.sqrt(a) * x0[i]!) / Math.sqrt(1 - a);
+      expect(v).toBeCloseTo(Math.sqrt(aPrev) * x0[i]! + Math.sqrt(1 - aPrev) * epsilon, 5);
+    });
+    expect(Array.from(clipped.prevSample.data)).not.toEqual(Array.from(plain));
+    expect(() => ddim.step(modelOutput, 901, sample, { useClippedModelOutput: 'yes' as never })).toThrow(/useClippedModelOutput must be true or false, got "yes"/);
+  });
+
   it('thresholding rescales by the per-image quantile s, clamped to [1, sample_max_value] (Imagen §2.3)', () => {
     const ddpm = make('DDPMScheduler', { thresholding: true, dynamic_thresholding_ratio: 0.5, sample_max_value: 100, clip_sample: false });
     ddpm.setTimesteps(10);

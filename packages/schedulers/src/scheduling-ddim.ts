@@ -90,6 +90,10 @@ export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
     if (typeof eta !== 'number' || !(eta >= 0)) {
       throw new InvalidArgumentError({ name: 'options.eta', expected: 'a number ≥ 0', actual: eta });
     }
+    const useClipped = options.useClippedModelOutput ?? false;
+    if (typeof useClipped !== 'boolean') {
+      throw new InvalidArgumentError({ name: 'options.useClippedModelOutput', expected: 'true or false', actual: useClipped });
+    }
     const prevTimestep = timestep - Math.floor(this.config.num_train_timesteps / this.numInferenceSteps!);
     const alphaProduct = this.alphasCumprod[timestep]!;
     const alphaProductPrev = prevTimestep >= 0 ? this.alphasCumprod[prevTimestep]! : this.finalAlphaCumprod;
@@ -103,13 +107,18 @@ export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
 
     const original = predictOriginalSample(this.config.prediction_type, alphaProduct, model, x);
     // ε̂ as the direction term needs it, before any clipping of x̂₀ (diffusers' default use_clipped_model_output=false).
-    const epsilon = this.config.prediction_type === 'epsilon' ? model : new Float32Array(size);
+    let epsilon = this.config.prediction_type === 'epsilon' ? model : new Float32Array(size);
     if (this.config.prediction_type === 'sample') {
       for (let i = 0; i < size; i++) epsilon[i] = f32(x[i]! - f32(sqrtAlpha * original[i]!)) / sqrtBeta;
     } else if (this.config.prediction_type === 'v_prediction') {
       for (let i = 0; i < size; i++) epsilon[i] = f32(sqrtAlpha * model[i]!) + f32(sqrtBeta * x[i]!);
     }
     clampOriginalSample(this.config, original, sample.dims[0]!);
+    if (useClipped) {
+      // ε̂ = (x_t − √ᾱ_t·x̂₀) / √(1 − ᾱ_t) from the clipped x̂₀, as diffusers recomputes it.
+      epsilon = new Float32Array(size);
+      for (let i = 0; i < size; i++) epsilon[i] = f32(x[i]! - f32(sqrtAlpha * original[i]!)) / sqrtBeta;
+    }
 
     const variance = f32(f32(betaProductPrev / betaProduct) * f32(1 - f32(alphaProduct / alphaProductPrev)));
     const std = f32(eta * f32(Math.sqrt(variance)));
