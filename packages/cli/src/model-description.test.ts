@@ -57,6 +57,17 @@ describe('describeModelFolder', () => {
     );
   });
 
+  it("checks the width the UNet sees: project_dim when the encoder projects (AltDiffusion's 1024 → 768)", async () => {
+    const folder = writeFolder(path.join(scratch, 'alt-diffusion-like'), base.index, {
+      ...base.configs,
+      unet: ['config.json', { in_channels: 4, out_channels: 4, cross_attention_dim: 768, sample_size: 64 }],
+      text_encoder: ['config.json', { model_type: 'roberta', hidden_size: 1024, project_dim: 768, max_position_embeddings: 514 }],
+    });
+    const report = await describeModelFolder(folder);
+    expect(report.components.find((c) => c.slot === 'text_encoder')!.dimensions).toEqual({ hidden_size: 1024, project_dim: 768, max_position_embeddings: 514 });
+    expect(report.verdicts).toEqual([{ textEncoders: ['text_encoder'], tokenizer: 'tokenizer', compatible: true, problems: [] }]);
+  });
+
   it("adds SDXL's text_encoder_2 to text_encoder: their widths are concatenated", async () => {
     const folder = writeFolder(
       path.join(scratch, 'sdxl-like'),

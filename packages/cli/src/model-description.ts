@@ -101,7 +101,13 @@ function dimensionsOf(role: ComponentRole, config: Readonly<Record<string, unkno
       };
     }
     case 'text-encoder':
-      return { hidden_size: integer(config.hidden_size), max_position_embeddings: integer(config.max_position_embeddings) };
+      return {
+        hidden_size: integer(config.hidden_size),
+        // AltDiffusion's RobertaSeriesModelWithTransformation projects its states to project_dim
+        // (1024 → 768): that, not hidden_size, is the width the UNet sees.
+        ...(integer(config.project_dim) !== null ? { project_dim: integer(config.project_dim) } : {}),
+        max_position_embeddings: integer(config.max_position_embeddings),
+      };
     case 'tokenizer':
       return { model_max_length: integer(config.model_max_length) };
     case 'scheduler':
@@ -187,7 +193,7 @@ export async function describeModelFolder(folder: string): Promise<ModelDescript
     const suffix = group[0]!.slot.slice('text_encoder'.length);
     const tokenizer = tokenizers.find((t) => t.slot === `tokenizer${/^_\d+$/.test(suffix) ? '' : suffix}`);
     const textEncoders = group.flatMap((encoder) => {
-      const hiddenSize = need(encoder, 'hidden_size');
+      const hiddenSize = need(encoder, encoder.dimensions.project_dim !== undefined ? 'project_dim' : 'hidden_size');
       const maxLength = encoder.dimensions.max_position_embeddings;
       return hiddenSize === undefined ? [] : [{ name: encoder.slot, hiddenSize, ...(typeof maxLength === 'number' ? { maxLength } : {}) }];
     });
