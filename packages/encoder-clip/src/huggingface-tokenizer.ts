@@ -5,8 +5,18 @@
 import { ModelLoadError } from '@latentkit/core';
 import type { Tokenizer as HuggingFaceTokenizerClass } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
 
-/** A `@huggingface/tokenizers` tokenizer instance. */
-export type HuggingFaceTokenizer = HuggingFaceTokenizerClass;
+/**
+ * The part of a `@huggingface/tokenizers` tokenizer that latentkit uses. Declared here rather than
+ * re-exported, so that the published declarations do not pull in tokenizers.js' own, which a
+ * consumer's strict `tsc` (`skipLibCheck: false`, `moduleResolution: node16`) rejects (TS2834).
+ */
+export interface HuggingFaceTokenizer {
+  encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[] };
+  tokenize(text: string): string[];
+  token_to_id(token: string): number | undefined;
+  /** Adds the special tokens (`[CLS]`, `</s>`, …) around a token list; null when the tokenizer adds none. */
+  readonly post_processor: ((tokens: string[], pair: string[] | null, addSpecialTokens: boolean) => { tokens: string[] }) | null;
+}
 
 // tokenizers.js ships a CommonJS build for Node (`exports["."].node.require`).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -33,7 +43,8 @@ export function createHuggingFaceTokenizer(
   }
   try {
     // tokenizers.js reads `added_tokens` unconditionally; older files may omit it.
-    return new tokenizers.Tokenizer({ added_tokens: [], ...tokenizerJson }, { ...tokenizerConfig });
+    const backend: HuggingFaceTokenizerClass = new tokenizers.Tokenizer({ added_tokens: [], ...tokenizerJson }, { ...tokenizerConfig });
+    return backend as unknown as HuggingFaceTokenizer;
   } catch (error) {
     throw new ModelLoadError({
       path: file,
