@@ -92,6 +92,12 @@ export function describePluginConformance(plugin: Plugin, options: PluginConform
 
     if (options.source) {
       const source = options.source;
+      it('supports(source.entry, source) accepts the source it creates from, as the registry asks it', async () => {
+        const resolved = typeof source === 'function' ? await source() : source;
+        const answer = plugin.supports(resolved.entry, resolved);
+        assertEqual(answer, true, `supports(${JSON.stringify(resolved.entry)}, source) must be true for the source given to create(), got ${JSON.stringify(answer)}`);
+      });
+
       it('create(source) makes a component with specificationVersion v1', async () => {
         const resolved = typeof source === 'function' ? await source() : source;
         const component = (await plugin.create(resolved, options.createOptions)) as { specificationVersion?: unknown; dispose?: () => unknown };
