@@ -100,14 +100,16 @@ function dimensionsOf(role: ComponentRole, config: Readonly<Record<string, unkno
         scaling_factor: number(config.scaling_factor),
       };
     }
-    case 'text-encoder':
+    case 'text-encoder': {
+      // AltDiffusion's RobertaSeriesModelWithTransformation projects its states to project_dim
+      // (1024 → 768): that, not hidden_size, is the width the UNet sees.
+      const projectDim = integer(config.project_dim);
       return {
         hidden_size: integer(config.hidden_size),
-        // AltDiffusion's RobertaSeriesModelWithTransformation projects its states to project_dim
-        // (1024 → 768): that, not hidden_size, is the width the UNet sees.
-        ...(integer(config.project_dim) !== null ? { project_dim: integer(config.project_dim) } : {}),
+        ...(projectDim !== null ? { project_dim: projectDim } : {}),
         max_position_embeddings: integer(config.max_position_embeddings),
       };
+    }
     case 'tokenizer':
       return { model_max_length: integer(config.model_max_length) };
     case 'scheduler':

@@ -3,7 +3,7 @@ import { ModelLoadError, PluginRegistry, readModelFolder } from '@latentkit/core
 import { describePluginConformance } from '@latentkit/testing';
 import { CLIPTextEncoder } from './clip-text-encoder';
 import { CLIPTokenizer } from './clip-tokenizer';
-import { clipTextEncoderPlugin, clipTokenizerPlugin, register, textEncoderPlugin } from './clip-plugins';
+import { clipTextEncoderPlugin, clipTokenizerPlugin, nonClipModelType, register, textEncoderPlugin } from './clip-plugins';
 import { sharedPath } from './__fixtures__/shared-data';
 import { existsSync } from 'node:fs';
 
@@ -66,6 +66,14 @@ describe('CLIP plugins', () => {
       config: { model_type: 'xlm-roberta' },
     };
     await expect(clipTextEncoderPlugin.create(source)).rejects.toThrow(/model_type 'xlm-roberta', not a CLIP text model: register @latentkit\/encoder-multilingual/);
+  });
+
+  it('nonClipModelType names a config that is not CLIP, and nothing else', () => {
+    expect(nonClipModelType({ model_type: 'xlm-roberta' })).toBe('xlm-roberta');
+    expect(nonClipModelType({ model_type: 'clip_text_model' })).toBeUndefined();
+    expect(nonClipModelType({ model_type: 3 })).toBeUndefined();
+    expect(nonClipModelType({})).toBeUndefined();
+    expect(nonClipModelType(undefined)).toBeUndefined();
   });
 
   it('supports() declines an ONNX export whose config names another model_type, and says so', () => {

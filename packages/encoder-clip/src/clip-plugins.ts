@@ -21,6 +21,22 @@ import { CLIPTokenizer, type CLIPTokenizerOptions } from './clip-tokenizer';
 const CLIP_TEXT_CLASSES = new Set(['CLIPTextModel', 'CLIPTextModelWithProjection']);
 const CLIP_TOKENIZER_CLASSES = new Set(['CLIPTokenizer', 'CLIPTokenizerFast']);
 
+/**
+ * The `model_type` a component's `config.json` names when it is not a CLIP text model (`'bert'`,
+ * `'xlm-roberta'`, …), else undefined (CLIP, or no config to say). An ONNX export names no
+ * architecture in `model_index.json`, so this is how plugins tell CLIP from other encoders.
+ *
+ * @example
+ * ```ts
+ * nonClipModelType({ model_type: 'xlm-roberta' }); // 'xlm-roberta'
+ * nonClipModelType({ model_type: 'clip_text_model' }); // undefined
+ * ```
+ */
+export function nonClipModelType(config: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const modelType = config?.model_type;
+  return typeof modelType === 'string' && !modelType.startsWith('clip') ? modelType : undefined;
+}
+
 function supportsClipTextEncoder(entry: ComponentEntry, source?: ComponentSource): SupportAnswer {
   const pair = JSON.stringify([entry.library, entry.className]);
   if (!entry.slot.startsWith('text_encoder') || entry.slot === 'text_encoder_multilingual') {
@@ -30,11 +46,8 @@ function supportsClipTextEncoder(entry: ComponentEntry, source?: ComponentSource
   if (!onnx && !(entry.library === 'transformers' && entry.className !== null && CLIP_TEXT_CLASSES.has(entry.className))) {
     return { reason: `it loads ["diffusers", "OnnxRuntimeModel"] or ["transformers", "CLIPTextModel"] exported to ONNX, not ${pair}` };
   }
-  // An ONNX export names no architecture in model_index.json; its config.json does.
-  const modelType = source?.config?.model_type;
-  if (typeof modelType === 'string' && !modelType.startsWith('clip')) {
-    return { reason: `its config.json says model_type '${modelType}', not a CLIP text model` };
-  }
+  const modelType = nonClipModelType(source?.config);
+  if (modelType !== undefined) return { reason: `its config.json says model_type '${modelType}', not a CLIP text model` };
   return true;
 }
 
@@ -61,8 +74,8 @@ export const clipTextEncoderPlugin: Plugin<CLIPTextEncoder, CLIPTextEncoderOptio
         reason: `'${source.entry.slot}' has no model.onnx: export the text encoder to ONNX (e.g. with diffusers' convert_stable_diffusion_checkpoint_to_onnx.py)`,
       });
     }
-    const modelType = source.config?.model_type;
-    if (typeof modelType === 'string' && !modelType.startsWith('clip')) {
+    const modelType = nonClipModelType(source.config);
+    if (modelType !== undefined) {
       throw new ModelLoadError({
         path: source.componentPath,
         reason:

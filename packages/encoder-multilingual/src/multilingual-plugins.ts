@@ -14,6 +14,7 @@ import {
   type PluginRegistry,
   type SupportAnswer,
 } from '@latentkit/core';
+import { nonClipModelType } from '@latentkit/encoder-clip';
 import { MultilingualTextEncoder, type MultilingualTextEncoderOptions } from './multilingual-text-encoder';
 import { MultilingualTokenizer, type MultilingualTokenizerOptions } from './multilingual-tokenizer';
 
@@ -55,10 +56,7 @@ function supportsMultilingualEncoder(entry: ComponentEntry, source?: ComponentSo
   if (entry.slot === 'text_encoder_multilingual' && entry.library !== null) return true;
   if (entry.slot.startsWith('text_encoder') && entry.className !== null && NON_CLIP_TEXT_ENCODER_CLASSES.includes(entry.className)) return true;
   // An ONNX export in the default slot (AltDiffusion, Taiyi converted to ONNX) says what it is in its config.json.
-  const modelType = source?.config?.model_type;
-  if (entry.slot.startsWith('text_encoder') && entry.className === 'OnnxRuntimeModel' && typeof modelType === 'string' && !modelType.startsWith('clip')) {
-    return true;
-  }
+  if (entry.slot.startsWith('text_encoder') && entry.className === 'OnnxRuntimeModel' && nonClipModelType(source?.config) !== undefined) return true;
   return {
     reason:
       `it loads slot 'text_encoder_multilingual', a non-CLIP encoder class (${NON_CLIP_TEXT_ENCODER_CLASSES.join(', ')}) ` +

@@ -106,19 +106,25 @@ export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
     const size = x.length;
 
     const original = predictOriginalSample(this.config.prediction_type, alphaProduct, model, x);
-    // ε̂ as the direction term needs it, before any clipping of x̂₀ (diffusers' default use_clipped_model_output=false).
-    let epsilon = this.config.prediction_type === 'epsilon' ? model : new Float32Array(size);
-    if (this.config.prediction_type === 'sample') {
+    /** ε̂ = (x_t − √ᾱ_t·x̂₀) / √(1 − ᾱ_t) from the current x̂₀. */
+    const epsilonFromOriginal = (): Float32Array => {
+      const epsilon = new Float32Array(size);
       for (let i = 0; i < size; i++) epsilon[i] = f32(x[i]! - f32(sqrtAlpha * original[i]!)) / sqrtBeta;
-    } else if (this.config.prediction_type === 'v_prediction') {
-      for (let i = 0; i < size; i++) epsilon[i] = f32(sqrtAlpha * model[i]!) + f32(sqrtBeta * x[i]!);
+      return epsilon;
+    };
+    // ε̂ for the direction term: by default the model's own, taken before any clipping of x̂₀;
+    // with useClippedModelOutput, re-derived from the clipped x̂₀ after it (as diffusers).
+    let epsilon: Float32Array | undefined;
+    if (!useClipped) {
+      if (this.config.prediction_type === 'epsilon') epsilon = model;
+      else if (this.config.prediction_type === 'sample') epsilon = epsilonFromOriginal();
+      else {
+        epsilon = new Float32Array(size);
+        for (let i = 0; i < size; i++) epsilon[i] = f32(sqrtAlpha * model[i]!) + f32(sqrtBeta * x[i]!);
+      }
     }
     clampOriginalSample(this.config, original, sample.dims[0]!);
-    if (useClipped) {
-      // ε̂ = (x_t − √ᾱ_t·x̂₀) / √(1 − ᾱ_t) from the clipped x̂₀, as diffusers recomputes it.
-      epsilon = new Float32Array(size);
-      for (let i = 0; i < size; i++) epsilon[i] = f32(x[i]! - f32(sqrtAlpha * original[i]!)) / sqrtBeta;
-    }
+    epsilon ??= epsilonFromOriginal();
 
     const variance = f32(f32(betaProductPrev / betaProduct) * f32(1 - f32(alphaProduct / alphaProductPrev)));
     const std = f32(eta * f32(Math.sqrt(variance)));
