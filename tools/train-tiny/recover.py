@@ -44,9 +44,10 @@ def _forward_order(module, run):
     return order
 
 
-def load_from_onnx(module, onnx_path, prefix, run):
-    """Fill `module`'s parameters and buffers from the initializers of `onnx_path` (names `prefix` + key)."""
-    inits = initializers(onnx_path)
+def load_from_onnx(module, onnx_path, prefix, run, inits=None):
+    """Fill `module`'s parameters and buffers from the initializers of `onnx_path` (names `prefix` + key);
+    `inits`: those initializers when the caller has already read them."""
+    inits = initializers(onnx_path) if inits is None else inits
     sd = module.state_dict()
     found, missing = {}, []
     for k, v in sd.items():
@@ -115,21 +116,22 @@ def recover(out_dir):
     load_from_onnx(unet, os.path.join(MODEL, "unet", "model.onnx"), "",
                    lambda: unet(torch.zeros(1, 4, 16, 16), torch.zeros(1), torch.zeros(1, 77, 128)))
     te_path = os.path.join(MODEL, "text_encoder", "model.onnx")
-    lut = initializers(te_path)["te.lut"]
-    known = [int(i) for i in np.nonzero(lut)[0]]
+    te_inits = initializers(te_path)
+    known = [int(i) for i in np.nonzero(te_inits["te.lut"])[0]]
     te = CLIPTextTiny(known).eval()
     ids = torch.full((1, 77), 49407, dtype=torch.long)
-    load_from_onnx(te, te_path, "te.", lambda: te(ids))
+    load_from_onnx(te, te_path, "te.", lambda: te(ids), te_inits)
     save_ckpt(os.path.join(out_dir, "unet_ema.pt"), {"unet": unet.state_dict(), "te": te.state_dict(), "known_ids": known,
                                                      "cfg": cfg, "scaling_factor": scale, "step": None,
                                                      "recovered_from": "packages/model-tiny/model"})
 
     tok = MultilingualTokenizer()
     ml_path = os.path.join(MODEL, "text_encoder_multilingual", "model.onnx")
-    local = initializers(ml_path).get("local.weight")
+    ml_inits = initializers(ml_path)
+    local = ml_inits.get("local.weight")
     ml = MultilingualTiny(len(tok.vocab), local=0 if local is None else local.shape[-1]).eval()
     load_from_onnx(ml, ml_path, "",
-                   lambda: ml(torch.zeros(1, 77, dtype=torch.long), torch.ones(1, 77, dtype=torch.long)))
+                   lambda: ml(torch.zeros(1, 77, dtype=torch.long), torch.ones(1, 77, dtype=torch.long)), ml_inits)
     save_ckpt(os.path.join(out_dir, "mling_final.pt"), {"model": ml.state_dict(), "step": None,
                                                         "recovered_from": "packages/model-tiny/model"})
     print(f"recovered vae_final.pt, unet_ema.pt ({len(known)} CLIP ids), mling_final.pt into {out_dir}", flush=True)

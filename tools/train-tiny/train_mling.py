@@ -92,7 +92,7 @@ def main():
         g = step_gen(args.seed, step)
         idx = torch.randint(0, N, (args.batch,), generator=g)
         var = torch.randint(0, 4, (args.batch,), generator=g)
-        if args.uniform_variants:
+        if args.uniform_variants:  # (the draw above stays, so the shipped stage's batches reproduce)
             var = torch.randint(0, 12, (args.batch,), generator=g)  # 12 = lcm of the template counts (4, 3)
         if args.lang_weights:
             lw = torch.tensor([float(x) for x in args.lang_weights.split(",")])
