@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
-import { ModelLoadError } from '@latentkit/core';
+import { InvalidArgumentError, ModelLoadError } from '@latentkit/core';
 import { resolveOnnxComponent, withOnnxSession } from './onnx-component';
 import { identityModel } from './__fixtures__/identity-model';
 
@@ -41,6 +41,15 @@ describe('resolveOnnxComponent', () => {
     expect(noConfig.modelFile).toBe(path.join(model, 'model.onnx'));
     await expect(resolveOnnxComponent(path.join(model, 'vae_decoder'), 'vae_decoder')).rejects.toThrow(ModelLoadError);
     await expect(resolveOnnxComponent(path.join(model, 'vae_decoder'), 'vae_decoder')).rejects.toThrow(/vae_decoder[/\\]config\.json/);
+  });
+});
+
+describe('bad arguments', () => {
+  it('are refused by name before any file is touched', async () => {
+    await expect(resolveOnnxComponent('', 'unet')).rejects.toThrow(InvalidArgumentError);
+    await expect(resolveOnnxComponent(3 as never, 'unet')).rejects.toThrow(/folder must be the path of a model folder or of its unet\/ folder, got 3/);
+    await expect(resolveOnnxComponent(model, '')).rejects.toThrow(/slot must be a model_index.json slot name such as 'unet'/);
+    await expect(withOnnxSession(path.join(model, 'unet', 'model.onnx'), {}, 'build' as never)).rejects.toThrow(/build must be a function \(session\) => component, got "build"/);
   });
 });
 

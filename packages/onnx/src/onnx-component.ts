@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import type * as ort from 'onnxruntime-node';
-import { exists, readJsonObject, type JsonObject } from '@latentkit/core';
+import { InvalidArgumentError, exists, readJsonObject, type JsonObject } from '@latentkit/core';
 import { openOnnxSession, type OnnxSessionOptions } from './onnx-session';
 
 /** Where one ONNX component lives. */
@@ -33,6 +33,12 @@ export interface OnnxComponentFolder {
  * ```
  */
 export async function resolveOnnxComponent(folder: string, slot: string): Promise<OnnxComponentFolder> {
+  if (typeof folder !== 'string' || folder.length === 0) {
+    throw new InvalidArgumentError({ name: 'folder', expected: `the path of a model folder or of its ${String(slot)}/ folder`, actual: folder });
+  }
+  if (typeof slot !== 'string' || slot.length === 0) {
+    throw new InvalidArgumentError({ name: 'slot', expected: "a model_index.json slot name such as 'unet'", actual: slot });
+  }
   const componentDir = (await exists(path.join(folder, slot, 'model.onnx'))) ? path.join(folder, slot) : folder;
   const configFile = path.join(componentDir, 'config.json');
   return {
@@ -58,6 +64,9 @@ export async function withOnnxSession<T>(
   sessionOptions: OnnxSessionOptions | undefined,
   build: (session: ort.InferenceSession) => T | Promise<T>,
 ): Promise<T> {
+  if (typeof build !== 'function') {
+    throw new InvalidArgumentError({ name: 'build', expected: 'a function (session) => component', actual: build });
+  }
   const session = await openOnnxSession(modelFile, sessionOptions);
   try {
     return await build(session);
