@@ -12,7 +12,8 @@ import { PluginRegistry, readModelFolder } from '@latentkit/core';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { schedulerFromName } from '@latentkit/schedulers';
 import { displayPath, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
-import { psnr, savePng, sideBySide } from './lib/images';
+import { psnr } from './lib/images';
+import { saveLabelledGrid } from './lib/labelled-grid';
 import { PlainDdimScheduler, register, type PlainDdimConfig } from './scheduler-plugin/plain-ddim-scheduler';
 
 const FLAGS = {
@@ -63,7 +64,10 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     print();
     print(`max |latent difference|: ${latentDifference.toExponential(2)}`);
     print(`max pixel difference: ${pixelDifference} / 255 (PSNR ${psnr(b, a) === Infinity ? '∞ (identical)' : `${psnr(b, a).toFixed(1)} dB`})`);
-    const file = await savePng(sideBySide([a, b]), path.join(outDir, 'custom-scheduler.png'));
+    const file = await saveLabelledGrid(path.join(outDir, 'custom-scheduler.png'), [{ label: `seed ${request.seed}`, images: [a, b] }], {
+      title: 'the plugin scheduler and the built-in one',
+      columns: [`${pipeline.scheduler.className} (plugin)`, `${builtInScheduler.className} (built-in)`],
+    });
     print(`images (plugin | built-in): ${displayPath(file)}`);
   } finally {
     await pipeline.dispose();

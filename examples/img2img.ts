@@ -10,7 +10,8 @@ import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage } from '@latentkit/testing';
 import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { loadInputImage } from './lib/image-files';
-import { psnr, savePng, sideBySide, type Rgb8Image } from './lib/images';
+import { psnr, type Rgb8Image } from './lib/images';
+import { saveLabelledGrid } from './lib/labelled-grid';
 
 const FLAGS = {
   image: { type: 'string', default: '', help: 'the input image (default: a rendered red circle on blue)' },
@@ -44,7 +45,8 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     const rows = [['strength', 'steps run', 'PSNR vs input', 'analyser reads']];
     rows.push(['input', '0', '∞', reading(input)]);
     const outputs: Rgb8Image[] = [input];
-    for (const strength of String(values.strengths).split(',').map(Number)) {
+    const strengths = String(values.strengths).split(',').map(Number);
+    for (const strength of strengths) {
       let steps = 0;
       const { images } = await pipeline.imageToImage({
         image: input,
@@ -60,7 +62,10 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     }
     print(`prompt: "${prompt}"`);
     print(formatTable(rows, [1, 2]));
-    print(`saved (input | strengths ${String(values.strengths)}): ${displayPath(await savePng(sideBySide(outputs), path.join(outDir, 'img2img.png')))}`);
+    const file = await saveLabelledGrid(path.join(outDir, 'img2img.png'), [{ label: `"${prompt}"`, images: outputs }], {
+      columns: ['input', ...strengths.map((strength) => `strength ${strength}`)],
+    });
+    print(`saved (input | strengths ${strengths.join(',')}): ${displayPath(file)}`);
   } finally {
     await pipeline.dispose();
   }

@@ -11,7 +11,8 @@ import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage, renderShapeImage } from '@latentkit/testing';
 import { displayPath, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { loadInputImage } from './lib/image-files';
-import { savePng, sideBySide, type Rgb8Image } from './lib/images';
+import type { Rgb8Image } from './lib/images';
+import { saveLabelledGrid } from './lib/labelled-grid';
 
 const FLAGS = {
   image: { type: 'string', default: '', help: 'the input image (default: a rendered red circle on blue)' },
@@ -64,7 +65,10 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     print(`mean change outside the mask: ${meanChange(image, result, mask, false).toFixed(1)} / 255 (kept, up to the VAE's round trip)`);
     print(`mean change inside the mask: ${meanChange(image, result, mask, true).toFixed(1)} / 255 (repainted)`);
     print(`analyser reads the result: ${found.shape ? `${found.foreground} ${found.shape} on ${found.background}` : `no shape (on ${found.background})`}`);
-    print(`saved (image | mask | result): ${displayPath(await savePng(sideBySide([image, mask, result]), path.join(outDir, 'inpaint.png')))}`);
+    const file = await saveLabelledGrid(path.join(outDir, 'inpaint.png'), [{ label: `"${String(values.prompt)}"`, images: [image, mask, result] }], {
+      columns: ['image', 'mask (white: repaint)', 'result'],
+    });
+    print(`saved (image | mask | result): ${displayPath(file)}`);
   } finally {
     await pipeline.dispose();
   }

@@ -21,7 +21,8 @@ import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { alphasCumprodFrom, betasFor, schedulerFromName, type NoiseScheduleConfig } from '@latentkit/schedulers';
 import { analyseShapeImage } from '@latentkit/testing';
 import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
-import { paletteDistance, savePng, sideBySide, stackVertically, type Rgb8Image } from './lib/images';
+import { paletteDistance, type Rgb8Image } from './lib/images';
+import { saveLabelledGrid } from './lib/labelled-grid';
 import { channelStatistics, encodeToLatents, frechetDistance, parseShapePrompt, requestRenders } from './lib/latent-distribution';
 
 /**
@@ -182,8 +183,11 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     }
 
     const shown = Math.min(count, 4);
-    const grid = stackVertically([...results.map((r) => sideBySide(r.images.slice(0, shown))), sideBySide(renders.slice(0, shown))]);
-    const file = await savePng(grid, path.join(outDir, 'naive-vs-scheduler.png'));
+    const file = await saveLabelledGrid(
+      path.join(outDir, 'naive-vs-scheduler.png'),
+      [...results.map((r) => ({ label: r.label.includes('step') ? r.label : `${r.label}, ${r.steps} steps`, images: r.images.slice(0, shown) })), { label: 'renders of the prompt', images: renders.slice(0, shown) }],
+      { title: `"${prompt}", the same starting noise in every column`, columns: Array.from({ length: shown }, (_, i) => `image ${i + 1}`) },
+    );
     print(`prompt: "${prompt}", ${count} images per sampler (seed ${Number(values.seed)}), guidance ${Number(values.guidance)}, ${side}×${side}`);
     const ddim = schedulerFromName('DDIMScheduler', loaded.scheduler);
     ddim.setTimesteps(steps);

@@ -19,7 +19,8 @@ import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage } from '@latentkit/testing';
 import { createHashingTextEncoder } from '@latentkit-example/encoder-plugin-hashing';
 import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
-import { savePng, sideBySide, type Rgb8Image } from './lib/images';
+import type { Rgb8Image } from './lib/images';
+import { saveLabelledGrid } from './lib/labelled-grid';
 import { parseShapePrompt } from './lib/latent-distribution';
 
 /** The same request in the languages the embedded multilingual encoder was trained on (captions as in `tools/train-tiny/dataset.py`). */
@@ -143,7 +144,10 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     print(formatTable(rows).replace(/^/gm, '  '));
     print(`  prompt followed: ${clip.textEncoder!.name} ${followed.trained}/${CHECK_PROMPTS.length}, ${fitting.name} ${followed.hashing}/${CHECK_PROMPTS.length}`);
 
-    const file = await savePng(sideBySide(generated.map((g) => g.image)), path.join(outDir, 'swap-text-encoder.png'));
+    const file = await saveLabelledGrid(path.join(outDir, 'swap-text-encoder.png'), [{ label: `seed ${settings.seed}`, images: generated.map((g) => g.image) }], {
+      title: 'one prompt through each text encoder',
+      columns: generated.map((g) => `${g.encoder} (${g.language})`),
+    });
     print();
     print(`images (${generated.map((g) => `${g.encoder}/${g.language}`).join(' | ')}): ${displayPath(file)}`);
   } finally {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage } from '@latentkit/testing';
 import { displayPath, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
-import { savePng, sideBySide } from './lib/images';
+import { saveLabelledGrid } from './lib/labelled-grid';
 
 const FLAGS = {
   prompt: { type: 'string', default: 'a red circle on a blue background', help: 'the prompt' },
@@ -49,7 +49,11 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
       const found = analyseShapeImage(image);
       print(`  image ${i + 1}: analyser reads ${found.shape ? `${found.foreground} ${found.shape} on ${found.background}` : `no shape (on ${found.background})`}`);
     }
-    print(`saved: ${displayPath(await savePng(sideBySide(images), path.join(outDir, 'txt2img.png')))}`);
+    const file = await saveLabelledGrid(path.join(outDir, 'txt2img.png'), [{ label: `"${prompt}"`, images }], {
+      title: `${steps} ${pipeline.scheduler.className} steps, guidance ${Number(values.guidance)}, seed ${Number(values.seed)}`,
+      columns: images.map((_, i) => `image ${i + 1}`),
+    });
+    print(`saved: ${displayPath(file)}`);
   } finally {
     await pipeline.dispose();
   }

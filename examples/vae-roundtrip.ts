@@ -16,7 +16,8 @@ import type { PaletteColour, ShapeName } from '@latentkit/testing';
 import { OnnxVae } from '@latentkit/vae';
 import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { loadInputImage } from './lib/image-files';
-import { psnr, savePng, sideBySide, stackVertically, type Rgb8Image } from './lib/images';
+import { psnr, type Rgb8Image } from './lib/images';
+import { saveLabelledGrid, type GridRow } from './lib/labelled-grid';
 import { channelStatistics } from './lib/latent-distribution';
 
 const FLAGS = {
@@ -66,7 +67,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     const labels = values.image ? [path.basename(String(values.image))] : SHAPES.map((s) => `${s.foreground} ${s.shape} on ${s.background}`);
     const generator = new TorchGenerator(Number(values.seed));
     const rows = [['image', 'PSNR (mean)', 'PSNR (sample)', 'max error', 'posterior σ']];
-    const strips: Rgb8Image[] = [];
+    const strips: GridRow[] = [];
     let latentDims: readonly number[] = [];
     const allLatents: Tensor<Float32Array>[] = [];
     for (const [i, input] of inputs.entries()) {
@@ -84,7 +85,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
       for (let p = 0; p < mean.data.length; p++) squared += (sample.data[p]! - mean.data[p]!) ** 2;
       const sigma = Math.sqrt(squared / mean.data.length) * vae.scalingFactor;
       rows.push([labels[i]!, `${psnr(input, fromMean).toFixed(2)} dB`, `${psnr(input, fromSample).toFixed(2)} dB`, `${maxError} / 255`, sigma.toFixed(4)]);
-      strips.push(sideBySide([input, fromMean, ...latentChannelImages(mean, vae.scalingFactor, side)]));
+      strips.push({ label: labels[i]!, images: [input, fromMean, ...latentChannelImages(mean, vae.scalingFactor, side)] });
     }
     const imageNumbers = side * side * 3;
     const latentNumbers = latentDims.slice(1).reduce((a, b) => a * b, 1);
@@ -100,7 +101,9 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
       `latents × scaling_factor: per-channel mean [${stats.mean.map((m) => (m * vae.scalingFactor).toFixed(2)).join(', ')}], ` +
         `std [${stats.std.map((s) => (s * vae.scalingFactor).toFixed(2)).join(', ')}] (the UNet is trained on latents of unit variance)`,
     );
-    const file = await savePng(stackVertically(strips), path.join(outDir, 'vae-roundtrip.png'));
+    const file = await saveLabelledGrid(path.join(outDir, 'vae-roundtrip.png'), strips, {
+      columns: ['input', 'reconstruction', ...Array.from({ length: vae.latentChannels }, (_, c) => `latent channel ${c + 1}`)],
+    });
     print(`images (input | reconstruction | latent channels 1–${vae.latentChannels}): ${displayPath(file)}`);
   } finally {
     await vae.dispose();
