@@ -19,11 +19,12 @@ import { OnnxUNet } from '@latentkit/unet';
 import { OnnxVae } from '@latentkit/vae';
 import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { loadInputImage } from './lib/image-files';
-import { addGaussianNoise, psnr, savePng, sideBySide, type Rgb8Image } from './lib/images';
+import { addGaussianNoise, psnr, type Rgb8Image } from './lib/images';
+import { saveLabelledGrid, type GridRow } from './lib/labelled-grid';
 
 const FLAGS = {
   image: { type: 'string', default: '', help: 'an image file to denoise (default: a rendered red circle on blue)' },
-  noise: { type: 'number', default: 40, help: 'σ of the added Gaussian noise, in 8-bit units' },
+  noise: { type: 'string', default: '20,40,80,120', help: 'comma-separated σ of the added Gaussian noise, in 8-bit units' },
   strengths: { type: 'string', default: '0.1,0.2,0.3,0.5', help: 'comma-separated denoising strengths' },
   steps: { type: 'number', default: 20, help: 'steps of the full schedule (strength × steps are run)' },
   seed: { type: 'number', default: 0, help: 'seed of the noise and of the pipeline' },
@@ -54,6 +55,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
   const print = printer(io);
   const { model, outDir, values } = parseFlags(argv, FLAGS);
   const strengths = String(values.strengths).split(',').map(Number);
+  const noiseLevels = String(values.noise).split(',').map(Number);
   const { states, source } = await emptyPromptStates(model);
 
   const folder = await readModelFolder(model);
@@ -65,38 +67,48 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     const side = pipeline.defaultImageSize;
     const clean = await loadInputImage(String(values.image), side);
     const seed = Number(values.seed);
-    const noisy = addGaussianNoise(clean, Number(values.noise), (count) => new TorchGenerator(seed).randn([count]));
     print(`parts loaded: UNet, VAE, ${scheduler.className}; text encoder: none (pipeline.textEncoder is ${String(pipeline.textEncoder)})`);
     print(`empty-prompt states ${JSON.stringify(states.dims)} from ${source}`);
-    print(`image ${side}×${side}, Gaussian noise σ = ${Number(values.noise)} / 255`);
+    print(`image ${side}×${side}, Gaussian noise σ (in 8-bit units) = ${noiseLevels.join(', ')}; PSNR against the clean image`);
     print();
 
-    const rows = [['method', 'UNet steps', 'PSNR vs clean']];
-    rows.push(['noisy input', '0', `${psnr(clean, noisy).toFixed(2)} dB`]);
-    // The VAE alone: it can only represent images like its training data, so a round trip already removes some noise.
-    const roundTrip = tensorToImages(await vae.decode(await vae.encode(imageToTensor(noisy))), 'uint8')[0]!;
-    rows.push(['VAE encode → decode', '0', `${psnr(clean, roundTrip).toFixed(2)} dB`]);
-    const outputs: Rgb8Image[] = [clean, noisy, roundTrip];
-    let best = { strength: 0, psnr: psnr(clean, noisy) };
-    for (const strength of strengths) {
-      let unetSteps = 0;
-      const { images } = await pipeline.denoise({
-        image: noisy,
-        strength,
-        numInferenceSteps: Number(values.steps),
-        seed,
-        onStep: () => void unetSteps++,
-      });
-      const score = psnr(clean, images[0]!);
-      if (score > best.psnr) best = { strength, psnr: score };
-      rows.push([`denoise, strength ${strength}`, String(unetSteps), `${score.toFixed(2)} dB`]);
-      outputs.push(images[0]!);
+    const header = ['noise σ', 'noisy input', 'VAE encode → decode', ...strengths.map((s) => `UNet, strength ${s}`), 'best', 'UNet gain over VAE alone'];
+    const rows = [header];
+    const grid: GridRow[] = [];
+    const helped: number[] = [];
+    for (const sigma of noiseLevels) {
+      const noisy = addGaussianNoise(clean, sigma, (count) => new TorchGenerator(seed).randn([count]));
+      // The baseline every UNet strength must beat: the VAE alone. Its decoder can only produce images
+      // like its training data, so a round trip already removes some of the noise.
+      const roundTrip = tensorToImages(await vae.decode(await vae.encode(imageToTensor(noisy))), 'uint8')[0]!;
+      const results: { label: string; psnr: number; image: Rgb8Image }[] = [
+        { label: 'noisy input', psnr: psnr(clean, noisy), image: noisy },
+        { label: 'VAE alone', psnr: psnr(clean, roundTrip), image: roundTrip },
+      ];
+      for (const strength of strengths) {
+        const { images } = await pipeline.denoise({ image: noisy, strength, numInferenceSteps: Number(values.steps), seed });
+        results.push({ label: `strength ${strength}`, psnr: psnr(clean, images[0]!), image: images[0]! });
+      }
+      const best = results.reduce((a, b) => (b.psnr > a.psnr ? b : a));
+      const bestUnet = results.slice(2).reduce((a, b) => (b.psnr > a.psnr ? b : a));
+      const gain = bestUnet.psnr - results[1]!.psnr;
+      if (gain > 0) helped.push(sigma);
+      rows.push([String(sigma), ...results.map((r) => `${r.psnr.toFixed(2)} dB`), best.label, `${gain >= 0 ? '+' : ''}${gain.toFixed(2)} dB (${bestUnet.label})`]);
+      grid.push({ label: `σ = ${sigma}`, images: [clean, ...results.map((r) => r.image)] });
     }
-    print(formatTable(rows, [1, 2]));
+    print(formatTable(rows, header.map((_, i) => i).slice(1, -2)));
     print();
-    print(`PSNR before: ${psnr(clean, noisy).toFixed(2)} dB, after (best, strength ${best.strength}): ${best.psnr.toFixed(2)} dB`);
-    const file = await savePng(sideBySide(outputs), path.join(outDir, 'denoise.png'));
-    print(`images (clean | noisy | VAE round trip | ${strengths.map((s) => `strength ${s}`).join(' | ')}): ${displayPath(file)}`);
+    print(
+      helped.length
+        ? `the UNet beats the VAE alone at noise σ = ${helped.join(', ')}; below that the VAE's round trip already removes what the UNet would`
+        : 'the UNet beats the VAE alone at none of these noise levels: the VAE round trip already removes the noise',
+    );
+    const file = await saveLabelledGrid(path.join(outDir, 'denoise.png'), grid, {
+      title: 'denoising without a text encoder: VAE alone vs VAE + UNet + scheduler',
+      columns: ['clean', 'noisy', 'VAE alone', ...strengths.map((s) => `UNet, strength ${s}`)],
+      scale: 2,
+    });
+    print(`images (rows: noise levels; columns: clean | noisy | VAE alone | ${strengths.map((s) => `strength ${s}`).join(' | ')}): ${displayPath(file)}`);
   } finally {
     await pipeline.dispose();
   }
