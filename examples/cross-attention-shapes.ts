@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { exists, readJsonObject } from '@latentkit/core';
 import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
-import { parseOnnxGraph, stageEditedModel, withExtraOutputs, type OnnxGraph, type OnnxNode } from './lib/onnx-graph';
+import { parseOnnxGraph, stageEditedModel, withExtraOutputs, type OnnxGraph, type OnnxInitializer, type OnnxNode } from './lib/onnx-graph';
 
 /** The tensors of one attention layer, by name in the graph. */
 export interface AttentionTensors {
@@ -31,6 +31,8 @@ export interface AttentionTensors {
   readonly value: string;
   /** softmax(Q·Kᵀ/√d) ([batch, heads, pixels, keys] or [batch·heads, pixels, keys]). */
   readonly scores: string;
+  /** The stored shapes of W_q, W_k, W_v ([input width, inner width] as MatMul reads them), where the weights are initializers. */
+  readonly weightShapes: { readonly query?: readonly number[]; readonly key?: readonly number[]; readonly value?: readonly number[] };
 }
 
 const MATMUL = new Set(['MatMul', 'Gemm', 'Einsum']);
@@ -48,7 +50,9 @@ class GraphIndex {
       for (const input of node.inputs) this.consumers.set(input, [...(this.consumers.get(input) ?? []), node]);
     }
     this.stored = new Set(graph.initializers.map((i) => i.name));
+    this.initializers = new Map(graph.initializers.map((i) => [i.name, i]));
   }
+  readonly initializers: Map<string, OnnxInitializer>;
 
   /** Whether a tensor is a weight: an initializer, possibly cast/transposed/reshaped (fp16 storage). */
   isWeight(name: string): boolean {
@@ -84,6 +88,17 @@ class GraphIndex {
         }
       }
       frontier = next;
+    }
+    return undefined;
+  }
+
+  /** The stored initializer behind a projection's weight input (through Cast/Transpose/Identity/Reshape), if any. */
+  weightOf(projection: OnnxNode): OnnxInitializer | undefined {
+    let current = projection.inputs.find((input) => input && this.isWeight(input));
+    for (let hops = 0; current !== undefined && hops < 4; hops++) {
+      const stored = this.initializers.get(current);
+      if (stored) return stored;
+      current = this.producer.get(current)?.inputs[0];
     }
     return undefined;
   }
@@ -141,9 +156,28 @@ export function findAttentionLayers(graph: OnnxGraph, textInput = 'encoder_hidde
       key: toK.outputs[0]!,
       value: toV.outputs[0]!,
       scores: softmax.outputs[0]!,
+      weightShapes: { query: index.weightOf(toQ)?.dims, key: index.weightOf(toK)?.dims, value: index.weightOf(toV)?.dims },
     });
   }
   return layers;
+}
+
+/**
+ * The `timestep` feed a UNet session expects: int64 or float32, a scalar, [1] or [batch], as its
+ * graph declares.
+ *
+ * @example
+ * ```ts
+ * feeds.timestep = timestepFeed(session, 500, 2);
+ * ```
+ */
+export function timestepFeed(session: ort.InferenceSession, timestep: number, batch: number): ort.Tensor {
+  const meta = (session.inputMetadata as readonly { name: string; type?: string; shape?: readonly (number | string)[] }[] | undefined)?.find((m) => m.name === 'timestep');
+  const shape = meta?.shape?.length === 0 ? [] : [meta?.shape?.[0] === 1 ? 1 : batch];
+  const count = shape.length === 0 ? 1 : shape[0]!;
+  return meta?.type === 'int64'
+    ? new ort.Tensor('int64', new BigInt64Array(count).fill(BigInt(Math.round(timestep))), shape)
+    : new ort.Tensor('float32', new Float32Array(count).fill(timestep), shape);
 }
 
 const FLAGS = {
@@ -152,6 +186,35 @@ const FLAGS = {
 } as const;
 
 const dims = (shape: readonly number[]) => `[${shape.join(', ')}]`;
+
+/**
+ * Stable Diffusion 1.5's UNet, from its published `unet/config.json` (runwayml/stable-diffusion-v1-5):
+ * the widths of its four levels, the text width its cross-attention reads, and its number of heads
+ * (diffusers calls it `attention_head_dim`, a historical misnomer: SD 1.x has 8 heads at every level).
+ */
+export const SD15_UNET = { block_out_channels: [320, 640, 1280, 1280], cross_attention_dim: 768, attention_head_dim: 8, sample_size: 64 } as const;
+
+/**
+ * The cross-attention projections of SD 1.5 at 512×512, level by level: W_q maps a pixel's C
+ * features to C, W_k and W_v map a token's 768 features to C, so Q is [h·w, C] and K, V are [77, C].
+ *
+ * @example
+ * ```ts
+ * sd15CrossAttentionRows()[1]; // ['down 1', '64×64 = 4096', '[320, 320]', '[768, 320]', '[768, 320]', '8 × 40', '[8, 4096, 77]']
+ * ```
+ */
+export function sd15CrossAttentionRows(): string[][] {
+  const { block_out_channels: widths, cross_attention_dim: text, attention_head_dim: heads, sample_size: side } = SD15_UNET;
+  const levels = [
+    ...widths.slice(0, 3).map((width, i) => ({ name: `down ${i + 1}`, width, side: side >> i })),
+    { name: 'mid', width: widths[3], side: side >> 3 },
+    ...[2, 1, 0].map((i) => ({ name: `up ${3 - i + 1}`, width: widths[i]!, side: side >> i })),
+  ];
+  return [
+    ['level', 'pixels', 'W_q', 'W_k', 'W_v', 'heads × d', 'scores'],
+    ...levels.map(({ name, width, side: s }) => [name, `${s}×${s} = ${s * s}`, dims([width, width]), dims([text, width]), dims([text, width]), `${heads} × ${width / heads}`, dims([heads, s * s, 77])]),
+  ];
+}
 
 /** The feature map a query's rows come from: `8×8 = 64` for 64 positions of a 16×16 latent (÷ 2). */
 function pixelGrid(query: readonly number[], latentSide: number): string {
@@ -200,14 +263,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
         sample: new ort.Tensor('float32', new Float32Array(batch * channels * side * side), [batch, channels, side, side]),
         encoder_hidden_states: new ort.Tensor('float32', new Float32Array(batch * tokens * width), [batch, tokens, width]),
       };
-      const timestepMeta = (session.inputMetadata as readonly { name: string; type?: string; shape?: readonly (number | string)[] }[] | undefined)?.find((m) => m.name === 'timestep');
-      const timestepType = timestepMeta?.type === 'int64' ? 'int64' : 'float32';
-      const timestepShape = timestepMeta?.shape?.length === 0 ? [] : [timestepMeta?.shape?.[0] === 1 ? 1 : batch];
-      const count = timestepShape.length === 0 ? 1 : timestepShape[0]!;
-      feeds.timestep =
-        timestepType === 'int64'
-          ? new ort.Tensor('int64', new BigInt64Array(count).fill(500n), timestepShape)
-          : new ort.Tensor('float32', new Float32Array(count).fill(500), timestepShape);
+      feeds.timestep = timestepFeed(session, 500, batch);
       const outputs = await session.run(feeds, names);
       for (const name of names) shapes.set(name, outputs[name]!.dims);
     } finally {
@@ -241,7 +297,13 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
         `the ${k[k.length - 2]} tokens (width ${width}) are projected to keys and values of width ${k[k.length - 1]}; ` +
         `split into ${heads} heads of width ${inner / heads}, the scores ${dims(s)} give every position a weighting over the ${s[s.length - 1]} tokens.`,
     );
+    const { query, key, value } = example.weightShapes;
+    if (query && key && value) print(`its projections as stored in the graph: W_q ${dims(query)}, W_k ${dims(key)}, W_v ${dims(value)} (W_k and W_v read the ${width}-wide text)`);
   }
+  print();
+  print(`Stable Diffusion 1.5 at 512×512 (latent 4×64×64, text 77×${SD15_UNET.cross_attention_dim}), the cross-attention of each level from its UNet config:`);
+  print(formatTable(sd15CrossAttentionRows()));
+  print(`W_k and W_v are the only weights that see the text: ${SD15_UNET.cross_attention_dim} → the level's width. An encoder of another width needs other W_k, W_v (a retrained UNet) or a projection in front.`);
 }
 
 runIfScript(module, main);
