@@ -200,7 +200,10 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
       const map = wordMap(word);
       const share = map.reduce((a, b) => a + b, 0) / (side * side);
       let [sumIn, sumOut] = [0, 0];
-      for (let p = 0; p < map.length; p++) inside[p] ? (sumIn += map[p]!) : (sumOut += map[p]!);
+      for (let p = 0; p < map.length; p++) {
+        if (inside[p]) sumIn += map[p]!;
+        else sumOut += map[p]!;
+      }
       const ratio = insideCount > 0 && insideCount < side * side ? sumIn / insideCount / (sumOut / (side * side - insideCount)) : NaN;
       rows.push([word.word, word.positions.join(','), `${(100 * share).toFixed(1)} %`, Number.isFinite(ratio) ? ratio.toFixed(2) : '—']);
       pictures.push(heatmap(map, side, image.width, image.height));

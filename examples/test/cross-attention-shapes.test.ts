@@ -1,4 +1,4 @@
-import { main } from '../cross-attention-shapes';
+import { main, sd15CrossAttentionRows } from '../cross-attention-shapes';
 import { describeWithEmbeddedModel, runExample, tinySdFolder } from './example-harness';
 
 /** Table rows: layer, kind, pixels, Q, K, V, scores. */
@@ -35,8 +35,7 @@ describeWithEmbeddedModel('cross-attention-shapes on the embedded model', () => 
 if (!tinySdFolder) console.warn('cross-attention-shapes on tiny-sd: skipped — ../shared/reference/tiny-sd is absent (set LATENTKIT_SHARED)');
 
 describe('SD 1.5\'s cross-attention shapes', () => {
-  it('come from its UNet config: W_q [C, C], W_k and W_v [768, C], 8 heads, at every level with attention', async () => {
-    const { sd15CrossAttentionRows } = await import('../cross-attention-shapes');
+  it('come from its UNet config: W_q [C, C], W_k and W_v [768, C], 8 heads, at every level with attention', () => {
     const rows = sd15CrossAttentionRows();
     expect(rows[1]).toEqual(['down 1', '64×64 = 4096', '[320, 320]', '[768, 320]', '[768, 320]', '8 × 40', '[8, 4096, 77]']);
     expect(rows.find((r) => r[0] === 'mid')).toEqual(['mid', '8×8 = 64', '[1280, 1280]', '[768, 1280]', '[768, 1280]', '8 × 160', '[8, 64, 77]']);
