@@ -117,7 +117,11 @@ def recover(out_dir):
                    lambda: unet(torch.zeros(1, 4, 16, 16), torch.zeros(1), torch.zeros(1, 77, 128)))
     te_path = os.path.join(MODEL, "text_encoder", "model.onnx")
     te_inits = initializers(te_path)
-    known = [int(i) for i in np.nonzero(te_inits["te.lut"])[0]]
+    # Ids that add_synonyms.py pointed at a trained word's row are not rows of their own.
+    synonyms = json.load(open(os.path.join(HERE, "synonyms.json"), encoding="utf-8"))["clip"]
+    clip_vocab = json.load(open(os.path.join(MODEL, "tokenizer", "vocab.json"), encoding="utf-8"))
+    aliased = {clip_vocab[word + "</w>"] for word in synonyms}
+    known = [int(i) for i in np.nonzero(te_inits["te.lut"])[0] if int(i) not in aliased]
     te = CLIPTextTiny(known).eval()
     ids = torch.full((1, 77), 49407, dtype=torch.long)
     load_from_onnx(te, te_path, "te.", lambda: te(ids), te_inits)
@@ -142,6 +146,8 @@ def check(runs_dir):
     tmp = tempfile.mkdtemp(prefix="lk-recover-")
     env = dict(os.environ, LK_RUNS=runs_dir, LK_OUT=tmp)
     subprocess.run([sys.executable, os.path.join(HERE, "export.py")], env=env, check=True, cwd=HERE)
+    # The shipped model has the synonyms applied after export.
+    subprocess.run([sys.executable, os.path.join(HERE, "add_synonyms.py"), "--model", tmp], check=True, cwd=HERE)
     bad = 0
     for part in ("vae_encoder", "vae_decoder", "text_encoder", "unet", "text_encoder_multilingual"):
         a = initializers(os.path.join(MODEL, part, "model.onnx"))
