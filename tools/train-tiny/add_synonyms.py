@@ -37,14 +37,25 @@ def apply_clip(model, synonyms):
     if lut is None:
         raise SystemExit(f"add_synonyms: {path} has no 'te.lut' lookup table (not a latentkit-tiny text encoder)")
     table = numpy_helper.to_array(lut).copy()
+    # The config records each synonym's row before this step, so that recover.py can rebuild the
+    # export's own table (a synonym may have had a row of its own, e.g. CLIP's "violet").
+    config_path = os.path.join(model, "text_encoder", "config.json")
+    config = json.load(open(config_path, encoding="utf-8"))
+    recorded = config.setdefault("latentkit_clip_synonyms", {})
     for word, trained in synonyms.items():
         row = table[clip_ids(vocab, trained)]
         if row == 0:
             raise SystemExit(f"add_synonyms: the trained word '{trained}' maps to the unknown row; fix synonyms.json")
-        table[clip_ids(vocab, word)] = row
+        clip_id = clip_ids(vocab, word)
+        previous = recorded.get(word, {}).get("previous_row", int(table[clip_id]))
+        recorded[word] = {"clip_id": int(clip_id), "row": int(row), "previous_row": previous, "as": trained}
+        table[clip_id] = row
         print(f"  CLIP: {word} -> row {int(row)} ({trained})")
     lut.CopyFrom(numpy_helper.from_array(table, "te.lut"))
     onnx.save(graph, path)
+    with open(config_path, "w", encoding="utf-8") as out:
+        json.dump(config, out, ensure_ascii=False, indent=2)
+        out.write("\n")
 
 
 def apply_multilingual(model, synonyms):

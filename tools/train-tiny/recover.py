@@ -117,11 +117,7 @@ def recover(out_dir):
                    lambda: unet(torch.zeros(1, 4, 16, 16), torch.zeros(1), torch.zeros(1, 77, 128)))
     te_path = os.path.join(MODEL, "text_encoder", "model.onnx")
     te_inits = initializers(te_path)
-    # Ids that add_synonyms.py pointed at a trained word's row are not rows of their own.
-    synonyms = json.load(open(os.path.join(HERE, "synonyms.json"), encoding="utf-8"))["clip"]
-    clip_vocab = json.load(open(os.path.join(MODEL, "tokenizer", "vocab.json"), encoding="utf-8"))
-    aliased = {clip_vocab[word + "</w>"] for word in synonyms}
-    known = [int(i) for i in np.nonzero(te_inits["te.lut"])[0] if int(i) not in aliased]
+    known = known_clip_ids(te_inits["te.lut"], te_inits["te.tok.weight"].shape[0] - 1)
     te = CLIPTextTiny(known).eval()
     ids = torch.full((1, 77), 49407, dtype=torch.long)
     load_from_onnx(te, te_path, "te.", lambda: te(ids), te_inits)
@@ -139,6 +135,23 @@ def recover(out_dir):
     save_ckpt(os.path.join(out_dir, "mling_final.pt"), {"model": ml.state_dict(), "step": None,
                                                         "recovered_from": "packages/model-tiny/model"})
     print(f"recovered vae_final.pt, unet_ema.pt ({len(known)} CLIP ids), mling_final.pt into {out_dir}", flush=True)
+
+
+def known_clip_ids(lut, rows):
+    """The CLIP ids the encoder was trained with, from its shipped lookup table.
+
+    export.py writes lut[t] = 1 + (rank of t among the sorted known ids); add_synonyms.py then
+    points synonym ids at a trained word's row and records each one's row before that in
+    text_encoder/config.json (`latentkit_clip_synonyms`): those with a row of their own before
+    (e.g. CLIP's "violet") were known, the others were not.
+    """
+    config = json.load(open(os.path.join(MODEL, "text_encoder", "config.json"), encoding="utf-8"))
+    synonyms = config.get("latentkit_clip_synonyms", {})
+    aliased = {entry["clip_id"]: entry["previous_row"] for entry in synonyms.values()}
+    known = sorted(int(i) for i in np.nonzero(lut)[0] if aliased.get(int(i), 1) != 0)
+    if len(known) != rows:
+        raise ValueError(f"the text encoder's lookup table gives {len(known)} known CLIP ids, its embedding has {rows} rows besides the unknown one")
+    return known
 
 
 def check(runs_dir):
