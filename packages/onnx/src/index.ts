@@ -14,3 +14,4 @@ export { ProtobufWriter } from './protobuf-writer';
 export * from './onnx-model';
 export { decodeOnnxModel, decodeOnnxModelFrom, readOnnxModelFile } from './onnx-model-reader';
 export { encodeOnnxModel, encodeGraph, encodeNode, encodeTensor, encodeValueInfo, writeOnnxModelFile, writeOnnxModelWithExternalData } from './onnx-model-writer';
+export { graphDimensions, readGraphDimensions, type GraphDimensions, type GraphRole } from './graph-dimensions';
