@@ -15,3 +15,14 @@ export * from './onnx-model';
 export { decodeOnnxModel, decodeOnnxModelFrom, readOnnxModelFile } from './onnx-model-reader';
 export { encodeOnnxModel, encodeGraph, encodeNode, encodeTensor, encodeValueInfo, writeOnnxModelFile, writeOnnxModelWithExternalData } from './onnx-model-writer';
 export { graphDimensions, readGraphDimensions, type GraphDimensions, type GraphRole } from './graph-dimensions';
+export {
+  componentRole,
+  componentsToCheck,
+  declaredDimensions,
+  type CheckSelection,
+  type ComponentRole,
+  type DeclaredCheck,
+  type DeclaredDimensions,
+  type DeclaredDimensionsOptions,
+  type DimensionSource,
+} from './declared-dimensions';
