@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { AbortError, IncompatibleComponentsError, InvalidArgumentError, ModelLoadError, PluginRegistry, StateError, type Scheduler, type TextEncoder } from '@latentkit/core';
 import { DDIMScheduler } from '@latentkit/schedulers';
 import { referencePath } from '@latentkit/testing';
@@ -9,6 +8,11 @@ import { onnxVaePlugin, type OnnxVae, type OnnxVaeOptions } from '@latentkit/vae
 import { StableDiffusionPipeline, writeUnconditionalEmbedding } from './index';
 
 const tinySd = referencePath('tiny-sd', 'onnx');
+/** The onnxruntime-node that @latentkit/onnx opens sessions with (the pipeline does not depend on it directly). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ort = require(require.resolve('onnxruntime-node', { paths: [path.dirname(require.resolve('@latentkit/onnx'))] })) as {
+  InferenceSession: { create: (...args: unknown[]) => Promise<unknown> };
+};
 if (!tinySd) console.warn('Skipping fromPretrained tests: ../shared/reference/tiny-sd is absent (set LATENTKIT_SHARED)');
 
 function ddim(): Scheduler {
