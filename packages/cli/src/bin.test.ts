@@ -3,7 +3,7 @@
  * separate, and SIGINT (Ctrl-C) stops a run with 130. Runs the TypeScript entry through tsx.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describeWithReference } from '@latentkit/testing';
@@ -26,6 +26,28 @@ function latentkit(argv: string[], onStderr?: (text: string, child: ReturnType<t
 }
 
 describe('the latentkit executable', () => {
+  it('loads no onnxruntime for --help and inspect (they start at once), only for a generation command', async () => {
+    const modelTiny = path.join(__dirname, '../../model-tiny/model');
+    const loaded = (argv: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const script =
+          `const io = { stdout: { write() {} }, stderr: { write() {} } };` +
+          `require(${JSON.stringify(path.join(__dirname, 'run.ts'))}).run(${JSON.stringify(argv)}, io).then(() => ` +
+          `process.stdout.write(String(Object.keys(require.cache).filter((file) => file.includes('onnxruntime-node')).length)))`;
+        const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+        let stdout = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+        child.on('error', reject);
+        child.on('close', () => resolve(stdout));
+      });
+    expect(await loaded(['--help'])).toBe('0');
+    expect(await loaded(['inspect', modelTiny])).toBe('0');
+    const out = path.join(tmpdir(), `latentkit-bin-${process.pid}.png`);
+    expect(Number(await loaded(['generate', 'a red circle', '--model', modelTiny, '--steps', '1', '--out', out, '--quiet']))).toBeGreaterThan(0);
+    expect(existsSync(out)).toBe(true);
+    rmSync(out, { force: true });
+  });
+
   it('exits 0 for --version and 2 for an unknown option, with the message on stderr', async () => {
     const version = await latentkit(['--version']);
     expect([version.code, version.stdout.trim()]).toEqual([0, expect.stringMatching(/^\d+\.\d+\.\d+$/)]);

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describeWithReference } from '@latentkit/testing';
@@ -17,14 +17,14 @@ describeWithReference('latentkit inspect on tiny-sd', ['tiny-sd', 'onnx'], (tiny
     expect(out).toContain(
       'unet  [diffusers, OnnxRuntimeModel] UNet2DConditionModel\n' +
         '  files     config.json 1.6 KiB, model.onnx 623.2 KiB, weights.pb 3.7 MiB  = 4.3 MiB\n' +
-        '  declared  in_channels 4, out_channels 4, cross_attention_dim 32, sample_size 16\n',
+        '  declared  in_channels 4 (config), out_channels 4 (config), cross_attention_dim 32 (config), sample_size 16 (config)\n',
     );
-    expect(out).toContain('  declared  latent_channels 4, vae_scale_factor 2, scaling_factor 0.18215\n');
+    expect(out).toContain('  declared  latent_channels 4 (config), vae_scale_factor 2 (config), scaling_factor 0.18215 (config)\n');
     expect(out).toContain('text_encoder (text encoder)  [diffusers, OnnxRuntimeModel]\n');
-    expect(out).toContain('  declared  hidden_size 32, max_position_embeddings 77\n');
+    expect(out).toContain('  declared  hidden_size 32 (config), max_position_embeddings 77 (config)\n');
     expect(out).toContain('tokenizer  [transformers, CLIPTokenizer]\n');
-    expect(out).toContain('  declared  model_max_length 77\n');
-    expect(out).toContain('scheduler  [diffusers, PNDMScheduler]\n  files     scheduler_config.json 374 B\n  declared  prediction_type epsilon, num_train_timesteps 1000\n');
+    expect(out).toContain('  declared  model_max_length 77 (config)\n');
+    expect(out).toContain('scheduler  [diffusers, PNDMScheduler]\n  files     scheduler_config.json 374 B\n  declared  prediction_type epsilon (config), num_train_timesteps 1000 (config)\n');
     expect(out).toMatch(/\ncompatible: text_encoder \+ tokenizer, scheduler, unet, vae_decoder, vae_encoder fit together\n$/);
     expect(io.err()).toBe('');
   });
@@ -38,6 +38,57 @@ describeWithReference('latentkit inspect on tiny-sd', ['tiny-sd', 'onnx'], (tiny
     expect(unet).toMatchObject({ role: 'unet', configClassName: 'UNet2DConditionModel', configFile: 'unet/config.json', bytes: 1648 + 638179 + 3912704 });
     expect(unet.dimensions).toEqual({ in_channels: 4, out_channels: 4, cross_attention_dim: 32, sample_size: 16 });
     expect(report.verdicts).toEqual([{ textEncoders: ['text_encoder'], tokenizer: 'tokenizer', compatible: true, problems: [] }]);
+  });
+
+  describe('a diffusers-converter folder (no config.json in its ONNX parts)', () => {
+    let scratch: string;
+    /** tiny-sd without its parts' config.json files; `textEncoder` replaces text_encoder/model.onnx. */
+    const converterCopy = (name: string, textEncoder?: string): string => {
+      const folder = path.join(scratch, name);
+      cpSync(tinySd, folder, { recursive: true, filter: (source) => !(path.basename(source) === 'config.json' && readdirSync(path.dirname(source)).includes('model.onnx')) });
+      if (textEncoder) cpSync(textEncoder, path.join(folder, 'text_encoder', 'model.onnx'));
+      return folder;
+    };
+    beforeAll(() => {
+      scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-inspect-converter-'));
+    });
+    afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+    it('checks every dimension from what the graphs declare, and says where each value came from', async () => {
+      const folder = converterCopy('fits');
+      const io = capturedIo();
+      expect(await run(['inspect', folder], io)).toBe(ExitCode.ok);
+      const out = io.out();
+      expect(out).toContain('  declared  in_channels 4 (graph), out_channels 4 (graph), cross_attention_dim 32 (graph), sample_size ?\n');
+      expect(out).toContain('  declared  latent_channels 4 (graph), vae_scale_factor 2 (graph), scaling_factor ?\n');
+      expect(out).toContain('  declared  hidden_size 32 (graph), max_position_embeddings 77 (graph)\n');
+      expect(out).toContain('  declared  model_max_length 77 (config)\n');
+      expect(out).toMatch(/\ncompatible: text_encoder \+ tokenizer, scheduler, unet, vae_decoder, vae_encoder fit together\n$/);
+      const json = JSON.parse(await (async () => {
+        const jsonIo = capturedIo();
+        await run(['inspect', folder, '--json'], jsonIo);
+        return jsonIo.out();
+      })());
+      expect(json.components.find((c: { slot: string }) => c.slot === 'unet').sources).toEqual({ in_channels: 'graph', out_channels: 'graph', cross_attention_dim: 'graph' });
+    });
+
+    it('refuses a text encoder of another width, naming both values (exit 3)', async () => {
+      const folder = converterCopy('wider', path.resolve(__dirname, '../../model-tiny/model/text_encoder/model.onnx'));
+      const io = capturedIo();
+      expect(await run(['inspect', folder], io)).toBe(ExitCode.model);
+      expect(io.out()).toContain(
+        'NOT compatible: text_encoder + tokenizer (1 problem)\n' +
+          "  1. text encoder 'text_encoder' produces 128-wide embeddings but the UNet's cross-attention expects 32: ",
+      );
+    });
+
+    it('refuses a config.json that disagrees with its graph, naming both values (exit 3)', async () => {
+      const folder = converterCopy('conflict');
+      writeFileSync(path.join(folder, 'unet', 'config.json'), JSON.stringify({ in_channels: 4, out_channels: 4, cross_attention_dim: 768 }));
+      const io = capturedIo();
+      expect(await run(['inspect', folder], io)).toBe(ExitCode.model);
+      expect(io.out()).toContain('NOT consistent: unet/config.json says cross_attention_dim = 768 but unet/model.onnx declares 32: the config does not belong to this model\n');
+    });
   });
 
   describe('a folder whose parts do not fit', () => {

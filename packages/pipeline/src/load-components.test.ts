@@ -8,6 +8,11 @@ import { onnxVaePlugin, type OnnxVae, type OnnxVaeOptions } from '@latentkit/vae
 import { StableDiffusionPipeline, writeUnconditionalEmbedding } from './index';
 
 const tinySd = referencePath('tiny-sd', 'onnx');
+/** The onnxruntime-node that @latentkit/onnx opens sessions with (the pipeline does not depend on it directly). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ort = require(require.resolve('onnxruntime-node', { paths: [path.dirname(require.resolve('@latentkit/onnx'))] })) as {
+  InferenceSession: { create: (...args: unknown[]) => Promise<unknown> };
+};
 if (!tinySd) console.warn('Skipping fromPretrained tests: ../shared/reference/tiny-sd is absent (set LATENTKIT_SHARED)');
 
 function ddim(): Scheduler {
@@ -115,6 +120,57 @@ function ddim(): Scheduler {
       await expect(StableDiffusionPipeline.fromPretrained(folder, { scheduler: ddim() })).rejects.toThrow(IncompatibleComponentsError);
       await expect(StableDiffusionPipeline.fromPretrained(folder, { scheduler: ddim() })).rejects.toThrow(/the UNet takes 5 input channels but the VAE makes 4-channel latents/);
     } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  /** A diffusers-converter copy of tiny-sd: each part's files linked, without its config.json. */
+  function converterLayout(replace: Record<string, string> = {}): string {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'latentkit-converter-'));
+    for (const part of ['unet', 'vae_decoder', 'vae_encoder', 'scheduler', 'text_encoder', 'tokenizer']) {
+      fs.mkdirSync(path.join(folder, part));
+      for (const file of fs.readdirSync(path.join(tinySd!, part))) {
+        if (file === 'config.json') continue;
+        fs.symlinkSync(replace[`${part}/${file}`] ?? path.join(tinySd!, part, file), path.join(folder, part, file));
+      }
+    }
+    fs.copyFileSync(path.join(tinySd!, 'model_index.json'), path.join(folder, 'model_index.json'));
+    return folder;
+  }
+
+  it('loads a diffusers-converter folder (no config.json in its ONNX parts) from what its graphs declare, and generates the same image', async () => {
+    const folder = converterLayout();
+    const options = { prompt: 'a red circle', numInferenceSteps: 2, width: 32, height: 32, seed: 7 } as const;
+    try {
+      const converter = await StableDiffusionPipeline.fromPretrained(folder, { scheduler: ddim() });
+      const withConfigs = await StableDiffusionPipeline.fromPretrained(tinySd!, { scheduler: ddim() });
+      try {
+        expect([converter.unet.inChannels, converter.unet.outChannels, converter.unet.crossAttentionDim]).toEqual([4, 4, 32]);
+        expect([converter.vae.latentChannels, converter.vae.scaleFactor]).toEqual([4, 2]);
+        expect(converter.textEncoder?.hiddenSize).toBe(32);
+        const [a, b] = [await converter.textToImage(options), await withConfigs.textToImage(options)];
+        // Exact: the same weights, inputs and session options give the same floats.
+        expect(a.images).toEqual(b.images);
+      } finally {
+        await converter.dispose();
+        await withConfigs.dispose();
+      }
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a converter folder whose text encoder is wider than the UNet expects, naming both values, before any session opens', async () => {
+    const wider = path.resolve(__dirname, '../../model-tiny/model/text_encoder/model.onnx'); // 128 wide; tiny-sd's UNet takes 32
+    const folder = converterLayout({ 'text_encoder/model.onnx': wider });
+    const create = jest.spyOn(ort.InferenceSession, 'create');
+    try {
+      const load = StableDiffusionPipeline.fromPretrained(folder, { scheduler: ddim() });
+      await expect(load).rejects.toThrow(IncompatibleComponentsError);
+      await expect(load).rejects.toThrow(/text encoder 'text_encoder' produces 128-wide embeddings but the UNet's cross-attention expects 32/);
+      expect(create).not.toHaveBeenCalled();
+    } finally {
+      create.mockRestore();
       fs.rmSync(folder, { recursive: true, force: true });
     }
   });
