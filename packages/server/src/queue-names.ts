@@ -1,0 +1,20 @@
+/** Names shared by the server and the workers of one queue. */
+
+/** The default BullMQ queue name. */
+export const DEFAULT_QUEUE_NAME = 'latentkit';
+
+/** The Redis pub/sub channel on which the server asks workers to cancel a running job. */
+export function cancelChannel(queueName: string): string {
+  return `latentkit:${queueName}:cancel`;
+}
+
+/** latentkit's priority (0–1000, higher first) → BullMQ's (1 highest). Every job is prioritised so that order is by priority, then arrival. */
+export function bullmqPriority(priority: number | undefined): number {
+  return 1001 - Math.max(0, Math.min(1000, Math.round(priority ?? 0)));
+}
+
+/** The reason a worker aborts its jobs with when it shuts down and hands them back. */
+export const SHUTDOWN_REASON = 'latentkit-worker-shutdown';
+
+/** What a worker puts in `failedReason` for a bad argument, so the server can answer 422. */
+export const INVALID_ARGUMENT_MARK = 'latentkit:invalid-argument:';
