@@ -9,6 +9,7 @@ import { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes';
 import { generationCommand } from './generate-command';
 import { COMMANDS, commandHelp, mainHelp, type CommandName } from './help';
 import { inspectCommand } from './inspect-command';
+import { serveCommand, workerCommand } from './serve-command';
 import { UsageError } from './usage-error';
 
 /**
@@ -85,6 +86,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
     return ExitCode.ok;
   }
   try {
+    if (first === 'serve') return await serveCommand(rest, io);
+    if (first === 'worker') return await workerCommand(rest, io);
     return first === 'inspect' ? await inspectCommand(rest, io) : await generationCommand(first, rest, io);
   } catch (error) {
     const code = exitCodeFor(error);
