@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import type { GenerationBackend, SubmitOptions } from './generation-backend';
 import type { GenerationJob, JobProgress } from './generation-job';
 import type { JobTracker } from './job-tracker';
-import { DEFAULT_QUEUE_NAME, INVALID_ARGUMENT_MARK, bullmqPriority, cancelChannel } from './queue-names';
+import { CONNECT_TIMEOUT_MS, DEFAULT_QUEUE_NAME, INVALID_ARGUMENT_MARK, bullmqPriority, cancelChannel, withTimeout } from './queue-names';
 import { fromInvalidArgument } from './request-errors';
 import { loadResult, type ResultReference } from './result-store';
 
@@ -70,13 +70,20 @@ export class QueueBackend implements GenerationBackend {
     });
     const events = new QueueEvents(name, { connection });
     const redis = new Redis(options.url, { maxRetriesPerRequest: 3, lazyConnect: true });
+    // Until the constructor attaches the real handlers: connection errors while connecting are reported once, below.
+    let firstError: unknown;
+    const remember = (error: unknown): void => void (firstError ??= error);
+    for (const emitter of [queue, events, redis] as { on(event: 'error', listener: (error: unknown) => void): unknown }[]) emitter.on('error', remember);
     try {
-      await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.connect()]);
+      await withTimeout(Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.connect()]), CONNECT_TIMEOUT_MS, `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`);
     } catch (error) {
-      await Promise.allSettled([queue.close(), events.close()]);
       redis.disconnect();
-      throw new Error(`cannot reach Redis at ${redactUrl(options.url)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      // close() waits for a connection that never came: disconnect and move on.
+      await withTimeout(Promise.allSettled([queue.disconnect(), events.disconnect()]), 2000, 'disconnect').catch(() => undefined);
+      const cause = firstError ?? error;
+      throw new Error(`cannot reach Redis at ${redactUrl(options.url)}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     }
+    for (const emitter of [queue, events, redis] as { off(event: 'error', listener: (error: unknown) => void): unknown }[]) emitter.off('error', remember);
     return new QueueBackend(tracker, queue, events, redis, options);
   }
 

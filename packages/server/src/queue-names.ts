@@ -18,3 +18,15 @@ export const SHUTDOWN_REASON = 'latentkit-worker-shutdown';
 
 /** What a worker puts in `failedReason` for a bad argument, so the server can answer 422. */
 export const INVALID_ARGUMENT_MARK = 'latentkit:invalid-argument:';
+
+/** How long connecting to Redis may take before `serve --queue` or `worker` gives up (ms). */
+export const CONNECT_TIMEOUT_MS = 15_000;
+
+/** `promise`, or a rejection with `message` after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

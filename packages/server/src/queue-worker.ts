@@ -13,7 +13,8 @@ import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { GenerationJob } from './generation-job';
 import { GenerationRunner } from './generation-runner';
-import { DEFAULT_QUEUE_NAME, INVALID_ARGUMENT_MARK, SHUTDOWN_REASON, cancelChannel } from './queue-names';
+import { CONNECT_TIMEOUT_MS, DEFAULT_QUEUE_NAME, INVALID_ARGUMENT_MARK, SHUTDOWN_REASON, cancelChannel, withTimeout } from './queue-names';
+import { redactUrl } from './queue-backend';
 import { FileResultStore, RedisResultStore, type ResultReference, type ResultStore } from './result-store';
 import type { ModelEntry } from './server-options';
 import type { PipelineLoadOptions } from '@latentkit/pipeline';
@@ -69,9 +70,24 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 
   const redis = new Redis(options.url, { maxRetriesPerRequest: null, lazyConnect: true });
   const subscriber = new Redis(options.url, { maxRetriesPerRequest: null, lazyConnect: true });
-  redis.on('error', (error) => log('redis error', error));
-  subscriber.on('error', (error) => log('redis subscriber error', error));
-  await Promise.all([redis.connect(), subscriber.connect()]);
+  // Connection errors repeat on every retry: log each kind once until connected.
+  const logged = new Set<string>();
+  const logOnce = (what: string) => (error: unknown): void => {
+    const key = `${what}:${error instanceof Error ? error.message : String(error)}`;
+    if (logged.has(key)) return;
+    logged.add(key);
+    log(what, error);
+  };
+  redis.on('error', logOnce('redis error'));
+  subscriber.on('error', logOnce('redis subscriber error'));
+  try {
+    await withTimeout(Promise.all([redis.connect(), subscriber.connect()]), CONNECT_TIMEOUT_MS, `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`);
+  } catch (error) {
+    redis.disconnect();
+    subscriber.disconnect();
+    await runner.dispose();
+    throw new Error(`cannot reach Redis at ${redactUrl(options.url)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   const store: ResultStore = options.resultsFolder
     ? new FileResultStore(options.resultsFolder)
     : new RedisResultStore(redis, `latentkit:${queueName}`, options.resultTtlSeconds ?? 3600);
@@ -104,8 +120,16 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     maxStalledCount: options.maxStalledCount ?? 2,
     name,
   });
-  worker.on('error', (error) => log('worker error', error));
-  await worker.waitUntilReady();
+  worker.on('error', logOnce('worker error'));
+  try {
+    await withTimeout(worker.waitUntilReady(), CONNECT_TIMEOUT_MS, `BullMQ's worker connection did not open within ${CONNECT_TIMEOUT_MS / 1000} s`);
+  } catch (error) {
+    await withTimeout(Promise.allSettled([worker.disconnect()]), 2000, 'disconnect').catch(() => undefined);
+    redis.disconnect();
+    subscriber.disconnect();
+    await runner.dispose();
+    throw error;
+  }
 
   await subscriber.subscribe(cancelChannel(queueName));
   subscriber.on('message', (_channel, jobId: string) => {

@@ -63,5 +63,7 @@ export async function call(
     body: hasBody ? (typeof options.payload === 'string' ? options.payload : JSON.stringify(options.payload)) : undefined,
   });
   const body = await response.text();
-  return { statusCode: response.status, headers: Object.fromEntries(response.headers), body, json: () => JSON.parse(body) };
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, key) => (headers[key] = value));
+  return { statusCode: response.status, headers, body, json: () => JSON.parse(body) };
 }

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The web page at `/` in a real headless Chromium (Debian's `chromium`, driven by playwright-core):
  * type a prompt, press Generate, watch progress, and judge the image from its pixels; then cancel
