@@ -99,8 +99,8 @@ describe('AUTOMATIC1111 endpoints (in process, latentkit-tiny)', () => {
 
   it('reports progress with a preview while a job runs, and interrupt returns the images finished so far', async () => {
     const pending = post('/sdapi/v1/txt2img', { ...RED_CIRCLE, steps: 40, batch_size: 3 });
-    let progress: Record<string, any> = {};
-    for (let i = 0; i < 400 && !(progress.state?.sampling_step > 40); i++) {
+    let progress: { progress?: number; state?: { sampling_step?: number }; current_image?: string | null } = {};
+    for (let i = 0; i < 400 && !((progress.state?.sampling_step ?? 0) > 40); i++) {
       await new Promise((resolve) => setTimeout(resolve, 25));
       progress = (await call(base, '/sdapi/v1/progress')).json();
     }
@@ -108,7 +108,7 @@ describe('AUTOMATIC1111 endpoints (in process, latentkit-tiny)', () => {
     expect(progress.progress).toBeLessThan(1);
     expect(progress.state).toMatchObject({ sampling_steps: 120, job_count: 1 });
     expect(typeof progress.current_image).toBe('string');
-    expect((await pngToRgb(progress.current_image)).width).toBeGreaterThan(0);
+    expect((await pngToRgb(progress.current_image as string)).width).toBeGreaterThan(0);
     expect((await call(base, '/sdapi/v1/progress?skip_current_image=true')).json().current_image).toBeNull();
     expect((await post('/sdapi/v1/interrupt', {})).json()).toEqual({});
     const body = (await pending).json();

@@ -57,7 +57,17 @@ export class JobTracker {
   /** Ids in the order they started running, latest last (for A1111's single-job /progress). */
   private running: string[] = [];
 
-  constructor(private readonly retainMs = 10 * 60_000) {}
+  /** Finished ids, oldest first, to forget the oldest beyond `maxRetained`. */
+  private readonly finishedOrder: string[] = [];
+
+  /**
+   * @param retainMs - how long finished jobs stay (default 10 minutes)
+   * @param maxRetained - at most this many finished jobs stay, the oldest forgotten first (default 1000)
+   */
+  constructor(
+    private readonly retainMs = 10 * 60_000,
+    private readonly maxRetained = 1000,
+  ) {}
 
   get(id: string): JobRecord | undefined {
     return this.records.get(id);
@@ -159,6 +169,8 @@ export class JobTracker {
     this.running = this.running.filter((r) => r !== id);
     const timer = setTimeout(() => this.records.delete(id), this.retainMs);
     timer.unref();
+    this.finishedOrder.push(id);
+    while (this.finishedOrder.length > this.maxRetained) this.records.delete(this.finishedOrder.shift()!);
   }
 
   private emit(id: string, event: JobEvent): void {

@@ -96,7 +96,8 @@ export function registerNativeRoutes(app: FastifyInstance, context: RouteContext
         end();
       } else send('state', summary(event.record));
     });
-    request.raw.once('close', () => {
+    // The response's 'close' fires when the client goes away (the request's may fire earlier).
+    response.once('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
     });
