@@ -129,9 +129,11 @@ export function jobFromBody(body: GenerationBody, endpoint: 'txt2img' | 'img2img
   if (body.width !== undefined && body.height !== undefined && body.width * body.height > limits.maxPixels) {
     fail('width', `width × height must be at most ${limits.maxPixels} pixels, got ${body.width} × ${body.height} = ${body.width * body.height}`, 'value_error.number.not_le');
   } else {
+    // One side given, the other the model's default: bound the side alone (aspect ratios up to 16:1).
+    const longest = Math.floor(Math.sqrt(limits.maxPixels * 16));
     for (const side of ['width', 'height'] as const) {
       const value = body[side];
-      if (value !== undefined && value * value > limits.maxPixels * 16) fail(side, `${side} ${value} is out of proportion to the ${limits.maxPixels}-pixel limit`, 'value_error.number.not_le');
+      if (value !== undefined && value > longest) fail(side, `ensure this value is less than or equal to ${longest} (the ${limits.maxPixels}-pixel limit at 16:1)`, 'value_error.number.not_le');
     }
   }
   const count = body.batch_size * body.n_iter;
