@@ -71,6 +71,8 @@ describe('AUTOMATIC1111 endpoints (in process, latentkit-tiny)', () => {
     const model = await post('/sdapi/v1/txt2img', { prompt: 'a', override_settings: { sd_model_checkpoint: '/etc/passwd' } });
     expect(model.statusCode).toBe(422);
     expect(model.json().detail[0].msg).toMatch(/unknown model '\/etc\/passwd': this server runs 'latentkit-tiny'/);
+    const empty = (await post('/sdapi/v1/txt2img', {})).json().detail;
+    expect(empty).toEqual([{ loc: ['body', 'prompt'], msg: 'ensure this value is a non-empty prompt: describe the image', type: 'value_error.any_str.min_length' }]);
     const noInit = (await post('/sdapi/v1/img2img', { prompt: 'a' })).json().detail;
     expect(noInit[0]).toMatchObject({ loc: ['body', 'init_images'], type: 'value_error.missing' });
   });

@@ -122,6 +122,7 @@ export function jobFromBody(body: GenerationBody, endpoint: 'txt2img' | 'img2img
 
   let task: GenerationTask = endpoint === 'job' ? (body.task ?? 'txt2img') : endpoint;
   if (endpoint === 'img2img' && body.mask) task = 'inpaint';
+  if (body.prompt.trim() === '') fail('prompt', 'ensure this value is a non-empty prompt: describe the image', 'value_error.any_str.min_length');
   if (task !== 'txt2img' && !body.init_images?.length) fail('init_images', `${task} needs an init image (base64 PNG or JPEG) in init_images`, 'value_error.missing');
   if (task === 'inpaint' && !body.mask) fail('mask', 'inpaint needs a mask (base64, white repaints)', 'value_error.missing');
   if (task !== 'txt2img' && !(body.denoising_strength > 0)) fail('denoising_strength', `ensure this value is greater than 0 for ${task}`, 'value_error.number.not_gt');
