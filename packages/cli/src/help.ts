@@ -2,6 +2,7 @@
 import { formatOptions } from './argument-parser';
 import { GENERATION_OPTIONS, type GenerationCommand } from './generation-options';
 import { INSPECT_OPTIONS } from './inspect-command';
+import { SERVE_OPTIONS, WORKER_OPTIONS } from './serve-command';
 
 /**
  * The commands `latentkit` knows.
@@ -11,7 +12,7 @@ import { INSPECT_OPTIONS } from './inspect-command';
  * COMMANDS.includes('inspect'); // true
  * ```
  */
-export const COMMANDS = ['generate', 'img2img', 'inpaint', 'denoise', 'inspect'] as const;
+export const COMMANDS = ['generate', 'img2img', 'inpaint', 'denoise', 'inspect', 'serve', 'worker'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 const SYNOPSES: Record<CommandName, string> = {
@@ -20,6 +21,8 @@ const SYNOPSES: Record<CommandName, string> = {
   inpaint: 'latentkit inpaint "<prompt>" --image <file> --mask <file> [options]  repaint the white part of a mask',
   denoise: 'latentkit denoise --image <file> [options]            clean a noisy image',
   inspect: 'latentkit inspect <model-folder> [--json]             list components, dimensions, and whether they fit',
+  serve: 'latentkit serve [--model <folder>] [--port 7860] [--host 127.0.0.1] [--queue redis://…]  HTTP API (AUTOMATIC1111-compatible) and web page',
+  worker: 'latentkit worker --queue redis://… [--model <folder>] [--concurrency 1]  run queued jobs for `serve --queue`',
 };
 
 const EXAMPLES: Record<CommandName, string> = {
@@ -28,7 +31,11 @@ const EXAMPLES: Record<CommandName, string> = {
   inpaint: 'latentkit inpaint "a yellow triangle" --image circle.png --mask mask.png --out triangle.png',
   denoise: 'latentkit denoise --image noisy.png --strength 0.3 --out clean.png',
   inspect: 'latentkit inspect ./models/stable-diffusion-v1-5-onnx',
+  serve: 'latentkit serve --port 7860 --auth-token "$(openssl rand -hex 16)"',
+  worker: 'latentkit worker --queue redis://127.0.0.1:6379 --concurrency 1',
 };
+
+const OPTIONS_BY_COMMAND = { inspect: INSPECT_OPTIONS, serve: SERVE_OPTIONS, worker: WORKER_OPTIONS } as const;
 
 /**
  * `latentkit --help`.
@@ -62,6 +69,6 @@ export function mainHelp(version: string): string {
  * ```
  */
 export function commandHelp(command: CommandName): string {
-  const options = command === 'inspect' ? INSPECT_OPTIONS : GENERATION_OPTIONS[command as GenerationCommand];
+  const options = command in OPTIONS_BY_COMMAND ? OPTIONS_BY_COMMAND[command as keyof typeof OPTIONS_BY_COMMAND] : GENERATION_OPTIONS[command as GenerationCommand];
   return [`Usage: ${SYNOPSES[command]}`, '', 'Options:', formatOptions(options), '', 'Example:', `  ${EXAMPLES[command]}`, ''].join('\n');
 }

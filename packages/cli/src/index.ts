@@ -13,6 +13,7 @@ export { describeModelFolder, type ModelDescription, type ComponentDescription, 
 export { formatModelDescription, formatBytes } from './format-model-description';
 export { inspectCommand, INSPECT_OPTIONS } from './inspect-command';
 export { generationCommand } from './generate-command';
+export { serveCommand, workerCommand, SERVE_OPTIONS, WORKER_OPTIONS, AUTH_TOKEN_ENV } from './serve-command';
 export { GENERATION_OPTIONS, type GenerationCommand } from './generation-options';
 export { createProgressReporter, type ProgressReporter, type ProgressStream } from './progress-reporter';
 export { readImageFile, writePngFile, numberedPath, type PixelImage, type ReadImageOptions } from './png-files';

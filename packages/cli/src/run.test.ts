@@ -33,7 +33,7 @@ describe('run: usage', () => {
   });
 
   it.each([
-    [['paint', 'x'], "latentkit: unknown command 'paint'. Commands: generate, img2img, inpaint, denoise, inspect. Run 'latentkit --help' for usage.\n"],
+    [['paint', 'x'], "latentkit: unknown command 'paint'. Commands: generate, img2img, inpaint, denoise, inspect, serve, worker. Run 'latentkit --help' for usage.\n"],
     [['generate'], 'latentkit generate: missing the prompt: latentkit generate "a red circle on a blue background"\nRun \'latentkit generate --help\' for usage.\n'],
     [['generate', 'a red circle', '--step', '3'], "latentkit generate: unknown option '--step' for 'latentkit generate': did you mean --steps?\nRun 'latentkit generate --help' for usage.\n"],
     [['generate', 'a red circle', '--seed', '-1'], "latentkit generate: --seed must be an integer in [0, 9007199254740991], got '-1'\nRun 'latentkit generate --help' for usage.\n"],

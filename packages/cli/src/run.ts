@@ -8,6 +8,7 @@ import type { CliIo } from './cli-io';
 import { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes';
 import { COMMANDS, commandHelp, mainHelp, type CommandName } from './help';
 import { inspectCommand } from './inspect-command';
+import { serveCommand, workerCommand } from './serve-command';
 import { UsageError } from './usage-error';
 
 /**
@@ -85,6 +86,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
   }
   try {
     if (first === 'inspect') return await inspectCommand(rest, io);
+    if (first === 'serve') return await serveCommand(rest, io);
+    if (first === 'worker') return await workerCommand(rest, io);
     // Loaded on demand: the generation commands pull in the pipeline and onnxruntime, which
     // `--help`, `--version` and `inspect` must not wait for.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
