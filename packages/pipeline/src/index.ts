@@ -24,5 +24,7 @@ export { predictGuidedNoise, combineGuidance, type GuidanceMode, type GuidedPred
 export { runDenoisingLoop, concatChannels, type DenoisingRun, type StepReport, type InpaintingConditioning, type KnownRegionBlending } from './denoising-loop';
 export { assertImage, imageToTensor, maskToTensor, tensorToImages, type RgbImage, type FloatRgbImage, type ImageInput, type OutputType } from './image';
 export { StageTimings, type Stage } from './stage-timings';
+export { assertBatchFits, memoryBudget, BYTES_PER_OUTPUT_PIXEL } from './memory-estimate';
+export { assertFinite, firstNonFinite } from './finite-check';
 export { LatentPreview } from './latent-preview';
 export type { SessionOptions, ExecutionProvider, GraphOptimizationLevel } from '@latentkit/core';

@@ -106,6 +106,9 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
   throwIfAborted(signal);
   const sessionOptions = options.sessionOptions ?? {};
   const given = options.components ?? {};
+  // A folder without a UNet (model_index.json = {}) is not a Stable Diffusion model: say so before
+  // complaining about any one slot.
+  if (!given.unet) slot(model, 'unet');
   const encoderChoice = textEncoderSlots(model, options.textEncoder);
 
   assertConfigsFit(model, given);
@@ -244,7 +247,13 @@ function textEncoderSlots(model: ModelFolder, choice: string | false | undefined
 function slot(model: ModelFolder, name: string): FolderComponent {
   const component = model.components.get(name);
   if (!component) {
-    throw new ModelLoadError({ path: model.index.file, reason: `it has no '${name}' component: a Stable Diffusion folder needs unet, vae_decoder, scheduler and (for prompts) text_encoder` });
+    const listed = model.index.components.filter((c) => c.className !== null).map((c) => c.slot);
+    throw new ModelLoadError({
+      path: model.index.file,
+      reason:
+        `it has no '${name}' component (${listed.length === 0 ? 'it lists no components' : `it lists ${listed.join(', ')}`}): ` +
+        'a Stable Diffusion folder needs unet, vae_decoder, scheduler and (for prompts) text_encoder, each as "slot": ["library", "Class"]',
+    });
   }
   return component;
 }

@@ -325,7 +325,11 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
           name,
           expected: 'finite values',
           actual: v,
-          hint: `element ${i} is not finite; check the model's output (fp16 overflow?) and the previous step`,
+          hint: `element ${i} is not finite; ${
+            name === 'modelOutput' ? "the model produced it (fp16 overflow? run it in float32)"
+            : name === 'sample' ? 'it came with the sample: the starting latents (a NaN input image or noise) or the previous step'
+            : `check where the ${name} came from`
+          }`,
         });
       }
     }
