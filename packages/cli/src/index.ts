@@ -16,3 +16,7 @@ export { generationCommand } from './generate-command';
 export { GENERATION_OPTIONS, type GenerationCommand } from './generation-options';
 export { createProgressReporter, type ProgressReporter, type ProgressStream } from './progress-reporter';
 export { readImageFile, writePngFile, numberedPath, type PixelImage, type ReadImageOptions } from './png-files';
+export { checkOutputPaths, writeImageFile, outputFormat, OutputWriteError, OUTPUT_FORMATS, type OutputFormat } from './image-output';
+export { resizeImage, RESIZE_MODES, type ResizeMode } from './input-resize';
+export { readModelDefaults, DIFFUSERS_DEFAULTS, type ModelDefaults } from './model-defaults';
+export { schedulersCommand, SCHEDULERS_OPTIONS } from './schedulers-command';

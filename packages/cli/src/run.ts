@@ -9,6 +9,7 @@ import { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes';
 import { generationCommand } from './generate-command';
 import { COMMANDS, commandHelp, mainHelp, type CommandName } from './help';
 import { inspectCommand } from './inspect-command';
+import { schedulersCommand } from './schedulers-command';
 import { UsageError } from './usage-error';
 
 /**
@@ -66,13 +67,14 @@ function errorText(error: unknown): string {
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeValue> {
   const [first, ...rest] = argv;
+  // No arguments is a request for help, answered as --help is (stdout, exit 0).
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     const topic = first === 'help' ? rest[0] : undefined;
     if (topic !== undefined && isCommand(topic)) io.stdout.write(commandHelp(topic));
     else io.stdout.write(mainHelp(cliVersion()));
-    return first === undefined ? ExitCode.usage : ExitCode.ok;
+    return ExitCode.ok;
   }
-  if (first === '--version' || first === '-v') {
+  if (first === '--version' || first === '-V' || first === '-v') {
     io.stdout.write(`${cliVersion()}\n`);
     return ExitCode.ok;
   }
@@ -85,7 +87,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
     return ExitCode.ok;
   }
   try {
-    return first === 'inspect' ? await inspectCommand(rest, io) : await generationCommand(first, rest, io);
+    if (first === 'inspect') return await inspectCommand(rest, io);
+    if (first === 'schedulers') return await schedulersCommand(rest, io);
+    return await generationCommand(first, rest, io);
   } catch (error) {
     const code = exitCodeFor(error);
     if (code === ExitCode.interrupted) {
