@@ -63,7 +63,8 @@ async function existingAncestor(folder: string): Promise<{ dir: string; isDirect
       return { dir: current, isDirectory: stat.isDirectory() };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') return { dir: current, isDirectory: code !== 'ENOTDIR' };
+      // ENOTDIR: a file is somewhere above; keep climbing to name it.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return { dir: current, isDirectory: true };
       const parent = path.dirname(current);
       if (parent === current) return { dir: current, isDirectory: true };
       current = parent;
@@ -82,7 +83,6 @@ async function existingAncestor(folder: string): Promise<{ dir: string; isDirect
  */
 export async function checkOutputPaths(files: readonly string[]): Promise<void> {
   for (const file of files) {
-    outputFormat(file);
     const target = path.resolve(file);
     let stat: Awaited<ReturnType<typeof fs.stat>> | undefined;
     try {
@@ -94,6 +94,7 @@ export async function checkOutputPaths(files: readonly string[]): Promise<void> 
     }
     if (stat?.isDirectory()) throw new UsageError(`--out ${file}: it is a folder; name an image file, e.g. ${path.join(file, 'out.png')}`);
     if (stat && !stat.isFile()) throw new UsageError(`--out ${file}: it is not a regular file (a device or a pipe); name an image file`);
+    outputFormat(file);
     const { dir, isDirectory } = await existingAncestor(path.dirname(target));
     if (!isDirectory) throw new UsageError(`--out ${file}: ${dir} is a file, not a folder; choose another path`);
     try {

@@ -156,10 +156,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
     throwIfAborted(signal);
     // The model's own scheduler comes through the registry like every other slot; a name is
     // configured from the model's scheduler config (diffusers' from_config).
-    const scheduler =
-      options.scheduler === undefined && model.components.has('scheduler')
-        ? await target.create<Scheduler>('scheduler', slot(model, 'scheduler'))
-        : chooseScheduler(options.scheduler, model.components.get('scheduler')?.config);
+    const scheduler = await schedulerOf(model, options.scheduler, target);
     assertCompatible({ textEncoders: textEncoder ? [textEncoder] : undefined, tokenizer: textEncoder?.tokenizer, unet, vae, scheduler });
     const unconditionalEmbedding = await readUnconditionalEmbedding(model.path);
     throwIfAborted(signal);
@@ -242,6 +239,21 @@ function textEncoderSlots(model: ModelFolder, choice: string | false | undefined
   // The encoder's plugin finds its tokenizer in the matching `tokenizer_<name>` slot; a plugin
   // named '<name>-text-encoder' is tried first.
   return { encoder, hints: named ? [`${choice}-text-encoder`] : [] };
+}
+
+/**
+ * The run's scheduler. A config the scheduler refuses (a negative steps_offset, negative betas,
+ * a prediction_type typo) is the model folder's fault, not the caller's: it becomes a
+ * {@link ModelLoadError} naming scheduler_config.json.
+ */
+async function schedulerOf(model: ModelFolder, choice: SchedulerChoice | undefined, target: PluginRegistry): Promise<Scheduler> {
+  const component = model.components.get('scheduler');
+  try {
+    return choice === undefined && component ? await target.create<Scheduler>('scheduler', component) : chooseScheduler(choice, component?.config);
+  } catch (error) {
+    if (!InvalidArgumentError.isInstance(error) || !component || !/ config\./.test(error.argumentName)) throw error;
+    throw new ModelLoadError({ path: component.configFile ?? path.join(component.componentPath, 'scheduler_config.json'), reason: error.message, cause: error });
+  }
 }
 
 function slot(model: ModelFolder, name: string): FolderComponent {
