@@ -9,6 +9,8 @@ import {
   TorchGenerator,
   createTensor,
   assertShape,
+  concatBatch,
+  splitBatch,
   throwIfAborted,
   type Generator,
   type Scheduler,
@@ -440,6 +442,18 @@ export class StableDiffusionPipeline {
     return this.finish(o, prepared, timesteps, latents);
   }
 
+  /** The VAE decode; with a signal, one image per call, so that an abort waits for one image only. */
+  private async decodeLatents(latents: Tensor<Float32Array>, signal: AbortSignal | undefined): Promise<Tensor<Float32Array>> {
+    const batch = latents.dims[0]!;
+    if (!signal || batch === 1) return this.vae.decode(latents, { signal });
+    const images: Tensor<Float32Array>[] = [];
+    for (const item of splitBatch(latents, batch)) {
+      throwIfAborted(signal);
+      images.push(await this.vae.decode(item, { signal }));
+    }
+    return concatBatch(images);
+  }
+
   private async encodeImage(pixels: Tensor<Float32Array>, generator: Generator, o: CommonOptions): Promise<Tensor<Float32Array>> {
     const start = performance.now();
     const encoded = await this.vae.encode(pixels, { generator, signal: o.signal });
@@ -483,7 +497,7 @@ export class StableDiffusionPipeline {
       timings: o.timings,
     });
     const decodeStart = performance.now();
-    const decoded = await this.vae.decode(toVaeLatents(this.vae, latents), { signal: o.signal });
+    const decoded = await this.decodeLatents(toVaeLatents(this.vae, latents), o.signal);
     o.timings?.add('vaeDecode', performance.now() - decodeStart);
     // An abort during the (uninterruptible) decode still wins: no images come back.
     throwIfAborted(o.signal);
