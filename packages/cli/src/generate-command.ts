@@ -19,6 +19,7 @@ import { RESIZE_MODES, resizeImage, type ResizeMode } from './input-resize';
 import { readModelDefaults, type ModelDefaults } from './model-defaults';
 import { numberedPath, readImageFile, type PixelImage } from './png-files';
 import { createProgressReporter } from './progress-reporter';
+import { droppedWords, promptWarnings } from './prompt-warnings';
 import { UsageError } from './usage-error';
 
 type Values = ParsedArguments['values'];
@@ -194,6 +195,12 @@ export async function generationCommand(command: GenerationCommand, argv: readon
   try {
     const { image, mask } = await fitInputs(pipeline, inputs, values, mode, io);
     const steps = (values.steps as number | undefined) ?? defaults.numInferenceSteps;
+    const tokenizer = pipeline.textEncoder?.tokenizer;
+    if (tokenizer) {
+      for (const [label, text] of [['prompt', prompt], ['negative prompt', values.negative as string | undefined]] as const) {
+        if (text) for (const line of promptWarnings(label, droppedWords(tokenizer, text))) io.stderr.write(`latentkit: warning: ${line}\n`);
+      }
+    }
     const fromNoise = command === 'generate' || (command === 'inpaint' && (values.strength === undefined || values.strength === 1));
     if (fromNoise && steps !== undefined) warnFewSteps(pipelineModule, pipeline.scheduler, steps, io);
     const common = defined({

@@ -116,6 +116,12 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
     );
   });
 
+  it("warns on stderr naming the words the multilingual tokenizer does not know ('lila')", async () => {
+    const result = await latentkit(['generate', 'ein lila Kreis auf blauem Hintergrund', '--text-encoder', 'multilingual', '--steps', '2', '-q', '--out', path.join(scratch, 'lila.png'), '--model', modelPath]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^latentkit: warning: the prompt's words? .*'lila'.* reach the model as \[UNK\]: rephrase/);
+  });
+
   it('refuses --steps beyond the schedule before any compute, naming the limit', async () => {
     const result = await latentkit(['generate', 'a red circle', '--steps', '1000', '--out', path.join(scratch, 'many.png'), '--model', modelPath]);
     expect(result.code).toBe(2);

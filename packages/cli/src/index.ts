@@ -20,3 +20,4 @@ export { checkOutputPaths, writeImageFile, outputFormat, OutputWriteError, OUTPU
 export { resizeImage, RESIZE_MODES, type ResizeMode } from './input-resize';
 export { readModelDefaults, DIFFUSERS_DEFAULTS, type ModelDefaults } from './model-defaults';
 export { schedulersCommand, SCHEDULERS_OPTIONS } from './schedulers-command';
+export { droppedWords, promptWarnings, type DroppedWords } from './prompt-warnings';
