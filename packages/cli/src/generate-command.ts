@@ -169,6 +169,9 @@ export async function generationCommand(command: GenerationCommand, argv: readon
   const out = (values.out as string | undefined) ?? 'out.png';
   const seed = (values.seed as number | undefined) ?? randomInt(2 ** 31);
   const mode = resizeMode(command, values);
+  if (values.longPrompts !== undefined && values.longPrompts !== 'truncate' && values.longPrompts !== 'chunk') {
+    throw new UsageError(`--long-prompts must be truncate or chunk, got '${String(values.longPrompts)}'`, command);
+  }
   const count = command === 'denoise' ? 1 : ((values.count as number | undefined) ?? 1);
   const paths = Array.from({ length: count }, (_, i) => numberedPath(out, i, count));
   // Before any compute: a bad --out fails now, not after minutes of denoising.
@@ -185,6 +188,7 @@ export async function generationCommand(command: GenerationCommand, argv: readon
   const loadOptions = defined({
     scheduler,
     textEncoder: values.textEncoder as string | undefined,
+    textEncoderOptions: values.longPrompts === 'chunk' ? { longPrompts: 'chunk' } : undefined,
     sessionOptions: values.threads === undefined ? undefined : { threads: values.threads as number },
     // Ctrl-C while a large model loads stops the load too, not only the denoising.
     signal: io.signal,
@@ -195,10 +199,25 @@ export async function generationCommand(command: GenerationCommand, argv: readon
   try {
     const { image, mask } = await fitInputs(pipeline, inputs, values, mode, io);
     const steps = (values.steps as number | undefined) ?? defaults.numInferenceSteps;
+    const chunking = values.longPrompts === 'chunk';
+    const fixedTextLength = (pipeline.unet as { fixedSequenceLength?: number }).fixedSequenceLength;
+    if (chunking && (pipeline.textEncoder?.name !== 'clip' || fixedTextLength !== undefined)) {
+      throw new UsageError(
+        pipeline.textEncoder?.name !== 'clip'
+          ? `--long-prompts chunk needs the CLIP text encoder, got '${pipeline.textEncoder?.name ?? 'none'}'`
+          : `--long-prompts chunk needs a UNet with a dynamic text axis, but this export takes exactly ${fixedTextLength} text states: shorten the prompt`,
+        command,
+      );
+    }
     const tokenizer = pipeline.textEncoder?.tokenizer;
     if (tokenizer) {
+      // Chunking is offered where it can run: the CLIP encoder and a UNet that takes any text length.
+      const canChunk = pipeline.textEncoder?.name === 'clip' && fixedTextLength === undefined;
       for (const [label, text] of [['prompt', prompt], ['negative prompt', values.negative as string | undefined]] as const) {
-        if (text) for (const line of promptWarnings(label, droppedWords(tokenizer, text))) io.stderr.write(`latentkit: warning: ${line}\n`);
+        if (!text) continue;
+        const dropped = droppedWords(tokenizer, text);
+        const lines = promptWarnings(label, chunking ? { ...dropped, cut: [] } : dropped, { offerChunking: canChunk });
+        for (const line of lines) io.stderr.write(`latentkit: warning: ${line}\n`);
       }
     }
     const fromNoise = command === 'generate' || (command === 'inpaint' && (values.strength === undefined || values.strength === 1));

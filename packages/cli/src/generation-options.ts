@@ -23,6 +23,7 @@ const PROMPT_OPTIONS: OptionSpecs = {
   negative: { type: 'string', valueName: '<text>', description: 'negative prompt: what the image should not show' },
   guidance: { type: 'number', short: 'g', min: 0, max: 100, valueName: '<scale>', description: 'classifier-free guidance scale (default: the model’s recommended, else 7.5; ≤ 1 turns guidance off)' },
   count: { type: 'integer', short: 'n', min: 1, max: 64, valueName: '<n>', description: 'images to generate from the prompt (default 1)' },
+  longPrompts: { type: 'string', valueName: '<mode>', description: "prompts past the text encoder's 77 tokens: truncate (default; the cut words are named) or chunk (CLIP: 77-token chunks concatenated; needs a UNet with a dynamic text axis)" },
 };
 
 const SIZE_OPTIONS: OptionSpecs = {

@@ -141,6 +141,14 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
     expect([written.width, written.height]).toEqual([64, 64]);
   });
 
+  it('refuses --long-prompts chunk where the UNet export has a fixed text length (latentkit-tiny: 77)', async () => {
+    const result = await latentkit(['generate', 'a red circle', '--long-prompts', 'chunk', '--out', path.join(scratch, 'c.png'), '--model', modelPath]);
+    expect([result.code, result.stderr.split('\n')[0]]).toEqual([
+      2,
+      'latentkit generate: --long-prompts chunk needs a UNet with a dynamic text axis, but this export takes exactly 77 text states: shorten the prompt',
+    ]);
+  });
+
   it('refuses an unknown --resize mode', async () => {
     const result = await latentkit(['img2img', 'x', '--image', 'in.png', '--resize', 'zoom']);
     expect([result.code, result.stderr.split('\n')[0]]).toEqual([2, "latentkit img2img: --resize must be crop, fit, stretch, got 'zoom'"]);
@@ -193,6 +201,15 @@ describeWithReference('the built latentkit on broken copies of tiny-sd', ['tiny-
     const result = await latentkit(['generate', 'a red circle', '--seed', String(2 ** 53), '--model', tinySd]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--seed must be an integer in [0, 9007199254740991]');
+  });
+
+  it('names the words cut at 77 tokens and offers --long-prompts chunk, which then runs (tiny-sd takes any text length)', async () => {
+    const long = `a red circle ${Array.from({ length: 80 }, (_, i) => `w${i}`).join(' ')}`;
+    const cut = await latentkit(['generate', long, '--steps', '2', '-q', '--out', path.join(scratch, 'long.png'), '--model', tinySd]);
+    expect(cut.code).toBe(0);
+    expect(cut.stderr).toMatch(/^latentkit: warning: the prompt is \d+ tokens but the text encoder reads 77: 'w\d+', .*'w79' are cut off; shorten it or pass --long-prompts chunk\n$/);
+    const chunked = await latentkit(['generate', long, '--long-prompts', 'chunk', '--steps', '2', '-q', '--out', path.join(scratch, 'long.png'), '--model', tinySd]);
+    expect([chunked.code, chunked.stderr]).toEqual([0, '']);
   });
 
   it('inspect on a 9-channel (inpainting) folder says it runs inpaint only, and why not the rest', async () => {

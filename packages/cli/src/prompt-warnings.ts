@@ -52,10 +52,10 @@ export function droppedWords(tokenizer: Tokenizer, prompt: string): DroppedWords
  *
  * @example
  * ```ts
- * promptWarnings('prompt', droppedWords(tokenizer, prompt));
+ * promptWarnings('prompt', droppedWords(tokenizer, prompt), { offerChunking: true });
  * ```
  */
-export function promptWarnings(label: string, dropped: DroppedWords): string[] {
+export function promptWarnings(label: string, dropped: DroppedWords, options: { offerChunking?: boolean } = {}): string[] {
   const lines: string[] = [];
   const quote = (words: readonly string[]) => words.map((w) => `'${w}'`).join(', ');
   if (dropped.unknown.length > 0) {
@@ -66,7 +66,7 @@ export function promptWarnings(label: string, dropped: DroppedWords): string[] {
   }
   if (dropped.cut.length > 0) {
     lines.push(
-      `the ${label} is ${dropped.tokens} tokens but the text encoder reads ${dropped.maxLength}: ${quote(dropped.cut)} ${dropped.cut.length === 1 ? 'is' : 'are'} cut off; shorten it`,
+      `the ${label} is ${dropped.tokens} tokens but the text encoder reads ${dropped.maxLength}: ${quote(dropped.cut)} ${dropped.cut.length === 1 ? 'is' : 'are'} cut off; shorten it${options.offerChunking ? ' or pass --long-prompts chunk' : ''}`,
     );
   }
   return lines;

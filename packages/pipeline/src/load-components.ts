@@ -47,6 +47,12 @@ export interface PipelineLoadOptions {
    * (then only `denoise` runs, on a shipped `unconditional_embedding.json`).
    */
   textEncoder?: string | false;
+  /**
+   * Options for the text encoder's plugin, beside `sessionOptions` (e.g. `{ longPrompts: 'chunk' }`
+   * for `CLIPTextEncoder`: prompts past 77 tokens are encoded in 77-token chunks and concatenated,
+   * which needs a UNet with a dynamic text-sequence axis).
+   */
+  textEncoderOptions?: Readonly<Record<string, unknown>>;
   /** `'batched'` (default, as diffusers) or `'sequential'` (half the UNet memory). */
   guidanceMode?: GuidanceMode;
   /** VAE tiling (default: tiles of the VAE's `sample_size` for larger images); `false` turns it off. */
@@ -130,7 +136,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
       given.textEncoder
         ? Promise.resolve(given.textEncoder)
         : encoderChoice
-          ? target.create<TextEncoder>('text-encoder', slot(model, encoderChoice.encoder), { sessionOptions }, { hints: encoderChoice.hints })
+          ? target.create<TextEncoder>('text-encoder', slot(model, encoderChoice.encoder), { ...options.textEncoderOptions, sessionOptions }, { hints: encoderChoice.hints })
           : Promise.resolve(undefined),
   ];
   const givenInstances: Loaded[] = [given.unet, given.vae, given.textEncoder];
