@@ -27,7 +27,7 @@ const PROMPT_OPTIONS: OptionSpecs = {
 };
 
 const SIZE_OPTIONS: OptionSpecs = {
-  width: { type: 'integer', short: 'W', min: 1, max: 8192, valueName: '<px>', description: 'image width, a multiple of the VAE scale factor (default: the model’s)' },
+  width: { type: 'integer', short: 'W', min: 1, max: 8192, valueName: '<px>', description: 'image width, a multiple of the model’s size multiple: VAE factor × 2^UNet down-sampling stages (default: the model’s)' },
   height: { type: 'integer', short: 'H', min: 1, max: 8192, valueName: '<px>', description: 'image height (default: the model’s)' },
 };
 
