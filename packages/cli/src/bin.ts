@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `latentkit` executable: wires the process to {@link run}. The first Ctrl-C aborts the run
- * between steps (exit 130); a second one exits at once.
+ * (between UNet calls, or before the images are written: exit 130, nothing written); a second one
+ * exits at once. A reader that closes stdout early (`latentkit … | head -1`) ends the output quietly.
  */
 import { run } from './run';
 
@@ -11,6 +12,13 @@ process.removeAllListeners('warning');
 process.on('warning', (warning) => {
   process.stderr.write(`latentkit: warning: ${warning.message}\n`);
 });
+
+// EPIPE: the reader is gone; what it did not read is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
 
 const controller = new AbortController();
 process.on('SIGINT', () => {

@@ -30,10 +30,10 @@ if (!present) console.warn(`Skipping the CLI's latentkit-tiny tests: ${modelPath
     expect(io.out()).toBe(`${out}\n`);
     const written = await readImageFile(out, '--out');
     // The CLI adds nothing of its own: the PNG holds exactly what fromPretrained() with no folder
-    // makes for these options.
+    // makes for these options and the model's recommended guidance (5, from model_index.json).
     const pipeline = await StableDiffusionPipeline.fromPretrained(undefined, { sessionOptions: { threads: 1 } });
     try {
-      const { images } = await pipeline.textToImage({ prompt: 'a red circle on a blue background', seed: 11, numInferenceSteps: 25 });
+      const { images } = await pipeline.textToImage({ prompt: 'a red circle on a blue background', seed: 11, numInferenceSteps: 25, guidanceScale: 5 });
       expect([written.width, written.height]).toEqual([64, 64]);
       expect(Buffer.from(written.data).equals(Buffer.from(images[0]!.data))).toBe(true);
     } finally {

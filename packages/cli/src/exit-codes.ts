@@ -50,5 +50,6 @@ export function exitCodeFor(error: unknown): ExitCodeValue {
     return ExitCode.model;
   }
   if (AbortError.isInstance(error)) return ExitCode.interrupted;
+  // Everything else happened at run time (a NaN, a full disk, an onnxruntime failure): 1.
   return ExitCode.failure;
 }

@@ -80,6 +80,15 @@ export function formatModelDescription(description: ModelDescription): string {
     }
   }
   for (const conflict of description.conflicts) lines.push(`NOT consistent: ${conflict}`);
+  if (description.tasks.length > 0) {
+    const unsupported = Object.entries(description.unsupported);
+    lines.push(`runs: ${description.tasks.join(', ')}${unsupported.length > 0 ? ' only' : ''}`);
+    const reasons = new Map<string, string[]>();
+    for (const [task, why] of unsupported) reasons.set(why, [...(reasons.get(why) ?? []), task]);
+    for (const [why, tasks] of reasons) lines.push(`  not ${tasks.join(', ')}: ${why}`);
+  } else {
+    lines.push(`runs: nothing (${[...new Set(Object.values(description.unsupported))].join('; ')})`);
+  }
   for (const note of description.notes) lines.push(`note: ${note}`);
   return `${lines.join('\n')}\n`;
 }

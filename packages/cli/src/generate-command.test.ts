@@ -80,6 +80,21 @@ describeWithReference('latentkit generate / img2img / inpaint / denoise on tiny-
     expect(io.err()).toBe(`latentkit generate: Cannot load ${path.join(scratch, 'no-model')}: the model folder does not exist\n`);
   });
 
+  it('exits 130 for Ctrl-C after the last step (during the decode), and writes nothing', async () => {
+    const controller = new AbortController();
+    const io = capturedIo({ signal: controller.signal });
+    const write = io.stderr.write;
+    (io.stderr as { write: (s: string) => unknown }).write = (s: string) => {
+      if (s.startsWith('step 3/3')) controller.abort();
+      return write(s);
+    };
+    const out = path.join(scratch, 'late.png');
+    expect(await run(['generate', 'a red circle', '--model', tinySd, '--steps', '2', '--out', out], io)).toBe(ExitCode.interrupted);
+    expect(io.err()).toMatch(/step 3\/3 .*\nlatentkit: interrupted\n$/);
+    expect(io.out()).toBe('');
+    await expect(readImageFile(out, '--out')).rejects.toThrow('the file does not exist');
+  });
+
   it('exits 130 when interrupted, and writes nothing', async () => {
     const controller = new AbortController();
     const io = capturedIo({ signal: controller.signal });

@@ -3,6 +3,7 @@ import { formatOptions } from './argument-parser';
 import { GENERATION_OPTIONS, type GenerationCommand } from './generation-options';
 import { INSPECT_OPTIONS } from './inspect-command';
 import { SERVE_OPTIONS, WORKER_OPTIONS } from './serve-command';
+import { SCHEDULERS_OPTIONS } from './schedulers-command';
 
 /**
  * The commands `latentkit` knows.
@@ -12,7 +13,7 @@ import { SERVE_OPTIONS, WORKER_OPTIONS } from './serve-command';
  * COMMANDS.includes('inspect'); // true
  * ```
  */
-export const COMMANDS = ['generate', 'img2img', 'inpaint', 'denoise', 'inspect', 'serve', 'worker'] as const;
+export const COMMANDS = ['generate', 'img2img', 'inpaint', 'denoise', 'inspect', 'schedulers', 'serve', 'worker'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 const SYNOPSES: Record<CommandName, string> = {
@@ -20,7 +21,8 @@ const SYNOPSES: Record<CommandName, string> = {
   img2img: 'latentkit img2img "<prompt>" --image <file> [options]  change an image towards a prompt',
   inpaint: 'latentkit inpaint "<prompt>" --image <file> --mask <file> [options]  repaint the white part of a mask',
   denoise: 'latentkit denoise --image <file> [options]            clean a noisy image',
-  inspect: 'latentkit inspect <model-folder> [--json]             list components, dimensions, and whether they fit',
+  inspect: 'latentkit inspect <model-folder> [--json]             list components, dimensions, whether they fit, and the tasks they run',
+  schedulers: 'latentkit schedulers [--json]                        list every scheduler name and alias --scheduler takes',
   serve: 'latentkit serve [--model <folder>] [--port 7860] [--host 127.0.0.1] [--queue redis://…]  HTTP API (AUTOMATIC1111-compatible) and web page',
   worker: 'latentkit worker --queue redis://… [--model <folder>] [--concurrency 1]  run queued jobs for `serve --queue`',
 };
@@ -31,11 +33,12 @@ const EXAMPLES: Record<CommandName, string> = {
   inpaint: 'latentkit inpaint "a yellow triangle" --image circle.png --mask mask.png --out triangle.png',
   denoise: 'latentkit denoise --image noisy.png --strength 0.3 --out clean.png',
   inspect: 'latentkit inspect ./models/stable-diffusion-v1-5-onnx',
+  schedulers: 'latentkit schedulers',
   serve: 'latentkit serve --port 7860 --auth-token "$(openssl rand -hex 16)"',
   worker: 'latentkit worker --queue redis://127.0.0.1:6379 --concurrency 1',
 };
 
-const OPTIONS_BY_COMMAND = { inspect: INSPECT_OPTIONS, serve: SERVE_OPTIONS, worker: WORKER_OPTIONS } as const;
+const OPTIONS_BY_COMMAND = { inspect: INSPECT_OPTIONS, schedulers: SCHEDULERS_OPTIONS, serve: SERVE_OPTIONS, worker: WORKER_OPTIONS } as const;
 
 /**
  * `latentkit --help`.
@@ -54,8 +57,12 @@ export function mainHelp(version: string): string {
     '',
     "Run 'latentkit <command> --help' for a command's options.",
     'Without --model the bundled latentkit-tiny model (64×64 shapes and colours) is used.',
+    'Defaults for --scheduler, --steps and --guidance come from the model folder when it recommends them',
+    '("latentkit": { "defaults": { … } } in model_index.json; latentkit-tiny: DDIM, 20 steps, guidance 5),',
+    "else diffusers' (the model's scheduler, 50 steps, 7.5).",
     '',
-    'Exit codes: 0 ok, 1 failure, 2 usage error, 3 model cannot be loaded or its parts do not fit, 130 interrupted.',
+    'Options: -h, --help  show help;  -V, --version  print the version.',
+    'Exit codes: 0 ok, 1 failure at run time, 2 usage error, 3 model cannot be loaded or its parts do not fit, 130 interrupted.',
     '',
   ].join('\n');
 }

@@ -17,3 +17,8 @@ export { serveCommand, workerCommand, SERVE_OPTIONS, WORKER_OPTIONS, AUTH_TOKEN_
 export { GENERATION_OPTIONS, type GenerationCommand } from './generation-options';
 export { createProgressReporter, type ProgressReporter, type ProgressStream } from './progress-reporter';
 export { readImageFile, writePngFile, numberedPath, type PixelImage, type ReadImageOptions } from './png-files';
+export { checkOutputPaths, writeImageFile, outputFormat, OutputWriteError, OUTPUT_FORMATS, type OutputFormat } from './image-output';
+export { resizeImage, RESIZE_MODES, type ResizeMode } from './input-resize';
+export { readModelDefaults, DIFFUSERS_DEFAULTS, type ModelDefaults } from './model-defaults';
+export { schedulersCommand, SCHEDULERS_OPTIONS } from './schedulers-command';
+export { droppedWords, promptWarnings, type DroppedWords } from './prompt-warnings';

@@ -25,7 +25,7 @@ describeWithReference('latentkit inspect on tiny-sd', ['tiny-sd', 'onnx'], (tiny
     expect(out).toContain('tokenizer  [transformers, CLIPTokenizer]\n');
     expect(out).toContain('  declared  model_max_length 77 (config)\n');
     expect(out).toContain('scheduler  [diffusers, PNDMScheduler]\n  files     scheduler_config.json 374 B\n  declared  prediction_type epsilon (config), num_train_timesteps 1000 (config)\n');
-    expect(out).toMatch(/\ncompatible: text_encoder \+ tokenizer, scheduler, unet, vae_decoder, vae_encoder fit together\n$/);
+    expect(out).toMatch(/\ncompatible: text_encoder \+ tokenizer, scheduler, unet, vae_decoder, vae_encoder fit together\nruns: generate, img2img, inpaint, denoise\n$/);
     expect(io.err()).toBe('');
   });
 

@@ -61,6 +61,14 @@ export interface ModelDescription {
   readonly verdicts: readonly CompatibilityVerdict[];
   /** Every verdict compatible. */
   readonly compatible: boolean;
+  /**
+   * The CLI commands the parts can run (`generate`, `img2img`, `inpaint`, `denoise`): an inpainting
+   * UNet (2·latent + 1 input channels) runs only `inpaint`; image commands need `vae_encoder`;
+   * prompt commands need a text encoder.
+   */
+  readonly tasks: readonly string[];
+  /** Why a command is not in {@link tasks}, by command. */
+  readonly unsupported: Readonly<Record<string, string>>;
   /** Declared values that are missing or malformed, so a check could not run. */
   readonly notes: readonly string[];
   /** Parts whose config and graph disagree (each naming both values); any makes the folder incompatible. */
@@ -146,7 +154,32 @@ export async function describeModelFolder(folder: string): Promise<ModelDescript
     ...(typeof sampleSize === 'number' && typeof scaleFactor === 'number' ? { defaultImageSize: sampleSize * scaleFactor } : {}),
     verdicts,
     compatible: uniqueConflicts.length === 0 && verdicts.every((v) => v.compatible),
+    ...supportedTasks(find('unet')[0], find('vae').find((c) => c.slot === 'vae_decoder') ?? find('vae')[0], components),
     notes: [...new Set(notes)],
     conflicts: uniqueConflicts,
   };
+}
+
+/** Which commands the parts can run, and why the others cannot. */
+function supportedTasks(
+  unet: ComponentDescription | undefined,
+  vae: ComponentDescription | undefined,
+  components: readonly ComponentDescription[],
+): { tasks: string[]; unsupported: Record<string, string> } {
+  const unsupported: Record<string, string> = {};
+  const inChannels = unet?.dimensions.in_channels;
+  const latent = vae?.dimensions.latent_channels;
+  const inpaintingUNet = typeof inChannels === 'number' && typeof latent === 'number' && inChannels === 2 * latent + 1;
+  if (inpaintingUNet) {
+    const why = `the UNet is an inpainting UNet (${inChannels} = ${latent} + ${latent} + 1 input channels): it needs an image and a mask`;
+    for (const task of ['generate', 'img2img', 'denoise']) unsupported[task] = why;
+  }
+  if (!components.some((c) => c.slot === 'vae_encoder')) {
+    for (const task of ['img2img', 'inpaint', 'denoise']) unsupported[task] ??= 'the folder has no vae_encoder to encode an input image';
+  }
+  if (!components.some((c) => c.role === 'text-encoder')) {
+    for (const task of ['generate', 'img2img', 'inpaint']) unsupported[task] ??= 'the folder has no text encoder for a prompt';
+  }
+  if (!unet) for (const task of ['generate', 'img2img', 'inpaint', 'denoise']) unsupported[task] ??= 'the folder has no unet';
+  return { tasks: ['generate', 'img2img', 'inpaint', 'denoise'].filter((task) => !(task in unsupported)), unsupported };
 }

@@ -1,6 +1,7 @@
 /**
  * Denoising progress: a bar with steps per second on a terminal (cli-progress, loaded only
- * there), plain lines such as `step 3/20 t=741 1.9 it/s` otherwise (logs, pipes, CI).
+ * there), plain lines such as `step 3/20 t=741 1.9 it/s` otherwise (logs, pipes, CI), at most
+ * ten per run so that a 1000-step run does not flood a log.
  */
 
 /** The stream progress goes to (stderr, so that stdout stays clean for scripts). */
@@ -34,12 +35,16 @@ function formatRate(rate: number): string {
   return rate >= 10 ? rate.toFixed(0) : rate.toFixed(1);
 }
 
-/** Plain lines, one per step. */
+/** Plain lines for logs: at most {@link MAX_LOG_LINES} per run (every k-th step and the last). */
+export const MAX_LOG_LINES = 10;
+
 function lineReporter(stream: ProgressStream, label: string): ProgressReporter {
   const rates = new StepRate(performance.now());
   return {
     update(step, numSteps, timestep) {
       const rate = rates.rate(step, performance.now());
+      const every = Math.ceil(numSteps / MAX_LOG_LINES);
+      if ((step + 1) % every !== 0 && step + 1 !== numSteps) return;
       stream.write(`${label}step ${step + 1}/${numSteps} t=${Math.round(timestep * 1000) / 1000} ${formatRate(rate)} it/s\n`);
     },
     stop() {},

@@ -5,13 +5,15 @@ import { ExitCode } from './exit-codes';
 import { run } from './run';
 
 describe('run: usage', () => {
-  it('prints the main help with exit 0 for --help, and exit 2 with no command', async () => {
+  it('prints the main help with exit 0 for --help and for no arguments alike', async () => {
     const io = capturedIo();
     expect(await run(['--help'], io)).toBe(ExitCode.ok);
     expect(io.out()).toMatch(/^latentkit \d+\.\d+\.\d+: Stable Diffusion from the command line\n/);
     expect(io.out()).toContain('latentkit generate "<prompt>" [options]');
     const bare = capturedIo();
-    expect(await run([], bare)).toBe(ExitCode.usage);
+    // No arguments asks for help as --help does: the same text, the same exit code.
+    expect(await run([], bare)).toBe(ExitCode.ok);
+    expect(bare.out()).toBe(io.out());
   });
 
   it('prints a command’s options for <command> --help and help <command>', async () => {
@@ -33,7 +35,7 @@ describe('run: usage', () => {
   });
 
   it.each([
-    [['paint', 'x'], "latentkit: unknown command 'paint'. Commands: generate, img2img, inpaint, denoise, inspect, serve, worker. Run 'latentkit --help' for usage.\n"],
+    [['paint', 'x'], "latentkit: unknown command 'paint'. Commands: generate, img2img, inpaint, denoise, inspect, schedulers, serve, worker. Run 'latentkit --help' for usage.\n"],
     [['generate'], 'latentkit generate: missing the prompt: latentkit generate "a red circle on a blue background"\nRun \'latentkit generate --help\' for usage.\n'],
     [['generate', 'a red circle', '--step', '3'], "latentkit generate: unknown option '--step' for 'latentkit generate': did you mean --steps?\nRun 'latentkit generate --help' for usage.\n"],
     [['generate', 'a red circle', '--seed', '-1'], "latentkit generate: --seed must be an integer in [0, 9007199254740991], got '-1'\nRun 'latentkit generate --help' for usage.\n"],

@@ -9,6 +9,7 @@ import { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes';
 import { COMMANDS, commandHelp, mainHelp, type CommandName } from './help';
 import { inspectCommand } from './inspect-command';
 import { serveCommand, workerCommand } from './serve-command';
+import { schedulersCommand } from './schedulers-command';
 import { UsageError } from './usage-error';
 
 /**
@@ -66,13 +67,14 @@ function errorText(error: unknown): string {
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeValue> {
   const [first, ...rest] = argv;
+  // No arguments is a request for help, answered as --help is (stdout, exit 0).
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     const topic = first === 'help' ? rest[0] : undefined;
     if (topic !== undefined && isCommand(topic)) io.stdout.write(commandHelp(topic));
     else io.stdout.write(mainHelp(cliVersion()));
-    return first === undefined ? ExitCode.usage : ExitCode.ok;
+    return ExitCode.ok;
   }
-  if (first === '--version' || first === '-v') {
+  if (first === '--version' || first === '-V' || first === '-v') {
     io.stdout.write(`${cliVersion()}\n`);
     return ExitCode.ok;
   }
@@ -88,6 +90,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
     if (first === 'inspect') return await inspectCommand(rest, io);
     if (first === 'serve') return await serveCommand(rest, io);
     if (first === 'worker') return await workerCommand(rest, io);
+    if (first === 'schedulers') return await schedulersCommand(rest, io);
     // Loaded on demand: the generation commands pull in the pipeline and onnxruntime, which
     // `--help`, `--version` and `inspect` must not wait for.
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -180,6 +180,33 @@ export class StateError extends LatentkitError {
   }
 }
 
+/**
+ * A computation produced NaN or ±∞. `source` names where it first appeared (the input image, the
+ * starting latents, the VAE encoder, the model output, a scheduler step), so that the fix is the
+ * right one: a bad input, a bad scheduler config, or a model that overflows (fp16).
+ *
+ * @example
+ * ```ts
+ * throw new NonFiniteValueError({ source: 'model output', where: 'step 3 (t=741)', index: 12, value: NaN, hint: 'the UNet overflowed: run it in float32' });
+ * ```
+ */
+export class NonFiniteValueError extends LatentkitError {
+  readonly source: string;
+  readonly index: number;
+  readonly value: number;
+
+  constructor(fields: { source: string; where?: string; index: number; value: number; hint: string }) {
+    super('non-finite', `the ${fields.source}${fields.where ? ` at ${fields.where}` : ''} has a non-finite value (${fields.value} at element ${fields.index}): ${fields.hint}`);
+    this.source = fields.source;
+    this.index = fields.index;
+    this.value = fields.value;
+  }
+
+  static override isInstance(error: unknown): error is NonFiniteValueError {
+    return LatentkitError.isInstance(error) && error.code === 'non-finite';
+  }
+}
+
 /** Throws an {@link AbortError} when the signal has fired. Call between units of work. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {

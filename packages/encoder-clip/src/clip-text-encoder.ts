@@ -117,6 +117,16 @@ export class CLIPTextEncoder implements TextEncoder {
     const { componentDir, parentDir, modelFile, config } = await resolveOnnxComponent(folder, 'text_encoder');
     const tokenizer = options.tokenizer ?? (await findTokenizer([path.join(parentDir, 'tokenizer'), componentDir]));
 
+    // The tokenizer's ids index the encoder's embedding rows: a tokenizer whose special tokens lie
+    // past them (CLIP's are its last ids) belongs to another model.
+    const rows = typeof config.vocab_size === 'number' ? config.vocab_size : undefined;
+    const highest = tokenizer ? Math.max(tokenizer.startOfTextId, tokenizer.endOfTextId, tokenizer.padTokenId) : undefined;
+    if (rows !== undefined && highest !== undefined && highest >= rows) {
+      throw new ModelLoadError({
+        path: path.join(componentDir, 'config.json'),
+        reason: `vocab_size is ${rows} (embedding rows) but the tokenizer makes ids up to ${highest}: use the tokenizer that came with this encoder`,
+      });
+    }
     const positions = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : undefined;
     const maxLength = tokenizer?.maxLength ?? positions ?? 77;
     if (positions !== undefined && maxLength > positions) {

@@ -102,6 +102,7 @@ export class CLIPTokenizer implements Tokenizer {
       const merges = (await fs.readFile(mergesFile, 'utf8'))
         .split('\n')
         .filter((line, i) => line.length > 0 && !(i === 0 && line.startsWith('#version')));
+      assertMergesFitVocabulary(mergesFile, vocabFile, merges, vocab);
       json = buildClipTokenizerJson({ vocab: vocab as Record<string, number>, merges });
     }
     if (options.slowTokenizerCompatible) json = withSlowTokenizerCompatibility(json);
@@ -178,5 +179,35 @@ export class CLIPTokenizer implements Tokenizer {
       });
     }
     return id;
+  }
+}
+
+/**
+ * A byte-level BPE vocabulary is its 256 byte symbols (twice: inside a word and with `</w>` at its
+ * end), one entry per merge, and the special tokens: `vocab.json` and `merges.txt` must agree. An
+ * empty or truncated merges.txt would otherwise tokenize every word to single bytes (28 ids instead
+ * of 9 for "a red circle on a blue background"), ids the text encoder never learned together.
+ */
+function assertMergesFitVocabulary(mergesFile: string, vocabFile: string, merges: readonly string[], vocab: Readonly<Record<string, unknown>>): void {
+  const vocabSize = Object.keys(vocab).length;
+  const specials = Object.keys(vocab).filter((token) => /^<\|.*\|>$/.test(token)).length;
+  const expected = vocabSize - 512 - specials;
+  if (merges.length === 0) {
+    throw new ModelLoadError({
+      path: mergesFile,
+      reason: `it holds no merges, but ${vocabFile} has ${vocabSize} tokens (${expected} of them merges): restore the merges.txt that came with this vocab.json (CLIP's has 48,894 "left right" lines)`,
+    });
+  }
+  const malformed = merges.findIndex((line) => line.split(' ').length !== 2);
+  if (malformed >= 0) {
+    throw new ModelLoadError({ path: mergesFile, reason: `line ${malformed + 2} is ${JSON.stringify(merges[malformed])}, not a merge "left right": the file is damaged; restore it` });
+  }
+  if (expected > 0 && merges.length < expected) {
+    throw new ModelLoadError({
+      path: mergesFile,
+      reason:
+        `it holds ${merges.length} merges but ${vocabFile} has ${vocabSize} tokens, which need ${expected} (${vocabSize} − 512 byte symbols − ${specials} special tokens): ` +
+        'the file is truncated or belongs to another tokenizer; restore the merges.txt that came with this vocab.json',
+    });
   }
 }

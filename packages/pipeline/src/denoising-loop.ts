@@ -12,6 +12,7 @@ import {
   type Tensor,
   type UNet,
 } from '@latentkit/core';
+import { assertFinite } from './finite-check';
 import { predictGuidedNoise, type GuidanceMode } from './guidance';
 import type { StageTimings } from './stage-timings';
 
@@ -74,6 +75,9 @@ export interface DenoisingRun {
 export async function runDenoisingLoop(run: DenoisingRun): Promise<Tensor<Float32Array>> {
   const { unet, scheduler, timesteps, embeddings, generator, signal, timings } = run;
   let latents = run.latents;
+  const schedulerName = (scheduler as { className?: string }).className ?? 'the scheduler';
+  assertFinite(latents, 'starting latents', undefined, 'the input image or the noise holds it: check the image and the latents passed in');
+  assertFinite(embeddings, "text encoder's output", undefined, 'the prompt embeddings hold it: check promptEmbeds or the text encoder (fp16 overflow?)');
   for (let i = 0; i < timesteps.length; i++) {
     throwIfAborted(signal);
     const t = timesteps[i]!;
@@ -95,9 +99,12 @@ export async function runDenoisingLoop(run: DenoisingRun): Promise<Tensor<Float3
       onGuidance: timings ? (ms) => timings.add('guidance', ms) : undefined,
     });
 
+    const where = `step ${i + 1}/${timesteps.length} (t=${t})`;
+    assertFinite(noise, 'model output', where, 'the UNet produced it from finite latents and prompt states: fp16 overflow? run the UNet in float32, or check the model file');
     const stepStart = performance.now();
     const output = scheduler.step(noise, t, latents, { generator, ...(run.eta === undefined ? {} : { eta: run.eta }) });
     latents = output.prevSample;
+    assertFinite(latents, `${schedulerName}'s step`, where, `it produced it from a finite model output and sample: check the scheduler config (betas, prediction_type, timestep_spacing) and eta`);
     if (run.blending) latents = pasteKnownRegion(scheduler, run.blending, latents, timesteps[i + 1]);
     timings?.add('scheduler', performance.now() - stepStart);
 

@@ -5,7 +5,7 @@
  * first). Running them as two calls of B gives the same numbers with half the UNet activations in
  * memory at once, at the cost of less batching; {@link GuidanceMode} picks.
  */
-import { concatBatch, createTensor, splitBatch, type Tensor, type UNet } from '@latentkit/core';
+import { concatBatch, createTensor, splitBatch, throwIfAborted, type Tensor, type UNet } from '@latentkit/core';
 
 /** `'batched'`: one UNet call on 2B samples (as diffusers); `'sequential'`: two calls on B (half the memory). */
 export type GuidanceMode = 'batched' | 'sequential';
@@ -45,6 +45,12 @@ export async function predictGuidedNoise(request: GuidedPrediction): Promise<Ten
     request.onUNetCall?.(performance.now() - started);
     return out;
   };
+  const batch = modelInput.dims[0]!;
+  // onnxruntime-node runs a session synchronously on the main thread and offers no way to stop a
+  // run in progress (RunOptions.terminate is WebAssembly-only in 1.30), so an abort can only act
+  // between calls. With a signal, every call is one sample of one guidance half: an abort then
+  // waits for at most one such call, whatever the batch.
+  if (signal && (batch > 1 || request.guidance)) return predictInSmallUnits(request, call);
   if (!request.guidance) return call(modelInput, embeddings);
   const [unconditionalStates, conditionalStates] = splitBatch(embeddings, 2) as [Tensor<Float32Array>, Tensor<Float32Array>];
   let unconditional: Tensor<Float32Array>;
@@ -62,6 +68,32 @@ export async function predictGuidedNoise(request: GuidedPrediction): Promise<Ten
   const guided = combineGuidance(unconditional, conditional, request.guidanceScale);
   request.onGuidance?.(performance.now() - combineStart);
   return guided;
+}
+
+/** One UNet call per sample and guidance half, checking the signal before each. */
+async function predictInSmallUnits(
+  request: GuidedPrediction,
+  call: (sample: Tensor<Float32Array>, states: Tensor<Float32Array>) => Promise<Tensor<Float32Array>>,
+): Promise<Tensor<Float32Array>> {
+  const { modelInput, embeddings, signal } = request;
+  const batch = modelInput.dims[0]!;
+  const samples = batch === 1 ? [modelInput] : splitBatch(modelInput, batch);
+  const states = splitBatch(embeddings, embeddings.dims[0]!);
+  const outputs: Tensor<Float32Array>[] = [];
+  for (let b = 0; b < batch; b++) {
+    throwIfAborted(signal);
+    if (!request.guidance) {
+      outputs.push(await call(samples[b]!, states[b]!));
+      continue;
+    }
+    const unconditional = await call(samples[b]!, states[b]!);
+    throwIfAborted(signal);
+    const conditional = await call(samples[b]!, states[batch + b]!);
+    const combineStart = performance.now();
+    outputs.push(combineGuidance(unconditional, conditional, request.guidanceScale));
+    request.onGuidance?.(performance.now() - combineStart);
+  }
+  return outputs.length === 1 ? outputs[0]! : concatBatch(outputs);
 }
 
 /**

@@ -63,7 +63,29 @@ export function assertImage(name: string, image: unknown): ImageInput {
       hint: `it has ${data.length}; pass interleaved pixels, row by row`,
     });
   }
+  if (data instanceof Float32Array) assertUnitRange(name, data);
   return image as ImageInput;
+}
+
+/** Float pixels must lie in [0, 1] (values from a [-1, 1] or 0–255 convention would be clipped or wrong). */
+function assertUnitRange(name: string, data: Float32Array): void {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (Number.isNaN(v)) {
+      throw new InvalidArgumentError({ name: `${name}.data`, expected: 'float values in [0, 1]', actual: v, hint: `element ${i} is NaN: fix the image before passing it` });
+    }
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (min < 0 || max > 1) {
+    const hint =
+      max > 1 && max <= 255 && min >= 0 ? 'it looks like 0–255 values: divide by 255, or pass a Uint8Array'
+      : min >= -1 && max <= 1 ? 'it looks like [-1, 1] values: map them with (x + 1) / 2'
+      : 'scale the values into [0, 1]';
+    throw new InvalidArgumentError({ name: `${name}.data`, expected: 'float values in [0, 1]', actual: `values in [${min}, ${max}]`, hint });
+  }
 }
 
 /** One channel's value in [0, 1] as float32, as numpy's `array.astype(float32) / 255`. */

@@ -20,9 +20,13 @@ export {
 } from './pipeline-options';
 export { loadComponents, defaultModelPath, readUnconditionalEmbedding, writeUnconditionalEmbedding, UNCONDITIONAL_EMBEDDING_FILE, type PipelineLoadOptions } from './load-components';
 export { chooseScheduler, cloneScheduler, type SchedulerChoice } from './scheduler-choice';
+/** The scheduler names `options.scheduler` takes: diffusers class names and sampler aliases. */
+export { SCHEDULER_CLASSES, SCHEDULER_ALIASES } from '@latentkit/schedulers';
 export { predictGuidedNoise, combineGuidance, type GuidanceMode, type GuidedPrediction } from './guidance';
 export { runDenoisingLoop, concatChannels, type DenoisingRun, type StepReport, type InpaintingConditioning, type KnownRegionBlending } from './denoising-loop';
 export { assertImage, imageToTensor, maskToTensor, tensorToImages, type RgbImage, type FloatRgbImage, type ImageInput, type OutputType } from './image';
 export { StageTimings, type Stage } from './stage-timings';
+export { assertBatchFits, memoryBudget, BYTES_PER_OUTPUT_PIXEL } from './memory-estimate';
+export { assertFinite, firstNonFinite } from './finite-check';
 export { LatentPreview } from './latent-preview';
 export type { SessionOptions, ExecutionProvider, GraphOptimizationLevel } from '@latentkit/core';

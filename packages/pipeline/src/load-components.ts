@@ -48,6 +48,12 @@ export interface PipelineLoadOptions {
    * (then only `denoise` runs, on a shipped `unconditional_embedding.json`).
    */
   textEncoder?: string | false;
+  /**
+   * Options for the text encoder's plugin, beside `sessionOptions` (e.g. `{ longPrompts: 'chunk' }`
+   * for `CLIPTextEncoder`: prompts past 77 tokens are encoded in 77-token chunks and concatenated,
+   * which needs a UNet with a dynamic text-sequence axis).
+   */
+  textEncoderOptions?: Readonly<Record<string, unknown>>;
   /** `'batched'` (default, as diffusers) or `'sequential'` (half the UNet memory). */
   guidanceMode?: GuidanceMode;
   /** VAE tiling (default: tiles of the VAE's `sample_size` for larger images); `false` turns it off. */
@@ -107,6 +113,9 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
   throwIfAborted(signal);
   const sessionOptions = options.sessionOptions ?? {};
   const given = options.components ?? {};
+  // A folder without a UNet (model_index.json = {}) is not a Stable Diffusion model: say so before
+  // complaining about any one slot.
+  if (!given.unet) slot(model, 'unet');
   const encoderChoice = textEncoderSlots(model, options.textEncoder);
 
   assertDeclaredPartsFit(model, given, encoderChoice?.encoder);
@@ -128,7 +137,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
       given.textEncoder
         ? Promise.resolve(given.textEncoder)
         : encoderChoice
-          ? target.create<TextEncoder>('text-encoder', slot(model, encoderChoice.encoder), { sessionOptions }, { hints: encoderChoice.hints })
+          ? target.create<TextEncoder>('text-encoder', slot(model, encoderChoice.encoder), { ...options.textEncoderOptions, sessionOptions }, { hints: encoderChoice.hints })
           : Promise.resolve(undefined),
   ];
   const givenInstances: Loaded[] = [given.unet, given.vae, given.textEncoder];
@@ -154,10 +163,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
     throwIfAborted(signal);
     // The model's own scheduler comes through the registry like every other slot; a name is
     // configured from the model's scheduler config (diffusers' from_config).
-    const scheduler =
-      options.scheduler === undefined && model.components.has('scheduler')
-        ? await target.create<Scheduler>('scheduler', slot(model, 'scheduler'))
-        : chooseScheduler(options.scheduler, model.components.get('scheduler')?.config);
+    const scheduler = await schedulerOf(model, options.scheduler, target);
     assertCompatible({ textEncoders: textEncoder ? [textEncoder] : undefined, tokenizer: textEncoder?.tokenizer, unet, vae, scheduler });
     const unconditionalEmbedding = await readUnconditionalEmbedding(model.path);
     throwIfAborted(signal);
@@ -241,10 +247,31 @@ function textEncoderSlots(model: ModelFolder, choice: string | false | undefined
   return { encoder, hints: named ? [`${choice}-text-encoder`] : [] };
 }
 
+/**
+ * The run's scheduler. A config the scheduler refuses (a negative steps_offset, negative betas,
+ * a prediction_type typo) is the model folder's fault, not the caller's: it becomes a
+ * {@link ModelLoadError} naming scheduler_config.json.
+ */
+async function schedulerOf(model: ModelFolder, choice: SchedulerChoice | undefined, target: PluginRegistry): Promise<Scheduler> {
+  const component = model.components.get('scheduler');
+  try {
+    return choice === undefined && component ? await target.create<Scheduler>('scheduler', component) : chooseScheduler(choice, component?.config);
+  } catch (error) {
+    if (!InvalidArgumentError.isInstance(error) || !component || !/ config\./.test(error.argumentName)) throw error;
+    throw new ModelLoadError({ path: component.configFile ?? path.join(component.componentPath, 'scheduler_config.json'), reason: error.message, cause: error });
+  }
+}
+
 function slot(model: ModelFolder, name: string): FolderComponent {
   const component = model.components.get(name);
   if (!component) {
-    throw new ModelLoadError({ path: model.index.file, reason: `it has no '${name}' component: a Stable Diffusion folder needs unet, vae_decoder, scheduler and (for prompts) text_encoder` });
+    const listed = model.index.components.filter((c) => c.className !== null).map((c) => c.slot);
+    throw new ModelLoadError({
+      path: model.index.file,
+      reason:
+        `it has no '${name}' component (${listed.length === 0 ? 'it lists no components' : `it lists ${listed.join(', ')}`}): ` +
+        'a Stable Diffusion folder needs unet, vae_decoder, scheduler and (for prompts) text_encoder, each as "slot": ["library", "Class"]',
+    });
   }
   return component;
 }

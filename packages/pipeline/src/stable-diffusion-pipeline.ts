@@ -9,6 +9,8 @@ import {
   TorchGenerator,
   createTensor,
   assertShape,
+  concatBatch,
+  splitBatch,
   throwIfAborted,
   type Generator,
   type Scheduler,
@@ -24,6 +26,8 @@ import { assertImage, imageToTensor, maskToTensor, tensorToImages, type ImageInp
 import { LatentPreview } from './latent-preview';
 import { downsampleMask, expandBatch, maskImage, scaleTensor, toUNetLatents, toVaeLatents } from './latent-preparation';
 import { loadComponents, type PipelineLoadOptions } from './load-components';
+import { assertFinite } from './finite-check';
+import { assertBatchFits } from './memory-estimate';
 import { embeddingsFromTensors, encodePrompts } from './prompt-embeddings';
 import { cloneScheduler } from './scheduler-choice';
 import type {
@@ -129,11 +133,11 @@ export class StableDiffusionPipeline {
   textToImage<O extends OutputType = 'uint8'>(options: TextToImageOptions<O>): Promise<PipelineResult<O>> {
     return this.track(options, async () => {
       const o = (options ?? {}) as TextToImageOptions<O>;
-      const steps = check.positiveInteger('numInferenceSteps', o.numInferenceSteps, 50);
+      const steps = this.stepCount(o.numInferenceSteps);
       const width = check.imageSide('width', o.width, this.defaultImageSize, this.vae.scaleFactor);
       const height = check.imageSide('height', o.height, this.defaultImageSize, this.vae.scaleFactor);
       this.assertUNetSize(width, height, 'width', 'height');
-      const shape = [this.batchOf(o), this.vae.latentChannels, height / this.vae.scaleFactor, width / this.vae.scaleFactor];
+      const shape = [this.batchOf(o, { width, height }), this.vae.latentChannels, height / this.vae.scaleFactor, width / this.vae.scaleFactor];
       const given = check.latentsValue(o.latents, shape);
       const prepared = await this.prepare('text-to-image', o, { width, height });
       try {
@@ -142,6 +146,7 @@ export class StableDiffusionPipeline {
         // diffusers: randn(shape, generator) · init_noise_sigma, the run's first draw.
         const noise = given ?? createTensor(shape, prepared.generator.randn(shape));
         const latents = scaleTensor(noise, prepared.scheduler.initNoiseSigma);
+        assertFinite(latents, 'initial latents', undefined, given ? 'the latents passed in hold it: pass finite values' : "the generator's noise or the scheduler's init_noise_sigma holds it: check the generator and the scheduler config");
         o.timings?.add('scheduler', performance.now() - scheduleStart);
         return await this.finish(o, prepared, prepared.scheduler.timesteps, latents);
       } finally {
@@ -161,10 +166,10 @@ export class StableDiffusionPipeline {
   imageToImage<O extends OutputType = 'uint8'>(options: ImageToImageOptions<O>): Promise<PipelineResult<O>> {
     return this.track(options, async () => {
       const o = (options ?? {}) as ImageToImageOptions<O>;
-      const steps = check.positiveInteger('numInferenceSteps', o.numInferenceSteps, 50);
+      const steps = this.stepCount(o.numInferenceSteps);
       const strength = check.strengthValue(o.strength, 0.8, steps);
       const image = this.checkedImage('image', o.image);
-      const batch = this.batchOf(o);
+      const batch = this.batchOf(o, image);
       const prepared = await this.prepare('image-to-image', o, image);
       try {
         return await this.fromImage(o, prepared, image, batch, steps, strength);
@@ -186,11 +191,11 @@ export class StableDiffusionPipeline {
   inpaint<O extends OutputType = 'uint8'>(options: InpaintOptions<O>): Promise<PipelineResult<O>> {
     return this.track(options, async () => {
       const o = (options ?? {}) as InpaintOptions<O>;
-      const steps = check.positiveInteger('numInferenceSteps', o.numInferenceSteps, 50);
+      const steps = this.stepCount(o.numInferenceSteps);
       const strength = check.strengthValue(o.strength, 1, steps);
       const image = this.checkedImage('image', o.image);
       const mask = assertMaskFits(o.mask, image);
-      const batch = this.batchOf(o);
+      const batch = this.batchOf(o, image);
       const prepared = await this.prepare('inpaint', o, image);
       try {
         const { timesteps } = this.img2imgTimesteps(prepared.scheduler, steps, strength);
@@ -232,7 +237,7 @@ export class StableDiffusionPipeline {
   denoise<O extends OutputType = 'uint8'>(options: DenoiseOptions<O>): Promise<PipelineResult<O>> {
     return this.track(options, async () => {
       const o = (options ?? {}) as DenoiseOptions<O>;
-      const steps = check.positiveInteger('numInferenceSteps', o.numInferenceSteps, 50);
+      const steps = this.stepCount(o.numInferenceSteps);
       const strength = check.strengthValue(o.strength, 0.3, steps);
       const image = this.checkedImage('image', o.image);
       const prepared = await this.prepare('denoise', o, image);
@@ -283,9 +288,31 @@ export class StableDiffusionPipeline {
     }
   }
 
-  private batchOf(o: Partial<PromptOptions>): number {
+  /** prompts × images per prompt, refused when its estimated memory exceeds the machine's. */
+  private batchOf(o: Partial<PromptOptions>, size: { width: number; height: number }): number {
     const prompts = o.promptEmbeds ? o.promptEmbeds.dims[0]! : o.prompt === undefined ? 1 : check.promptList('prompt', o.prompt).length;
-    return prompts * check.positiveInteger('numImagesPerPrompt', o.numImagesPerPrompt, 1);
+    const imagesPerPrompt = check.positiveInteger('numImagesPerPrompt', o.numImagesPerPrompt, 1);
+    assertBatchFits({ prompts, imagesPerPrompt, width: size.width, height: size.height });
+    return prompts * imagesPerPrompt;
+  }
+
+  /**
+   * `numInferenceSteps`, checked against what the scheduler's config can place before any compute
+   * (e.g. at most 999 with SD 1.5's "leading" spacing and steps_offset 1), on a throw-away copy.
+   */
+  private stepCount(value: unknown): number {
+    const steps = check.positiveInteger('numInferenceSteps', value, 50);
+    const probe = cloneScheduler(this.scheduler);
+    if (!probe) return steps;
+    try {
+      probe.setTimesteps(steps);
+    } catch (error) {
+      if (!InvalidArgumentError.isInstance(error)) throw error;
+      throw new InvalidArgumentError({ name: 'numInferenceSteps', expected: error.expected, actual: steps, hint: error.message });
+    } finally {
+      probe.dispose?.();
+    }
+    return steps;
   }
 
   private checkedImage(name: string, value: unknown): ImageInput {
@@ -300,8 +327,26 @@ export class StableDiffusionPipeline {
   /** An export with fixed spatial axes (`fixedSampleSize`, as `OnnxUNet` reports) runs one size only. */
   private assertUNetSize(width: number, height: number, widthName: string, heightName: string): void {
     const fixed = (this.unet as { fixedSampleSize?: readonly [number, number] }).fixedSampleSize;
-    if (!fixed) return;
     const scale = this.vae.scaleFactor;
+    // The UNet's own multiple: each down-sampling stage halves the latent, and the skip
+    // connections need the halves to line up again (OnnxUNet reads it from down_block_types).
+    const latentMultiple = (this.unet as { sampleMultiple?: number }).sampleMultiple;
+    if (!fixed && latentMultiple !== undefined && latentMultiple > 1) {
+      const multiple = latentMultiple * scale;
+      for (const [name, value] of [[widthName, width], [heightName, height]] as const) {
+        if (value % multiple !== 0) {
+          const below = Math.max(multiple, Math.floor(value / multiple) * multiple);
+          const above = Math.ceil(value / multiple) * multiple;
+          throw new InvalidArgumentError({
+            name,
+            expected: `a multiple of ${multiple} (the VAE's factor ${scale} × ${latentMultiple} for the UNet's ${Math.log2(latentMultiple)} down-sampling stage${latentMultiple === 2 ? '' : 's'})`,
+            actual: value,
+            hint: below === above ? `use ${below}` : `use ${below} or ${above}`,
+          });
+        }
+      }
+    }
+    if (!fixed) return;
     for (const [name, value, expected] of [[widthName, width, fixed[1] * scale], [heightName, height, fixed[0] * scale]] as const) {
       if (value !== expected) {
         throw new InvalidArgumentError({
@@ -397,10 +442,23 @@ export class StableDiffusionPipeline {
     return this.finish(o, prepared, timesteps, latents);
   }
 
+  /** The VAE decode; with a signal, one image per call, so that an abort waits for one image only. */
+  private async decodeLatents(latents: Tensor<Float32Array>, signal: AbortSignal | undefined): Promise<Tensor<Float32Array>> {
+    const batch = latents.dims[0]!;
+    if (!signal || batch === 1) return this.vae.decode(latents, { signal });
+    const images: Tensor<Float32Array>[] = [];
+    for (const item of splitBatch(latents, batch)) {
+      throwIfAborted(signal);
+      images.push(await this.vae.decode(item, { signal }));
+    }
+    return concatBatch(images);
+  }
+
   private async encodeImage(pixels: Tensor<Float32Array>, generator: Generator, o: CommonOptions): Promise<Tensor<Float32Array>> {
     const start = performance.now();
     const encoded = await this.vae.encode(pixels, { generator, signal: o.signal });
     o.timings?.add('vaeEncode', performance.now() - start);
+    assertFinite(encoded, "VAE encoder's output", undefined, 'the input image was finite, so the VAE encoder produced it: fp16 overflow? run the VAE in float32');
     return toUNetLatents(this.vae, encoded);
   }
 
@@ -439,8 +497,10 @@ export class StableDiffusionPipeline {
       timings: o.timings,
     });
     const decodeStart = performance.now();
-    const decoded = await this.vae.decode(toVaeLatents(this.vae, latents), { signal: o.signal });
+    const decoded = await this.decodeLatents(toVaeLatents(this.vae, latents), o.signal);
     o.timings?.add('vaeDecode', performance.now() - decodeStart);
+    // An abort during the (uninterruptible) decode still wins: no images come back.
+    throwIfAborted(o.signal);
     const convertStart = performance.now();
     const images = tensorToImages(decoded, outputType);
     o.timings?.add('postprocess', performance.now() - convertStart);

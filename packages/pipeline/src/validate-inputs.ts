@@ -86,8 +86,16 @@ export function randomSource(seed: unknown, generator: unknown): { seed?: number
     throw new InvalidArgumentError({ name: 'seed', expected: 'absent when a generator is given', actual: seed, hint: 'pass either seed or generator' });
   }
   if (seed !== undefined) {
-    const ok = (typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) || (typeof seed === 'bigint' && seed >= 0n);
-    if (!ok) throw new InvalidArgumentError({ name: 'seed', expected: 'a non-negative integer', actual: seed });
+    if (typeof seed === 'number' && Number.isInteger(seed) && seed > Number.MAX_SAFE_INTEGER) {
+      throw new InvalidArgumentError({
+        name: 'seed',
+        expected: `an integer ≤ 2^53 − 1 = ${Number.MAX_SAFE_INTEGER} (larger numbers lose their low bits in JavaScript)`,
+        actual: seed,
+        hint: 'pass a bigint for seeds up to 2^64 − 1 (torch.Generator.manual_seed takes those)',
+      });
+    }
+    const ok = (typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) || (typeof seed === 'bigint' && seed >= 0n && seed < 2n ** 64n);
+    if (!ok) throw new InvalidArgumentError({ name: 'seed', expected: 'a non-negative integer (a number up to 2^53 − 1, or a bigint below 2^64)', actual: seed });
     return { seed: seed as number | bigint };
   }
   if (generator !== undefined) {
@@ -107,6 +115,14 @@ export function latentsValue(value: unknown, dims: readonly number[]): Tensor<Fl
   const ok =
     typeof t === 'object' && t !== null && t.data instanceof Float32Array && Array.isArray(t.dims) &&
     t.dims.length === dims.length && t.dims.every((d, i) => d === dims[i]) && t.data.length === dims.reduce((a, b) => a * b, 1);
+  if (ok) {
+    const data = (t as Tensor<Float32Array>).data;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!)) {
+        throw new InvalidArgumentError({ name: 'latents', expected: 'finite values', actual: data[i], hint: `element ${i} is not finite: NaN latents give a black image` });
+      }
+    }
+  }
   if (!ok) {
     throw new InvalidArgumentError({
       name: 'latents',

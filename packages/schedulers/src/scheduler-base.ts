@@ -50,7 +50,11 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
   /** ᾱ_t for t = 0 … T−1, float32 as diffusers computes it. */
   readonly alphasCumprod: Float32Array;
   abstract readonly order: number;
-  protected schedule: readonly number[] = [];
+  private scheduleValues: readonly number[] = [];
+  /** The largest step count this config allows, computed on first need ({@link maxInferenceSteps}). */
+  private stepLimit: number | undefined;
+  /** Set on the throw-away copies {@link maxInferenceSteps} probes with, so that they fail cheaply. */
+  private probing = false;
   protected numInferenceSteps: number | undefined;
   /** Index into the schedule of the next `step`; set on the first step (or by img2img). */
   protected stepIndex: number | undefined;
@@ -81,7 +85,81 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
     const givenKeys = new Set(Object.keys(given ?? {}).map((key) => (key in defaults ? key : camelToSnake(key))));
     const usedDefaults = Object.keys(defaults).filter((key) => !givenKeys.has(key));
     this.config = Object.freeze({ ...config, _class_name: className, _use_default_values: usedDefaults });
-    this.alphasCumprod = alphasCumprodFrom(betasFor(config, className));
+    const betas = betasFor(config, className);
+    assertBetas(betas, className, config);
+    this.alphasCumprod = alphasCumprodFrom(betas);
+    assertStepsOffset(className, config as unknown as Record<string, unknown>);
+    // Remember the requested count of each setTimesteps call, for the schedule check's message.
+    const setTimesteps = this.setTimesteps;
+    Object.defineProperty(this, 'setTimesteps', {
+      value: (numInferenceSteps: number, options?: SetTimestepsOptions) => {
+        this.numInferenceStepsRequested = numInferenceSteps;
+        return setTimesteps.call(this, numInferenceSteps, options);
+      },
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+
+  /**
+   * The timesteps of the current schedule. Every schedule a subclass sets is checked to lie in
+   * [0, num_train_timesteps): a timestep outside has no ᾱ_t and would turn the latents into NaN.
+   */
+  protected get schedule(): readonly number[] {
+    return this.scheduleValues;
+  }
+
+  protected set schedule(values: readonly number[]) {
+    const numTrain = this.config.num_train_timesteps;
+    const outside = values.find((t) => !(Number.isFinite(t) && t >= 0 && t <= numTrain - 1));
+    if (outside !== undefined) {
+      if (this.probing) throw new RangeError('outside');
+      const limit = this.maxInferenceSteps();
+      throw new InvalidArgumentError({
+        name: `${this.className}.setTimesteps(numInferenceSteps)`,
+        expected:
+          limit > 0
+            ? `at most ${limit} steps with this config (timestep_spacing '${String((this.config as Record<string, unknown>).timestep_spacing ?? 'n/a')}', steps_offset ${String((this.config as Record<string, unknown>).steps_offset ?? 0)}, num_train_timesteps ${numTrain})`
+            : `a config whose timesteps fall in [0, ${numTrain - 1}]`,
+        actual: this.numInferenceStepsRequested ?? values.length,
+        hint: `it would visit timestep ${outside}, outside [0, ${numTrain - 1}] (the training schedule); ${limit > 0 ? `use at most ${limit} steps` : 'fix the scheduler config'}`,
+      });
+    }
+    this.scheduleValues = values;
+  }
+
+  /** The step count of the `setTimesteps` call in progress, for messages. */
+  protected numInferenceStepsRequested: number | undefined;
+
+  /**
+   * The largest `numInferenceSteps` whose schedule stays inside [0, num_train_timesteps) for
+   * this config (e.g. 999 for a 1000-step schedule with "leading" spacing and steps_offset 1, whose
+   * 1000-step schedule would start at t = 1000). Computed by building the schedules on a copy,
+   * from num_train_timesteps down, once per scheduler.
+   *
+   * @example
+   * ```ts
+   * new DDIMScheduler({ steps_offset: 1 }).maxInferenceSteps(); // 999
+   * ```
+   */
+  maxInferenceSteps(): number {
+    if (this.stepLimit !== undefined) return this.stepLimit;
+    const Class = this.constructor as new (config: Readonly<Record<string, unknown>>, options?: SchedulerOptions) => SchedulerBase<C>;
+    const given = Object.fromEntries(Object.entries(this.config).filter(([key]) => !key.startsWith('_')));
+    const probe = new Class(given, { onUnknownKey: () => {} });
+    probe.probing = true;
+    let limit = 0;
+    for (let n = this.config.num_train_timesteps; n >= 1 && limit === 0; n--) {
+      try {
+        probe.setTimesteps(n);
+        limit = n;
+      } catch {
+        // this n leaves the training range; try one fewer
+      }
+    }
+    this.stepLimit = limit;
+    return limit;
   }
 
   get timesteps(): readonly number[] {
@@ -247,7 +325,11 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
           name,
           expected: 'finite values',
           actual: v,
-          hint: `element ${i} is not finite; check the model's output (fp16 overflow?) and the previous step`,
+          hint: `element ${i} is not finite; ${
+            name === 'modelOutput' ? "the model produced it (fp16 overflow? run it in float32)"
+            : name === 'sample' ? 'it came with the sample: the starting latents (a NaN input image or noise) or the previous step'
+            : `check where the ${name} came from`
+          }`,
         });
       }
     }
@@ -303,5 +385,39 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
       throw new InvalidArgumentError({ name: 'timesteps', expected: `1 or ${batch} (batch) timesteps`, actual: timesteps });
     }
     return batch;
+  }
+}
+
+/**
+ * β_t must be a probability of adding noise: finite and in [0, 1] (1 only at the end of a zero-terminal-SNR schedule). A negative or NaN β (a typo in
+ * `trained_betas` or `beta_start`) gives ᾱ_t > 1 or NaN and a NaN image many steps later.
+ */
+function assertBetas(betas: Float32Array, className: string, config: NoiseScheduleConfig): void {
+  for (let i = 0; i < betas.length; i++) {
+    const beta = betas[i]!;
+    if (!(beta >= 0 && beta <= 1)) {
+      const source = config.trained_betas != null ? `config.trained_betas[${i}]` : `config.beta_start/beta_end (${config.beta_start}, ${config.beta_end}, '${config.beta_schedule}')`;
+      throw new InvalidArgumentError({
+        name: `${className} ${source}`,
+        expected: 'noise variances β_t in [0, 1]',
+        actual: config.trained_betas != null ? config.trained_betas[i] : beta,
+        hint: `β_${i} would give NaN latents: fix the scheduler config (SD 1.x uses beta_start 0.00085, beta_end 0.012, 'scaled_linear')`,
+      });
+    }
+  }
+}
+
+/** `steps_offset` shifts every timestep: it must keep them in [0, num_train_timesteps). */
+function assertStepsOffset(className: string, config: Readonly<Record<string, unknown>>): void {
+  if (!('steps_offset' in config)) return;
+  const offset = config.steps_offset;
+  const numTrain = config.num_train_timesteps as number;
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset >= numTrain) {
+    throw new InvalidArgumentError({
+      name: `${className} config.steps_offset`,
+      expected: `an integer in [0, ${numTrain - 1}] (timesteps must stay in [0, num_train_timesteps))`,
+      actual: offset,
+      hint: 'set steps_offset to 1 (Stable Diffusion 1.x) or 0 in scheduler_config.json',
+    });
   }
 }

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, ModelLoadError, StateError, createTensor, concatBatch, PluginRegistry } from '@latentkit/core';
 import { OnnxUNet, onnxUNetPlugin, register, timestepFormatOf, timestepTensor } from './index';
@@ -28,6 +29,23 @@ interface Step { t: number; latent_model_input: number[] | null; noise_pred_unco
     expect(unet.sampleSize).toBe(16);
     // The UNet's config does not say; the model folder's scheduler config (its training) does.
     expect(unet.predictionType).toBe('epsilon');
+    // Two down blocks: one down-sampling stage, so latent sides must be even.
+    expect(unet.sampleMultiple).toBe(2);
+  });
+
+  it('reports a prediction_type typo against the file that holds it (scheduler_config.json), not unet/config.json', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'latentkit-unet-'));
+    try {
+      fs.mkdirSync(path.join(folder, 'unet'));
+      fs.mkdirSync(path.join(folder, 'scheduler'));
+      fs.symlinkSync(path.join(tinySd, 'onnx/unet/model.onnx'), path.join(folder, 'unet/model.onnx'));
+      fs.copyFileSync(path.join(tinySd, 'onnx/unet/config.json'), path.join(folder, 'unet/config.json'));
+      const schedulerConfig = path.join(folder, 'scheduler/scheduler_config.json');
+      fs.writeFileSync(schedulerConfig, JSON.stringify({ _class_name: 'PNDMScheduler', prediction_type: 'epsilom' }));
+      await expect(OnnxUNet.fromPretrained(folder)).rejects.toThrow(`Cannot load ${schedulerConfig}: prediction_type must be one of epsilon, v_prediction, sample, found "epsilom"`);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   // Tolerance: diffusers ran the same ONNX graph's PyTorch source on CPU; ONNX Runtime fuses the

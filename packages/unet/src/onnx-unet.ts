@@ -86,6 +86,12 @@ export class OnnxUNet implements UNet {
      * `scheduler/scheduler_config.json` (the setting it was trained with); undefined when neither says.
      */
     readonly predictionType: PredictionType | undefined,
+    /**
+     * What latent sides must be a multiple of: 2^(down-sampling stages), one stage per down block
+     * but the last (`down_block_types` / `block_out_channels` of config.json); a skip connection
+     * concatenates a down-sampled map with an up-sampled one, so other sizes fail inside the graph.
+     */
+    readonly sampleMultiple: number | undefined = undefined,
   ) {
     this.session = session;
     this.outputName = session.outputNames[0]!;
@@ -102,10 +108,16 @@ export class OnnxUNet implements UNet {
       throw new ModelLoadError({ path: modelFile, reason: 'the UNet model file does not exist: pass a model folder holding unet/model.onnx, or the unet/ folder' });
     }
     const config = { ...component.config };
+    // The prediction type's own file, so that a typo is reported where it is.
+    let predictionTypeFile = configFile;
     if (config.prediction_type === undefined) {
       const schedulerConfig = path.join(component.parentDir, 'scheduler', 'scheduler_config.json');
-      if (await exists(schedulerConfig)) config.prediction_type = (await readJsonObject(schedulerConfig)).prediction_type;
+      if (await exists(schedulerConfig)) {
+        config.prediction_type = (await readJsonObject(schedulerConfig)).prediction_type;
+        predictionTypeFile = schedulerConfig;
+      }
     }
+    predictionTypeOf(config.prediction_type, predictionTypeFile);
     // Where config.json is missing or incomplete (diffusers' converter writes none and leaves
     // `sample`'s channels dynamic), the graph's weights say: conv_in's and conv_out's shapes.
     const complete = ['in_channels', 'out_channels', 'cross_attention_dim'].every((key) => config[key] !== undefined);
@@ -165,6 +177,7 @@ export class OnnxUNet implements UNet {
     return new OnnxUNet(
       session, modelFile, inChannels, outChannels, crossAttentionDim, sampleSize, timestep,
       fixedDimension(sample, 0), fixedSampleSize, fixedDimension(states, 1), predictionTypeOf(config.prediction_type, configFile),
+      sampleMultipleOf(config),
     );
   }
 
@@ -265,6 +278,12 @@ export function timestepFormatOf(info: OnnxValueInfo, modelFile: string): Timest
   const shape = info.shape;
   const layout = shape === undefined ? 'batch' : shape.length === 0 ? 'scalar' : shape[0] === 1 ? 'one' : 'batch';
   return { type, layout };
+}
+
+/** 2^(number of down blocks − 1), from config.json; undefined when it does not say. */
+function sampleMultipleOf(config: Readonly<Record<string, unknown>>): number | undefined {
+  const blocks = Array.isArray(config.down_block_types) ? config.down_block_types : Array.isArray(config.block_out_channels) ? config.block_out_channels : undefined;
+  return blocks && blocks.length >= 1 ? 2 ** (blocks.length - 1) : undefined;
 }
 
 const PREDICTION_TYPES: readonly PredictionType[] = ['epsilon', 'v_prediction', 'sample'];
