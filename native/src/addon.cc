@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "async-call.h"
 #include "bindings.h"
 #include "cpu-features.h"
 #include "thread-pool.h"
@@ -18,6 +19,8 @@ Napi::Value describeBuild(const Napi::CallbackInfo& info) {
   result.Set("detectedSimd", simdLevelName(detectedSimdLevel()));
   result.Set("f16c", hasF16c());
   result.Set("threads", threadCount());
+  const EnvironmentState* state = environmentState(env);
+  result.Set("pendingAsyncCalls", state != nullptr ? static_cast<double>(state->pendingCalls) : 0.0);
   return result;
 }
 
@@ -37,8 +40,13 @@ Napi::Value setSimdLevelBinding(const Napi::CallbackInfo& info) {
 }  // namespace latentkit
 
 // NODE_API_MODULE pastes the name into an identifier, so the entry point is unqualified.
+// Node-API modules are context-aware: this runs once per environment (the main thread and each
+// worker thread that loads the addon), and everything it creates belongs to that environment.
+// What is shared by the whole process is immutable after first use (CPU features, thread count)
+// or thread-safe (the kernel thread pool, the SIMD override); see README "Worker threads".
 static Napi::Object initLatentkitNative(Napi::Env env, Napi::Object exports) {
   using namespace latentkit;
+  initEnvironmentState(env);
   exports.Set("describeBuild", Napi::Function::New(env, describeBuild, "describeBuild"));
   exports.Set("setSimdLevel", Napi::Function::New(env, setSimdLevelBinding, "setSimdLevel"));
   registerAttention(env, exports);

@@ -7,11 +7,13 @@ import fs from 'node:fs';
 
 /** The raw functions the addon exports; the typed wrappers in this package assemble their arguments. */
 export interface NativeAddon {
-  describeBuild(): { simd: string; detectedSimd: string; f16c: boolean; threads: number };
+  /** `pendingAsyncCalls`: asynchronous calls of this environment (thread) not yet settled. */
+  describeBuild(): { simd: string; detectedSimd: string; f16c: boolean; threads: number; pendingAsyncCalls: number };
   attentionKernel(): string;
   setSimdLevel(level: SimdLevel): SimdLevel;
   multiHeadAttention(...args: AttentionArguments): Float32Array;
-  multiHeadAttentionAsync(...args: AttentionArguments): Promise<Float32Array>;
+  /** As multiHeadAttention, but `output` may be null (the addon then allocates the result). */
+  multiHeadAttentionAsync(...args: AsyncAttentionArguments): Promise<Float32Array>;
   guidanceStep(
     output: Float32Array,
     guidedOutput: Float32Array | null,
@@ -40,6 +42,11 @@ export type SimdLevel = 'avx512' | 'avx2' | 'scalar';
 /** (query, key, value, output, keyMask, batch, heads, headDim, scale) */
 export type AttentionArguments = [
   Float32Array, Float32Array, Float32Array, Float32Array, Uint8Array | null, number, number, number, number,
+];
+
+/** (query, key, value, output | null, keyMask, batch, heads, headDim, scale) */
+export type AsyncAttentionArguments = [
+  Float32Array, Float32Array, Float32Array, Float32Array | null, Uint8Array | null, number, number, number, number,
 ];
 
 /** One CUDA device as the runtime reports it. */

@@ -38,9 +38,14 @@ export function multiHeadAttention(
 }
 
 /**
- * Computes attention off the event loop (a native `AsyncWorker` on the libuv pool, which
- * keeps the input arrays alive until it resolves). Do not modify or transfer the arrays until
- * the promise settles. The TypeScript twin yields to the event loop between heads.
+ * Computes attention off the event loop (native: on the libuv pool; the TypeScript twin yields
+ * to the event loop between heads).
+ *
+ * The native call reads `query`, `key`, `value` and `mask` as they are when it is made (it
+ * copies them, unless they live on a SharedArrayBuffer), so changing or transferring them
+ * afterwards cannot affect or break it. It computes into memory of its own and copies the result
+ * into `options.out` when it finishes; if `out`'s buffer was transferred (detached) meanwhile,
+ * the promise rejects with a TypeError instead. Without `out` the result is a new array (no copy).
  *
  * @example
  * ```ts
@@ -52,11 +57,11 @@ export function multiHeadAttention(
 export async function multiHeadAttentionAsync(
   query: Float32Array, key: Float32Array, value: Float32Array, options: MultiHeadAttentionOptions,
 ): Promise<Float32Array> {
-  const shape = resolveAttentionShape('multiHeadAttentionAsync', query, key, value, options);
   const addon = nativeAddon();
+  const shape = resolveAttentionShape('multiHeadAttentionAsync', query, key, value, options, addon === undefined);
   if (addon !== undefined) {
     return addon.multiHeadAttentionAsync(
-      shape.query, shape.key, shape.value, shape.output, shape.mask,
+      shape.query, shape.key, shape.value, shape.outputGiven ? shape.output : null, shape.mask,
       shape.batch, shape.heads, shape.headDim, shape.scale,
     );
   }
