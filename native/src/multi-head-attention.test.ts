@@ -201,6 +201,31 @@ describe('multiHeadAttentionAsync', () => {
     for (const { job, promise } of pending) expect(maxAbsoluteError(await promise, job.expected)).toBeLessThanOrEqual(TOLERANCE);
   });
 
+  test('takes the inputs as they are at call time and resolves with options.out, or a new array without it', async () => {
+    const random = seededRandom(31);
+    const options = { batch: 1, heads: 2, headDim: 16 };
+    const q = randomArray(64 * 32, random, 2), k = randomArray(20 * 32, random, 2), v = randomArray(20 * 32, random, 1);
+    const expected = multiHeadAttention(q, k, v, options);
+    const out = new Float32Array(q.length);
+    const given = multiHeadAttentionAsync(q, k, v, { ...options, out });
+    const fresh = multiHeadAttentionAsync(q, k, v, options);
+    q.fill(0);
+    structuredClone(k.buffer, { transfer: [k.buffer] }); // detached: the call works on its own copy
+    expect(await given).toBe(out);
+    expect(out).toEqual(expected);
+    expect(await fresh).toEqual(expected);
+  });
+
+  test('rejects with a TypeError when out is transferred before it resolves (native) or computes into it (twin)', async () => {
+    const q = randomArray(64 * 32, seededRandom(8), 1);
+    const out = new Float32Array(q.length);
+    const promise = multiHeadAttentionAsync(q, q, q, { batch: 1, heads: 2, headDim: 16, out });
+    structuredClone(out.buffer, { transfer: [out.buffer] });
+    const outcome = await promise.then(() => 'resolved', (error: Error) => `${error.constructor.name}: ${error.message}`);
+    // The twin checks lengths up front and then writes into the (now empty) array, like any JS code.
+    if (addon) expect(outcome).toMatch(/^TypeError: .*detached \(transferred\)/);
+  });
+
   test('rejects bad arguments with the same errors as the synchronous call', async () => {
     const q = new Float32Array(10);
     await expect(multiHeadAttentionAsync(q, q, q, { batch: 1, heads: 1, headDim: 3 })).rejects.toThrow(RangeError);
