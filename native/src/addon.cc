@@ -3,6 +3,9 @@
 #include <napi.h>
 
 #include <string>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "async-call.h"
 #include "bindings.h"
@@ -36,6 +39,17 @@ Napi::Value setSimdLevelBinding(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, simdLevelName(setSimdLevel(wanted)));
 }
 
+// releaseFreedMemory(): glibc keeps freed heap memory mapped for reuse (tens of MB after an
+// onnxruntime session is released); malloc_trim(0) returns those pages to the OS. Returns whether
+// any memory was released; false where the C library is not glibc.
+Napi::Value releaseFreedMemory(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 }  // namespace
 }  // namespace latentkit
 
@@ -49,6 +63,7 @@ static Napi::Object initLatentkitNative(Napi::Env env, Napi::Object exports) {
   initEnvironmentState(env);
   exports.Set("describeBuild", Napi::Function::New(env, describeBuild, "describeBuild"));
   exports.Set("setSimdLevel", Napi::Function::New(env, setSimdLevelBinding, "setSimdLevel"));
+  exports.Set("releaseFreedMemory", Napi::Function::New(env, releaseFreedMemory, "releaseFreedMemory"));
   registerAttention(env, exports);
   registerElementwise(env, exports);
   registerCuda(env, exports);

@@ -138,7 +138,7 @@ describeNative("the addon's own checks (called directly, bypassing the TypeScrip
   test('async: an output transferred during the call rejects with a TypeError naming the fix', async () => {
     const given = new Float32Array(q.length);
     const promise = raw.multiHeadAttentionAsync(q, kv, kv, given, null, 2, 3, 4, 0.5);
-    structuredClone(given.buffer, { transfer: [given.buffer] });
+    structuredClone(given.buffer, { transfer: [given.buffer as ArrayBuffer] });
     const error = await promise.then(() => undefined, (e: unknown) => e as Error);
     expect(error?.constructor.name).toBe('TypeError');
     expect(error?.message).toMatch(/options\.out\)'s ArrayBuffer was detached \(transferred\).*480 bytes expected, 0 found.*keep .* attached until the promise settles/);

@@ -11,6 +11,7 @@ export interface NativeAddon {
   describeBuild(): { simd: string; detectedSimd: string; f16c: boolean; threads: number; pendingAsyncCalls: number };
   attentionKernel(): string;
   setSimdLevel(level: SimdLevel): SimdLevel;
+  releaseFreedMemory(): boolean;
   multiHeadAttention(...args: AttentionArguments): Float32Array;
   /** As multiHeadAttention, but `output` may be null (the addon then allocates the result). */
   multiHeadAttentionAsync(...args: AsyncAttentionArguments): Promise<Float32Array>;

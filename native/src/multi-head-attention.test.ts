@@ -210,7 +210,7 @@ describe('multiHeadAttentionAsync', () => {
     const given = multiHeadAttentionAsync(q, k, v, { ...options, out });
     const fresh = multiHeadAttentionAsync(q, k, v, options);
     q.fill(0);
-    structuredClone(k.buffer, { transfer: [k.buffer] }); // detached: the call works on its own copy
+    structuredClone(k.buffer, { transfer: [k.buffer as ArrayBuffer] }); // detached: the call works on its own copy
     expect(await given).toBe(out);
     expect(out).toEqual(expected);
     expect(await fresh).toEqual(expected);
@@ -220,7 +220,7 @@ describe('multiHeadAttentionAsync', () => {
     const q = randomArray(64 * 32, seededRandom(8), 1);
     const out = new Float32Array(q.length);
     const promise = multiHeadAttentionAsync(q, q, q, { batch: 1, heads: 2, headDim: 16, out });
-    structuredClone(out.buffer, { transfer: [out.buffer] });
+    structuredClone(out.buffer, { transfer: [out.buffer as ArrayBuffer] });
     const outcome = await promise.then(() => 'resolved', (error: Error) => `${error.constructor.name}: ${error.message}`);
     // The twin checks lengths up front and then writes into the (now empty) array, like any JS code.
     if (addon) expect(outcome).toMatch(/^TypeError: .*detached \(transferred\)/);
