@@ -104,7 +104,7 @@ const scenarios = {
 
   /** Many workers at once, each with calls in flight (and sync calls spinning), all terminated mid-call. */
   async 'many-workers-terminate'() {
-    const workers = Array.from({ length: 8 }, (_, i) => startWorker({ calls: 3, sync: i % 2 === 0, tokens: 1024 }));
+    const workers = Array.from({ length: 8 }, (_, i) => startWorker({ calls: 2, sync: i % 2 === 0, tokens: 512 }));
     await Promise.all(workers.map((w) => once(w, 'message')));
     const codes = await Promise.all(workers.map((w) => w.terminate()));
     return `terminated ${codes.length} workers`;
@@ -124,7 +124,7 @@ const scenarios = {
 
   /** process.exit inside the worker while its calls run: the worker ends with that code, the process lives. */
   async 'worker-process-exit'() {
-    const workers = Array.from({ length: 4 }, () => startWorker({ exitCode: 7, sync: true, tokens: 1024 }));
+    const workers = Array.from({ length: 4 }, () => startWorker({ exitCode: 7, sync: true, tokens: 512 }));
     const codes = await Promise.all(workers.map((w) => once(w, 'exit')));
     if (!codes.every((code) => code === 7)) fail(`worker exit codes ${codes}`);
     return `workers exited with ${codes.join(',')}`;
@@ -136,7 +136,7 @@ const scenarios = {
    */
   async 'worker-only-reload'() {
     for (let round = 0; round < 3; round++) {
-      const worker = startWorker({ tokens: 1024 });
+      const worker = startWorker({ tokens: 512 });
       await once(worker, 'message');
       await worker.terminate();
     }
@@ -161,7 +161,7 @@ const scenarios = {
     let rejected = 0;
     let message = '';
     for (let t = 0; t < 20; t++) {
-      const p = bigProblem(1024);
+      const p = bigProblem(512);
       const out = new Float32Array(p.query.length);
       const promise = addon.multiHeadAttentionAsync(p.query, p.query, p.query, out, null, p.batch, p.heads, p.headDim, p.scale);
       transfer(out.buffer);
