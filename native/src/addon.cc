@@ -50,6 +50,23 @@ Napi::Value releaseFreedMemory(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// cHeapStatistics(): glibc's own count of the C heap (mallinfo2), or undefined elsewhere. Live
+// bytes (inUse + mapped) move only with real allocations, so a leak shows there even when freed
+// pages kept or returned by the allocator make the resident size noisy.
+Napi::Value cHeapStatistics(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  const struct mallinfo2 heap = mallinfo2();
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("inUseBytes", static_cast<double>(heap.uordblks));
+  result.Set("mappedBytes", static_cast<double>(heap.hblkhd));
+  result.Set("freeBytes", static_cast<double>(heap.fordblks));
+  result.Set("arenaBytes", static_cast<double>(heap.arena));
+  return result;
+#else
+  return info.Env().Undefined();
+#endif
+}
+
 }  // namespace
 }  // namespace latentkit
 
@@ -64,6 +81,7 @@ static Napi::Object initLatentkitNative(Napi::Env env, Napi::Object exports) {
   exports.Set("describeBuild", Napi::Function::New(env, describeBuild, "describeBuild"));
   exports.Set("setSimdLevel", Napi::Function::New(env, setSimdLevelBinding, "setSimdLevel"));
   exports.Set("releaseFreedMemory", Napi::Function::New(env, releaseFreedMemory, "releaseFreedMemory"));
+  exports.Set("cHeapStatistics", Napi::Function::New(env, cHeapStatistics, "cHeapStatistics"));
   registerAttention(env, exports);
   registerElementwise(env, exports);
   registerCuda(env, exports);

@@ -132,6 +132,8 @@ describeNative("the addon's own checks (called directly, bypassing the TypeScrip
     const given = new Float32Array(q.length);
     expect(await raw.multiHeadAttentionAsync(q, kv, kv, given, null, 2, 3, 4, 0.5)).toBe(given);
     expect(Array.from(given)).toEqual(Array.from(expected));
+    const empty = await raw.multiHeadAttentionAsync(new Float32Array(0), kv, kv, null, null, 2, 3, 4, 0.5);
+    expect(empty.length).toBe(0);
     expect(raw.describeBuild().pendingAsyncCalls).toBe(0);
   });
 

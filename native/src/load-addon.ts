@@ -12,6 +12,7 @@ export interface NativeAddon {
   attentionKernel(): string;
   setSimdLevel(level: SimdLevel): SimdLevel;
   releaseFreedMemory(): boolean;
+  cHeapStatistics(): CHeapStatistics | undefined;
   multiHeadAttention(...args: AttentionArguments): Float32Array;
   /** As multiHeadAttention, but `output` may be null (the addon then allocates the result). */
   multiHeadAttentionAsync(...args: AsyncAttentionArguments): Promise<Float32Array>;
@@ -49,6 +50,18 @@ export type AttentionArguments = [
 export type AsyncAttentionArguments = [
   Float32Array, Float32Array, Float32Array, Float32Array | null, Uint8Array | null, number, number, number, number,
 ];
+
+/** The C heap as glibc counts it (`mallinfo2`), in bytes. */
+export interface CHeapStatistics {
+  /** Allocated and not freed, in the allocator's arenas. */
+  inUseBytes: number;
+  /** Allocated and not freed, in separately mapped blocks (large allocations). */
+  mappedBytes: number;
+  /** Freed but still held by the arenas (what `releaseFreedMemory` may give back). */
+  freeBytes: number;
+  /** Total size of the arenas. */
+  arenaBytes: number;
+}
 
 /** One CUDA device as the runtime reports it. */
 export interface CudaDeviceDescription {

@@ -1,7 +1,10 @@
 /**
- * Returns the C heap's freed pages to the operating system (glibc `malloc_trim(0)`).
+ * The C heap: give its freed pages back to the operating system (glibc `malloc_trim(0)`), and
+ * read its statistics (glibc `mallinfo2`).
  */
-import { nativeAddon } from './load-addon';
+import { nativeAddon, type CHeapStatistics } from './load-addon';
+
+export type { CHeapStatistics } from './load-addon';
 
 /**
  * Asks the C allocator to give freed heap memory back to the operating system. glibc keeps the
@@ -21,4 +24,22 @@ import { nativeAddon } from './load-addon';
 export function releaseFreedMemory(): boolean {
   const addon = nativeAddon();
   return addon === undefined ? false : addon.releaseFreedMemory();
+}
+
+/**
+ * The C heap's own statistics (glibc ≥ 2.33 `mallinfo2`, all arenas): live bytes
+ * (`inUseBytes + mappedBytes`) change only with real allocations, unlike the resident size, so
+ * they show a native leak (onnxruntime, the addon, ArrayBuffer contents) without the noise of
+ * freed pages the allocator keeps or returns. Undefined without the addon or off glibc.
+ *
+ * @example
+ * ```ts
+ * import { cHeapStatistics } from '@latentkit/native';
+ * const heap = cHeapStatistics();
+ * if (heap) console.log(`${((heap.inUseBytes + heap.mappedBytes) / 2 ** 20).toFixed(1)} MB live`);
+ * ```
+ */
+export function cHeapStatistics(): CHeapStatistics | undefined {
+  const addon = nativeAddon();
+  return addon === undefined ? undefined : addon.cHeapStatistics();
 }
