@@ -1,5 +1,6 @@
-// JS bindings of the CPU attention kernel: a synchronous call and an AsyncWorker that runs the
-// same kernel off the event loop. Arguments (positional, assembled by src/attention.ts):
+// JS bindings of the CPU attention kernel: a synchronous call and an asynchronous one that runs
+// the same kernel off the event loop (src/async-call.h). Arguments (positional, assembled by
+// src/multi-head-attention.ts):
 //   (query, key, value, output, keyMask | null, batch, heads, headDim, scale)
 // The asynchronous call also accepts output = null: it then allocates the result itself.
 #include <napi.h>
