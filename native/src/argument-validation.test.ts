@@ -97,6 +97,14 @@ describeNative("the addon's own checks (called directly, bypassing the TypeScrip
     ['mask length', () => raw.multiHeadAttention(q, kv, kv, out, new Uint8Array(3), 2, 3, 4, 0.5), RangeError, /keyMask has 3 elements/],
     ['output is the query', () => raw.multiHeadAttention(q, kv, kv, q, null, 2, 3, 4, 0.5), RangeError, /output shares memory/],
     ['async with a bad length', () => raw.multiHeadAttentionAsync(q, kv, kv, out.subarray(2), null, 2, 3, 4, 0.5), RangeError, /output has 118 elements/],
+    ['async too few arguments', () => (raw.multiHeadAttentionAsync as (...a: unknown[]) => unknown)(q, kv, kv, null), TypeError, /multiHeadAttentionAsync: expected 9 arguments/],
+    ['async query a Float64Array', () => raw.multiHeadAttentionAsync(new Float64Array(q.length) as never, kv, kv, null, null, 2, 3, 4, 0.5), TypeError, /multiHeadAttentionAsync: query must be a Float32Array, received Float64Array/],
+    ['async output a Uint8Array', () => raw.multiHeadAttentionAsync(q, kv, kv, new Uint8Array(480) as never, null, 2, 3, 4, 0.5), TypeError, /output must be a Float32Array, received Uint8Array/],
+    ['async output aliases value', () => raw.multiHeadAttentionAsync(q, kv, kv, kv.subarray(0, 120), null, 2, 3, 4, 0.5), RangeError, /output shares memory with an input/],
+    ['async headDim 300', () => raw.multiHeadAttentionAsync(q, kv, kv, null, null, 2, 3, 300, 0.5), RangeError, /headDim must be an integer from 1 to 256, received 300/],
+    ['async detached query', () => raw.multiHeadAttentionAsync(q, detached(), kv, null, null, 2, 3, 4, 0.5), RangeError, /key has 0 elements/],
+    ['async mask length', () => raw.multiHeadAttentionAsync(q, kv, kv, null, new Uint8Array(5), 2, 3, 4, 0.5), RangeError, /keyMask has 5 elements/],
+    ['sync refuses a null output', () => raw.multiHeadAttention(q, kv, kv, null as never, null, 2, 3, 4, 0.5), TypeError, /multiHeadAttention: output must be a Float32Array, received null/],
     ['guidanceStep arity', () => (raw.guidanceStep as (...a: unknown[]) => unknown)(out), TypeError, /expected 10 arguments/],
     ['guidanceStep uncond length', () => raw.guidanceStep(out, null, out, q.subarray(1), null, null, 7.5, 1, 1, 0), RangeError, /uncond has 119 elements; expected 120/],
     ['guidanceStep guided aliases output', () => raw.guidanceStep(out, out, q, q, null, null, 7.5, 1, 1, 0), RangeError, /guidedOutput shares memory with output/],
@@ -109,6 +117,34 @@ describeNative("the addon's own checks (called directly, bypassing the TypeScrip
     ['rgb8 output length', () => raw.latentsToRgb8(new Float32Array(12), new Uint8Array(11), 1, 2, 2), RangeError, /output has 11 elements; expected 12/],
     ['cudaMultiHeadAttention mixed types', () => raw.cudaMultiHeadAttention(q, new Uint16Array(kv.length) as never, kv, out, null, 2, 3, 4, 0.5), TypeError, /key must be a Float32Array/],
   ])('%s', (_name, call, type, message) => expectThrows(call, type, message));
+
+  test('async: a bad argument throws synchronously, before anything is queued', () => {
+    const before = raw.describeBuild().pendingAsyncCalls;
+    expect(() => raw.multiHeadAttentionAsync(q, kv, kv, null, null, 2, 3, 0, 0.5)).toThrow(/headDim/);
+    expect(raw.describeBuild().pendingAsyncCalls).toBe(before);
+  });
+
+  test('async: without an output the addon allocates the result; with one it resolves with that array', async () => {
+    const expected = raw.multiHeadAttention(q, kv, kv, new Float32Array(q.length), null, 2, 3, 4, 0.5);
+    const fresh = await raw.multiHeadAttentionAsync(q, kv, kv, null, null, 2, 3, 4, 0.5);
+    expect(fresh.constructor.name).toBe('Float32Array');
+    expect(Array.from(fresh)).toEqual(Array.from(expected));
+    const given = new Float32Array(q.length);
+    expect(await raw.multiHeadAttentionAsync(q, kv, kv, given, null, 2, 3, 4, 0.5)).toBe(given);
+    expect(Array.from(given)).toEqual(Array.from(expected));
+    const empty = await raw.multiHeadAttentionAsync(new Float32Array(0), kv, kv, null, null, 2, 3, 4, 0.5);
+    expect(empty.length).toBe(0);
+    expect(raw.describeBuild().pendingAsyncCalls).toBe(0);
+  });
+
+  test('async: an output transferred during the call rejects with a TypeError naming the fix', async () => {
+    const given = new Float32Array(q.length);
+    const promise = raw.multiHeadAttentionAsync(q, kv, kv, given, null, 2, 3, 4, 0.5);
+    structuredClone(given.buffer, { transfer: [given.buffer as ArrayBuffer] });
+    const error = await promise.then(() => undefined, (e: unknown) => e as Error);
+    expect(error?.constructor.name).toBe('TypeError');
+    expect(error?.message).toMatch(/options\.out\)'s ArrayBuffer was detached \(transferred\).*480 bytes expected, 0 found.*keep .* attached until the promise settles/);
+  });
 
   test('a SharedArrayBuffer-backed input works', () => {
     const shared = new Float32Array(new SharedArrayBuffer(q.byteLength));

@@ -1,12 +1,16 @@
-// JS bindings of the CPU attention kernel: a synchronous call and an AsyncWorker that runs the
-// same kernel off the event loop. Arguments (positional, assembled by src/attention.ts):
+// JS bindings of the CPU attention kernel: a synchronous call and an asynchronous one that runs
+// the same kernel off the event loop (src/async-call.h). Arguments (positional, assembled by
+// src/multi-head-attention.ts):
 //   (query, key, value, output, keyMask | null, batch, heads, headDim, scale)
+// The asynchronous call also accepts output = null: it then allocates the result itself.
 #include <napi.h>
 
+#include <memory>
 #include <new>
 #include <string>
 
 #include "argument-checks.h"
+#include "async-call.h"
 #include "attention.h"
 #include "bindings.h"
 
@@ -18,9 +22,11 @@ struct AttentionArguments {
   Napi::Float32Array query, key, value, output;
   Napi::Uint8Array keyMask;
   bool hasMask = false;
+  bool hasOutput = false;
 };
 
-AttentionArguments readAttentionArguments(const Napi::CallbackInfo& info, const char* function) {
+AttentionArguments readAttentionArguments(const Napi::CallbackInfo& info, const char* function,
+                                          bool outputOptional = false) {
   Napi::Env env = info.Env();
   if (info.Length() != 9) {
     throwTypeError(env, std::string(function) + ": expected 9 arguments (query, key, value, output, keyMask, batch, "
@@ -30,7 +36,8 @@ AttentionArguments readAttentionArguments(const Napi::CallbackInfo& info, const 
   readTypedArray(info, 0, napi_float32_array, "Float32Array", function, "query", false, &args.query);
   readTypedArray(info, 1, napi_float32_array, "Float32Array", function, "key", false, &args.key);
   readTypedArray(info, 2, napi_float32_array, "Float32Array", function, "value", false, &args.value);
-  readTypedArray(info, 3, napi_float32_array, "Float32Array", function, "output", false, &args.output);
+  args.hasOutput =
+      readTypedArray(info, 3, napi_float32_array, "Float32Array", function, "output", outputOptional, &args.output);
   args.hasMask = readTypedArray(info, 4, napi_uint8_array, "Uint8Array", function, "keyMask", true, &args.keyMask);
   const int64_t batch = readInteger(info, 5, function, "batch", 1, int64_t{1} << 31);
   const int64_t heads = readInteger(info, 6, function, "heads", 1, int64_t{1} << 20);
@@ -57,7 +64,7 @@ AttentionArguments readAttentionArguments(const Napi::CallbackInfo& info, const 
     throwRangeError(env, std::string(function) + ": value has " + std::to_string(args.value.ElementLength()) +
                              " elements but key has " + std::to_string(keyElements) + "; they must match");
   }
-  if (static_cast<int64_t>(args.output.ElementLength()) != queryElements) {
+  if (args.hasOutput && static_cast<int64_t>(args.output.ElementLength()) != queryElements) {
     throwRangeError(env, std::string(function) + ": output has " + std::to_string(args.output.ElementLength()) +
                              " elements but query has " + std::to_string(queryElements) + "; they must match");
   }
@@ -68,15 +75,15 @@ AttentionArguments readAttentionArguments(const Napi::CallbackInfo& info, const 
   }
   // The kernel reads K and V while other threads write the output; the rows of Q are read
   // before their output rows are written, but overlapping buffers are refused all the same.
-  if (overlaps(args.output, args.query) || overlaps(args.output, args.key) || overlaps(args.output, args.value) ||
-      (args.hasMask && overlaps(args.output, args.keyMask))) {
+  if (args.hasOutput && (overlaps(args.output, args.query) || overlaps(args.output, args.key) ||
+                         overlaps(args.output, args.value) || (args.hasMask && overlaps(args.output, args.keyMask)))) {
     throwRangeError(env, std::string(function) + ": output shares memory with an input; pass a separate array");
   }
 
   args.problem.query = args.query.Data();
   args.problem.key = args.key.Data();
   args.problem.value = args.value.Data();
-  args.problem.output = args.output.Data();
+  args.problem.output = args.hasOutput ? args.output.Data() : nullptr;
   args.problem.keyMask = args.hasMask ? args.keyMask.Data() : nullptr;
   args.problem.batch = batch;
   args.problem.heads = heads;
@@ -97,46 +104,69 @@ Napi::Value multiHeadAttentionSync(const Napi::CallbackInfo& info) {
   return args.output;
 }
 
-// Holds a reference to every buffer it reads or writes until the kernel has finished, so the
-// garbage collector cannot free them mid-flight; nothing is copied.
-class AttentionWorker : public Napi::AsyncWorker {
+// The asynchronous call. JavaScript runs while the kernel does, and may transfer (detach) any
+// ArrayBuffer it can reach, which frees or moves its memory; so the call never keeps a pointer
+// into such memory: the inputs are copied at call time (once per distinct array), the kernel
+// writes into memory of its own, and the result is copied into `output` on the JS thread only if
+// `output` is still attached (the promise is rejected with a TypeError otherwise). Arrays on a
+// SharedArrayBuffer, which cannot be detached, are used in place; without `output` the result
+// is a new array built on the kernel's memory (no copy).
+class AttentionCall : public AsyncCall {
  public:
-  AttentionWorker(Napi::Env env, const AttentionArguments& args)
-      : Napi::AsyncWorker(env, "latentkit:multiHeadAttention"),
-        problem_(args.problem),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        query_(Napi::Persistent(static_cast<Napi::Object>(args.query))),
-        key_(Napi::Persistent(static_cast<Napi::Object>(args.key))),
-        value_(Napi::Persistent(static_cast<Napi::Object>(args.value))),
-        output_(Napi::Persistent(static_cast<Napi::Object>(args.output))) {
-    if (args.hasMask) mask_ = Napi::Persistent(static_cast<Napi::Object>(args.keyMask));
+  AttentionCall(const Napi::CallbackInfo& info, const AttentionArguments& args, const char* function)
+      : problem_(args.problem) {
+    Napi::Env env = info.Env();
+    try {
+      query_.take(env, args.query, function, "query");
+      key_.take(env, args.key, function, "key", {&query_});
+      value_.take(env, args.value, function, "value", {&query_, &key_});
+      if (args.hasMask) mask_.take(env, args.keyMask, function, "keyMask");
+      output_.take(env, info[3], napi_float32_array, args.query.ElementLength(), sizeof(float), function,
+                    "the output array (options.out)");
+    } catch (...) {
+      release(env);  // drop the references taken so far; the copies free themselves
+      throw;
+    }
+    problem_.query = static_cast<const float*>(query_.data());
+    problem_.key = static_cast<const float*>(key_.data());
+    problem_.value = static_cast<const float*>(value_.data());
+    problem_.keyMask = args.hasMask ? static_cast<const uint8_t*>(mask_.data()) : nullptr;
+    problem_.output = static_cast<float*>(output_.data());
   }
 
-  Napi::Promise promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
+  std::string execute() noexcept override {
     try {
       multiHeadAttention(problem_);
+      return "";
     } catch (const std::bad_alloc&) {
-      SetError("multiHeadAttentionAsync: out of memory for the per-thread scratch buffers");
+      return "multiHeadAttentionAsync: out of memory for the per-thread scratch buffers";
+    } catch (...) {
+      return "multiHeadAttentionAsync: the kernel failed";
     }
   }
-  void OnOK() override { deferred_.Resolve(output_.Value()); }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+  std::string settle(napi_env env, napi_value* result) noexcept override { return output_.finish(env, result); }
+  bool settleErrorIsTypeError() const noexcept override { return true; }
+
+  void release(napi_env env) noexcept override {
+    query_.release(env);
+    key_.release(env);
+    value_.release(env);
+    mask_.release(env);
+    output_.release(env);
+  }
 
  private:
   AttentionProblem problem_;
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference query_, key_, value_, output_, mask_;
+  ReadOnlyInput query_, key_, value_, mask_;
+  WritableOutput output_;
 };
 
 Napi::Value multiHeadAttentionAsync(const Napi::CallbackInfo& info) {
-  AttentionArguments args = readAttentionArguments(info, "multiHeadAttentionAsync");
-  auto* worker = new AttentionWorker(info.Env(), args);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();  // the worker deletes itself after OnOK/OnError
-  return promise;
+  const char* function = "multiHeadAttentionAsync";
+  AttentionArguments args = readAttentionArguments(info, function, /*outputOptional=*/true);
+  auto call = std::make_unique<AttentionCall>(info, args, function);
+  return queueAsyncCall(info.Env(), std::move(call), "latentkit:multiHeadAttention");
 }
 
 Napi::Value kernelName(const Napi::CallbackInfo& info) {

@@ -31,7 +31,10 @@ export interface AttentionShape {
   query: Float32Array;
   key: Float32Array;
   value: Float32Array;
+  /** `options.out`, or a new array (an empty one when `allocateOutput` was false and no `out` was given). */
   output: Float32Array;
+  /** Whether the caller passed `options.out`. */
+  outputGiven: boolean;
   mask: Uint8Array | null;
   batch: number;
   heads: number;
@@ -52,6 +55,7 @@ export interface AttentionShape {
  */
 export function resolveAttentionShape(
   functionName: string, query: unknown, key: unknown, value: unknown, options: MultiHeadAttentionOptions,
+  allocateOutput = true,
 ): AttentionShape {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${functionName}: options must be an object { batch, heads, headDim, scale?, mask?, out? }`);
@@ -85,12 +89,15 @@ export function resolveAttentionShape(
       `${functionName}: mask has ${mask.length} elements; expected batch·keyLength = ${batch * keyLength}`,
     );
   }
-  const output = options.out === undefined ? new Float32Array(q.length) : requireArray(functionName, 'out', options.out, Float32Array);
-  if (output.length !== q.length) {
+  const outputGiven = options.out !== undefined;
+  const output = outputGiven
+    ? requireArray(functionName, 'out', options.out, Float32Array)
+    : new Float32Array(allocateOutput ? q.length : 0);
+  if (outputGiven && output.length !== q.length) {
     throw new RangeError(`${functionName}: out has ${output.length} elements but query has ${q.length}; they must match`);
   }
   if ([q, k, v, ...(mask ? [mask] : [])].some((input) => sharesMemory(output, input))) {
     throw new RangeError(`${functionName}: out shares memory with an input; pass a separate array`);
   }
-  return { query: q, key: k, value: v, output, mask, batch, heads, headDim, queryLength: q.length / perSequence, keyLength, scale };
+  return { query: q, key: k, value: v, output, outputGiven, mask, batch, heads, headDim, queryLength: q.length / perSequence, keyLength, scale };
 }

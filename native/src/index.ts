@@ -16,6 +16,7 @@ export {
 } from './scheduler-coefficients';
 export { float32ToFloat16, float16ToFloat32 } from './float16';
 export { latentsToRgb8, type LatentsToRgb8Options } from './latents-to-rgb8';
+export { releaseFreedMemory, cHeapStatistics, type CHeapStatistics } from './release-freed-memory';
 export { cudaInfo, cudaMultiHeadAttention, type CudaInfo, type CudaMultiHeadAttentionOptions, type CudaDeviceDescription } from './cuda';
 
 /**

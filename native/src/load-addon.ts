@@ -7,11 +7,15 @@ import fs from 'node:fs';
 
 /** The raw functions the addon exports; the typed wrappers in this package assemble their arguments. */
 export interface NativeAddon {
-  describeBuild(): { simd: string; detectedSimd: string; f16c: boolean; threads: number };
+  /** `pendingAsyncCalls`: asynchronous calls of this environment (thread) not yet settled. */
+  describeBuild(): { simd: string; detectedSimd: string; f16c: boolean; threads: number; pendingAsyncCalls: number };
   attentionKernel(): string;
   setSimdLevel(level: SimdLevel): SimdLevel;
+  releaseFreedMemory(): boolean;
+  cHeapStatistics(): CHeapStatistics | undefined;
   multiHeadAttention(...args: AttentionArguments): Float32Array;
-  multiHeadAttentionAsync(...args: AttentionArguments): Promise<Float32Array>;
+  /** As multiHeadAttention, but `output` may be null (the addon then allocates the result). */
+  multiHeadAttentionAsync(...args: AsyncAttentionArguments): Promise<Float32Array>;
   guidanceStep(
     output: Float32Array,
     guidedOutput: Float32Array | null,
@@ -41,6 +45,23 @@ export type SimdLevel = 'avx512' | 'avx2' | 'scalar';
 export type AttentionArguments = [
   Float32Array, Float32Array, Float32Array, Float32Array, Uint8Array | null, number, number, number, number,
 ];
+
+/** (query, key, value, output | null, keyMask, batch, heads, headDim, scale) */
+export type AsyncAttentionArguments = [
+  Float32Array, Float32Array, Float32Array, Float32Array | null, Uint8Array | null, number, number, number, number,
+];
+
+/** The C heap as glibc counts it (`mallinfo2`), in bytes. */
+export interface CHeapStatistics {
+  /** Allocated and not freed, in the allocator's arenas. */
+  inUseBytes: number;
+  /** Allocated and not freed, in separately mapped blocks (large allocations). */
+  mappedBytes: number;
+  /** Freed but still held by the arenas (what `releaseFreedMemory` may give back). */
+  freeBytes: number;
+  /** Total size of the arenas. */
+  arenaBytes: number;
+}
 
 /** One CUDA device as the runtime reports it. */
 export interface CudaDeviceDescription {

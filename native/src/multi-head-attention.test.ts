@@ -119,7 +119,7 @@ describe.each(implementations)('multiHeadAttention ($name) against a float64 ref
   });
 });
 
-describe.each(natives)('$name at SD 1.5 scale', (implementation) => {
+(natives.length > 0 ? describe.each(natives) : describe.skip.each([twin]))('$name at SD 1.5 scale', (implementation) => {
   test('self-attention N = 4096, d = 40 (32 key blocks), sampled rows against the reference', () => {
     const random = seededRandom(4096);
     const [batch, heads, n, d] = [1, 1, 4096, 40];
@@ -199,6 +199,30 @@ describe('multiHeadAttentionAsync', () => {
       expect(maxAbsoluteError(multiHeadAttention(job.q, job.k, job.v, options), job.expected)).toBeLessThanOrEqual(TOLERANCE);
     }
     for (const { job, promise } of pending) expect(maxAbsoluteError(await promise, job.expected)).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  test('takes the inputs as they are at call time and resolves with options.out, or a new array without it', async () => {
+    const random = seededRandom(31);
+    const options = { batch: 1, heads: 2, headDim: 16 };
+    const q = randomArray(64 * 32, random, 2), k = randomArray(20 * 32, random, 2), v = randomArray(20 * 32, random, 1);
+    const expected = multiHeadAttention(q, k, v, options);
+    const out = new Float32Array(q.length);
+    const given = multiHeadAttentionAsync(q, k, v, { ...options, out });
+    const fresh = multiHeadAttentionAsync(q, k, v, options);
+    q.fill(0);
+    structuredClone(k.buffer, { transfer: [k.buffer as ArrayBuffer] }); // detached: the call works on its own copy
+    expect(await given).toBe(out);
+    expect(out).toEqual(expected);
+    expect(await fresh).toEqual(expected);
+  });
+
+  test('rejects with a TypeError when out is transferred before it resolves', async () => {
+    const q = randomArray(64 * 32, seededRandom(8), 1);
+    const out = new Float32Array(q.length);
+    const promise = multiHeadAttentionAsync(q, q, q, { batch: 1, heads: 2, headDim: 16, out });
+    structuredClone(out.buffer, { transfer: [out.buffer as ArrayBuffer] });
+    const outcome = await promise.then(() => 'resolved', (error: Error) => `${error.constructor.name}: ${error.message}`);
+    expect(outcome).toMatch(/^TypeError: multiHeadAttentionAsync: the output array \(options\.out\)'s ArrayBuffer was detached \(transferred\)/);
   });
 
   test('rejects bad arguments with the same errors as the synchronous call', async () => {
