@@ -167,6 +167,7 @@ export function loadAddon(environment: NodeJS.ProcessEnv = process.env, options:
     return { addon: undefined, source: 'typescript', reason: 'LATENTKIT_NATIVE=0 selects the pure-TypeScript twins.', attempts: [] };
   }
   const packageRoot = options.packageRoot ?? path.resolve(__dirname, '..');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const requireAddon = options.requireAddon ?? ((file: string) => require(file) as unknown);
   const attempts: string[] = [];
   const tryFile = (file: string, label: string): NativeAddon | undefined => {
