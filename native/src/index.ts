@@ -1,7 +1,8 @@
 /**
  * @latentkit/native: fused attention and denoising-step kernels in C++ (AVX-512 / AVX2, all
  * cores) and CUDA, each with a pure-TypeScript twin that serves the call when the addon is not
- * built (or with LATENTKIT_NATIVE=0).
+ * available (or with LATENTKIT_NATIVE=0). The addon comes from the prebuilt platform package
+ * `@latentkit/native-<platform>-<arch>[-<libc>]`, else a build from source (`npx latentkit-native-build`).
  */
 import { addonLoadResult, type AddonSource } from './load-addon';
 
