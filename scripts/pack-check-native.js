@@ -3,7 +3,7 @@
  * The prebuilt addon, installed from tarballs the way an npm user gets it (called by pack-check.js):
  *
  *   A  @latentkit/native + @latentkit/native-<this triple> into an empty project, with a PATH that
- *      holds node and npm only (no g++, cc, cmake, make, ninja, nvcc): isNative(), nativeStatus()
+ *      holds node, npm and sh only (no g++, cc, cmake, make, ninja, nvcc): isNative(), nativeStatus()
  *      names the platform package, no warning, and attention matches the TypeScript twin (run in a
  *      second process with LATENTKIT_NATIVE=0) within max |Δ| ≤ 1e-5.
  *   B  @latentkit/native alone (npm finds no platform package): the twins serve, several calls
@@ -132,10 +132,10 @@ function run({ work, tarballs, closure, env, hostTriple, buildFromSource, lastLi
   const tgzSize = (name) => `${(fs.statSync(tarballs.get(name)).size / 1048576).toFixed(2)} MiB`;
   console.log(`  tarballs: @latentkit/native ${tgzSize('@latentkit/native')}, ${platformName} ${tgzSize(platformName)}`);
 
-  // A PATH with node and npm only.
+  // A PATH with node, npm and sh only (npm runs install scripts, e.g. onnxruntime-node's, through sh).
   const bin = path.join(work, 'no-compiler-bin');
   fs.mkdirSync(bin, { recursive: true });
-  for (const tool of ['node', 'npm', 'npx']) {
+  for (const tool of ['node', 'npm', 'npx', 'sh']) {
     const found = tool === 'node' ? process.execPath : which(tool, process.env.PATH ?? '');
     if (found) fs.symlinkSync(found, path.join(bin, tool));
   }
