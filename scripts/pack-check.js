@@ -266,7 +266,7 @@ function main() {
   for (const r of table) console.log(line(r));
   for (const note of notes) console.log(`\n* ${note}`);
   for (const f of failures) console.log(`\n${f.name}: ${f.step} failed:\n${lastLines(f.output)}`);
-  for (const name of foreignPlatforms) console.log(`\n${name}: packed only (${tarballs.get(name).ok ? path.basename(tarballs.get(name).file) : 'PACK FAILED'}): it installs on ${packages.get(name).triple} only`);
+  for (const name of foreignPlatforms.filter((n) => tarballs.has(n))) console.log(`\n${name}: packed only (${tarballs.get(name).ok ? path.basename(tarballs.get(name).file) : 'PACK FAILED'}): it installs on ${packages.get(name).triple} only`);
   if (packages.skippedPlatforms.length) console.log(`\nnot packed (no staged binary; built on their own CI runners): ${packages.skippedPlatforms.join(', ')}`);
 
   let nativeBad = 0;
