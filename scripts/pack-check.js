@@ -15,10 +15,19 @@
  *              and for the CLI `latentkit generate` with the bundled model
  *   5. types   `tsc --noEmit` (strict, node16 resolution, skipLibCheck off) on a file importing it;
  *              errors inside third-party declarations only are shown as `ok*` with a note
+ *   6. maps    every `sources` entry of every installed dist/ .map file resolves to a packed file
+ *
+ * The prebuilt addon (native/platforms/<triple>, @latentkit/native-<triple>): the package of this
+ * machine's triple installs with @latentkit/native; the others are packed when their binary has
+ * been staged (node native/scripts/prebuild.js <triple>) and listed as skipped otherwise. Then
+ * scripts/pack-check-native.js checks, with no compiler on PATH, that the prebuilt addon serves
+ * @latentkit/native and @latentkit/pipeline installed from tarballs, that without it the twins
+ * serve with exactly one warning, and (unless --no-build-from-source) that `npx latentkit-native-build`
+ * builds the addon in a user's project.
  *
  * Prints a table and exits 1 when any step of any package failed.
  *
- *   scripts/pack-check.sh [--keep] [--examples] [--only @latentkit/core,@latentkit/cli]
+ *   scripts/pack-check.sh [--keep] [--examples] [--only @latentkit/core,@latentkit/cli] [--no-native] [--no-build-from-source]
  *
  *   --examples  also checks the example plugin packages under examples/ (private, but installable)
  *
@@ -34,6 +43,10 @@ const args = process.argv.slice(2);
 const keep = args.includes('--keep');
 const onlyIndex = args.indexOf('--only');
 const withExamples = args.includes('--examples');
+const nativeChecks = !args.includes('--no-native');
+const buildFromSource = !args.includes('--no-build-from-source');
+const { currentTriple } = require('../native/scripts/platform-package');
+const hostTriple = currentTriple();
 const only = onlyIndex >= 0 ? new Set(String(args[onlyIndex + 1] ?? '').split(',').filter(Boolean)) : undefined;
 
 function readJson(file) {
@@ -56,6 +69,16 @@ function workspacePackages() {
     if (manifest.private && !examples.includes(dir)) continue;
     packages.set(manifest.name, { name: manifest.name, dir, manifest });
   }
+  // Prebuilt platform packages: only those whose binary is staged can be packed (prepack checks it).
+  const platformsDir = path.join(root, 'native', 'platforms');
+  const skippedPlatforms = [];
+  for (const triple of fs.readdirSync(platformsDir).filter((d) => fs.existsSync(path.join(platformsDir, d, 'package.json')))) {
+    const dir = path.join(platformsDir, triple);
+    const manifest = readJson(path.join(dir, 'package.json'));
+    if (fs.existsSync(path.join(dir, 'latentkit_native.node'))) packages.set(manifest.name, { name: manifest.name, dir, manifest, triple });
+    else skippedPlatforms.push(manifest.name);
+  }
+  packages.skippedPlatforms = skippedPlatforms;
   return packages;
 }
 
@@ -64,7 +87,8 @@ function directLatentkitDependencies(manifest) {
   const optionalPeers = new Set(Object.entries(manifest.peerDependenciesMeta ?? {}).filter(([, m]) => m.optional).map(([n]) => n));
   const names = [
     ...Object.keys(manifest.dependencies ?? {}),
-    ...Object.keys(manifest.optionalDependencies ?? {}),
+    // Of the prebuilt platform packages, only this machine's installs (npm skips the others by os/cpu/libc).
+    ...Object.keys(manifest.optionalDependencies ?? {}).filter((n) => !n.startsWith('@latentkit/native-') || n === `@latentkit/native-${hostTriple}`),
     ...Object.keys(manifest.peerDependencies ?? {}).filter((n) => !optionalPeers.has(n)),
   ];
   return [...new Set(names.filter((n) => n.startsWith('@latentkit/')))];
@@ -102,6 +126,11 @@ function run(command, argv, options) {
   return { ok: result.status === 0, output, seconds: (Date.now() - started) / 1000 };
 }
 
+function listFiles(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
 function lastLines(text, count = 15) {
   return text.trimEnd().split('\n').slice(-count).map((l) => `      ${l}`).join('\n');
 }
@@ -109,7 +138,8 @@ function lastLines(text, count = 15) {
 function main() {
   const packages = workspacePackages();
   const order = topologicalOrder(packages);
-  const targets = order.filter((n) => !only || only.has(n));
+  const foreignPlatforms = order.filter((n) => packages.get(n).triple && packages.get(n).triple !== hostTriple);
+  const targets = order.filter((n) => (!only || only.has(n)) && !foreignPlatforms.includes(n));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'latentkit-pack-check-'));
   const tarballDir = path.join(work, 'tarballs');
   fs.mkdirSync(tarballDir);
@@ -118,13 +148,13 @@ function main() {
   console.log(`pack-check: ${targets.length} packages, working in ${work}`);
 
   // 1–2. Build and pack every package the targets need (dependencies first).
-  const needed = order.filter((n) => targets.some((t) => closure(t, packages).has(n)));
+  const needed = order.filter((n) => targets.some((t) => closure(t, packages).has(n)) || (!only && foreignPlatforms.includes(n)));
   const built = new Map();
   const tarballs = new Map();
   for (const name of needed) {
     const { dir } = packages.get(name);
     process.stdout.write(`  build+pack ${name} … `);
-    const build = run('pnpm', ['run', 'build'], { cwd: dir, env });
+    const build = packages.get(name).manifest.scripts?.build ? run('pnpm', ['run', 'build'], { cwd: dir, env }) : { ok: true, output: '(no build script)', seconds: 0 };
     built.set(name, build);
     const before = new Set(fs.readdirSync(tarballDir));
     const pack = run('pnpm', ['pack', '--pack-destination', tarballDir], { cwd: dir, env });
@@ -190,6 +220,12 @@ function main() {
       }
     }
 
+    // A platform package is a binary (its main is the .node file): no declarations, no maps.
+    if (packages.get(name).triple) {
+      row.types = row.require;
+      row.maps = 'n/a';
+      continue;
+    }
     fs.writeFileSync(path.join(project, 'check.ts'), `import * as m from ${JSON.stringify(name)};\nconst names: string[] = Object.keys(m);\nexport default names;\n`);
     fs.writeFileSync(
       path.join(project, 'tsconfig.json'),
@@ -202,6 +238,16 @@ function main() {
     const foreign = errors.filter((l) => /^node_modules\//.test(l) && !/^node_modules\/@latentkit\//.test(l));
     row.types = types.ok || (errors.length > 0 && foreign.length === errors.length);
     if (!row.types) fail('types', types.output);
+
+    // Source maps: every `sources` entry of every packed map must resolve inside the installed package.
+    const installed = path.join(project, 'node_modules', ...name.split('/'));
+    const maps = listFiles(path.join(installed, 'dist')).filter((f) => f.endsWith('.map'));
+    const dangling = maps.flatMap((map) => (readJson(map).sources ?? []).map((s) => path.resolve(path.dirname(map), s)).filter((s) => !fs.existsSync(s)));
+    row.maps = `${maps.length} maps${dangling.length ? `, ${dangling.length} dangling` : ''}`;
+    if (dangling.length) {
+      row.types = false;
+      fail('source maps', `sources not packed:\n${dangling.slice(0, 5).join('\n')}`);
+    }
     else if (!types.ok) {
       row.typesNote = true;
       const packagesWithErrors = [...new Set(foreign.map((l) => l.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)/)[1]))];
@@ -210,8 +256,8 @@ function main() {
   }
 
   const mark = (ok) => (ok ? 'ok' : 'FAIL');
-  const header = ['package', 'build', 'pack', 'install', 'require', 'types', 'exports'];
-  const table = rows.map((r) => [r.name, mark(r.build), mark(r.pack), mark(r.install), mark(r.require), r.types && r.typesNote ? 'ok*' : mark(r.types), r.exports ?? '']);
+  const header = ['package', 'build', 'pack', 'install', 'require', 'types', 'maps', 'exports'];
+  const table = rows.map((r) => [r.name, mark(r.build), mark(r.pack), mark(r.install), mark(r.require), r.types && r.typesNote ? 'ok*' : mark(r.types), r.maps ?? '', r.exports ?? '']);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   console.log('');
@@ -220,11 +266,21 @@ function main() {
   for (const r of table) console.log(line(r));
   for (const note of notes) console.log(`\n* ${note}`);
   for (const f of failures) console.log(`\n${f.name}: ${f.step} failed:\n${lastLines(f.output)}`);
+  for (const name of foreignPlatforms.filter((n) => tarballs.has(n))) console.log(`\n${name}: packed only (${tarballs.get(name).ok ? path.basename(tarballs.get(name).file) : 'PACK FAILED'}): it installs on ${packages.get(name).triple} only`);
+  if (packages.skippedPlatforms.length) console.log(`\nnot packed (no staged binary; built on their own CI runners): ${packages.skippedPlatforms.join(', ')}`);
+
+  let nativeBad = 0;
+  if (nativeChecks && (!only || only.has('@latentkit/native') || only.has('@latentkit/pipeline'))) {
+    const tarballFiles = new Map([...tarballs].filter(([, t]) => t.ok).map(([n, t]) => [n, t.file]));
+    const closures = (n) => [...closure(n, packages)];
+    nativeBad = require('./pack-check-native').run({ work, tarballs: tarballFiles, closure: closures, env, hostTriple, buildFromSource, lastLines });
+  }
   if (keep) console.log(`\nkept ${work}`);
   else fs.rmSync(work, { recursive: true, force: true });
   const bad = rows.filter((r) => !(r.build && r.pack && r.install && r.require && r.types)).length;
   console.log(`\npack-check: ${rows.length - bad} of ${rows.length} packages pack, install alone, load and type-check${bad ? `; ${bad} failed` : ''}`);
-  process.exitCode = bad ? 1 : 0;
+  if (nativeBad) console.log(`pack-check: ${nativeBad} native addon check(s) failed`);
+  process.exitCode = bad || nativeBad ? 1 : 0;
 }
 
 main();

@@ -1,6 +1,13 @@
 /**
- * Finds and loads the compiled addon (`build/Release/latentkit_native.node`), or explains in one
- * message why it could not, so that every entry point can fall back to its TypeScript twin.
+ * Finds and loads the compiled addon, or explains in one message why it could not, so that every
+ * entry point can fall back to its TypeScript twin. Tried in order:
+ *
+ * 1. `LATENTKIT_NATIVE_ADDON=/path/to/latentkit_native.node`, when set (and then nothing else);
+ * 2. the prebuilt platform package, `@latentkit/native-<platform>-<arch>[-<libc>]` (an optional
+ *    dependency of this package; npm installs only the one whose `os`/`cpu`/`libc` match), refused
+ *    unless its version is exactly this package's;
+ * 3. a local build, `build/Release` (then `build/Debug`) of this package (`npx latentkit-native-build`);
+ * 4. none: the pure-TypeScript twins serve, and the reason lists every candidate and why it failed.
  */
 import path from 'node:path';
 import fs from 'node:fs';
@@ -70,22 +77,79 @@ export interface CudaDeviceDescription {
   totalMemory: number;
 }
 
-/** Whether the addon serves the calls, and if not, why. */
+/** Which candidate serves the calls. */
+export type AddonSource = 'environment' | 'platform-package' | 'local-build' | 'typescript';
+
+/** Whether the addon serves the calls, which one, and why. */
 export interface AddonLoadResult {
   addon: NativeAddon | undefined;
+  /** Where the serving implementation comes from ('typescript' when no addon loaded). */
+  source: AddonSource;
   /** The file that was loaded. */
   path?: string;
-  /** Why the addon is not in use (absent when it is). */
-  reason?: string;
+  /** Why this implementation serves: the candidate that loaded, or every failure and the fix. */
+  reason: string;
+  /** Each candidate tried, in order, and what happened (`<candidate>: <outcome>`). */
+  attempts: string[];
 }
 
-const BUILD_HINT =
-  'Build it with `pnpm --filter @latentkit/native build:native` (needs cmake ≥ 3.18 and a C++17 compiler); ' +
-  'until then the pure-TypeScript twins serve every call with the same results, more slowly. ' +
-  'Set LATENTKIT_NATIVE=0 to choose the twins and silence this warning.';
+/** An operating system, CPU architecture and C library, as in the platform packages' names. */
+export interface PlatformTarget {
+  platform: string;
+  arch: string;
+  /** Linux only: 'gnu' (glibc) or 'musl'. */
+  libc?: 'gnu' | 'musl';
+}
+
+/** The targets a prebuilt platform package exists for (`native/platforms/<triple>`). */
+export const PLATFORM_TRIPLES: readonly string[] = ['linux-x64-gnu', 'linux-arm64-gnu', 'darwin-arm64', 'darwin-x64', 'win32-x64'];
+
+/** The command that builds the addon from source in a user's project (shipped as this package's bin). */
+export const BUILD_FROM_SOURCE_COMMAND = 'npx latentkit-native-build';
+
+/** The file name of the compiled addon, in the platform packages and in build/<config>/. */
+export const ADDON_FILE = 'latentkit_native.node';
+
+/** The functions every build of the addon exports; a file lacking one is refused. */
+const REQUIRED_EXPORTS = [
+  'describeBuild', 'attentionKernel', 'setSimdLevel', 'multiHeadAttention', 'multiHeadAttentionAsync', 'guidanceStep',
+  'float32ToFloat16', 'float16ToFloat32', 'latentsToRgb8', 'cudaInfo', 'cudaMultiHeadAttention',
+] as const;
 
 /**
- * Where the built addon may be, relative to this file (src/ under jest, dist/ once built).
+ * This process's target: `process.platform`, `process.arch`, and on Linux the C library (glibc
+ * when the process report names a glibc runtime, musl otherwise).
+ *
+ * @example
+ * ```ts
+ * currentTarget(); // { platform: 'linux', arch: 'x64', libc: 'gnu' }
+ * ```
+ */
+export function currentTarget(): PlatformTarget {
+  if (process.platform !== 'linux') return { platform: process.platform, arch: process.arch };
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return { platform: 'linux', arch: process.arch, libc: header?.glibcVersionRuntime ? 'gnu' : 'musl' };
+}
+
+/**
+ * The platform triple and the package that carries the prebuilt addon for it.
+ *
+ * @example
+ * ```ts
+ * platformPackageName({ platform: 'linux', arch: 'x64', libc: 'gnu' }); // '@latentkit/native-linux-x64-gnu'
+ * ```
+ */
+export function platformPackageName(target: PlatformTarget): string {
+  return `@latentkit/native-${platformTriple(target)}`;
+}
+
+/** `<platform>-<arch>[-<libc>]`, e.g. 'linux-x64-gnu', 'darwin-arm64', 'win32-x64'. */
+export function platformTriple(target: PlatformTarget): string {
+  return [target.platform, target.arch, ...(target.libc ? [target.libc] : [])].join('-');
+}
+
+/**
+ * Where a local build of the addon may be, relative to this file (src/ under jest, dist/ once built).
  *
  * @example
  * ```ts
@@ -94,39 +158,126 @@ const BUILD_HINT =
  */
 export function addonCandidates(fromDirectory: string = __dirname): string[] {
   const packageRoot = path.resolve(fromDirectory, '..');
-  return ['Release', 'Debug'].map((config) => path.join(packageRoot, 'build', config, 'latentkit_native.node'));
+  return ['Release', 'Debug'].map((config) => path.join(packageRoot, 'build', config, ADDON_FILE));
+}
+
+/** How {@link loadAddon} finds things; every field defaults to this process and this package. */
+export interface LoadAddonOptions {
+  /** The target whose platform package is looked for (default {@link currentTarget}). */
+  target?: PlatformTarget;
+  /** The root of @latentkit/native: platform packages resolve from here, local builds live under it. */
+  packageRoot?: string;
+  /** The version a platform package must have (default: this package's own version). */
+  version?: string;
+  /** Loads one addon file (default `require`). */
+  requireAddon?: (file: string) => unknown;
 }
 
 /**
- * Tries each candidate; never throws unless LATENTKIT_NATIVE=1 demands the addon.
+ * Tries each candidate in order (see the file comment); never throws unless LATENTKIT_NATIVE=1
+ * demands the addon.
  *
  * @example
  * ```ts
- * const { addon, reason } = loadAddon();
- * if (!addon) console.log(reason);
+ * const { addon, source, reason } = loadAddon();
+ * console.log(source, reason); // 'platform-package', '@latentkit/native-linux-x64-gnu@0.1.0 serves linux-x64-gnu'
  * ```
  */
-export function loadAddon(environment: NodeJS.ProcessEnv = process.env): AddonLoadResult {
+export function loadAddon(environment: NodeJS.ProcessEnv = process.env, options: LoadAddonOptions = {}): AddonLoadResult {
   if (environment.LATENTKIT_NATIVE === '0') {
-    return { addon: undefined, reason: 'LATENTKIT_NATIVE=0 selects the pure-TypeScript twins.' };
+    return { addon: undefined, source: 'typescript', reason: 'LATENTKIT_NATIVE=0 selects the pure-TypeScript twins.', attempts: [] };
   }
-  const failures: string[] = [];
-  for (const candidate of addonCandidates()) {
-    if (!fs.existsSync(candidate)) {
-      failures.push(`${candidate}: not built`);
-      continue;
+  const packageRoot = options.packageRoot ?? path.resolve(__dirname, '..');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const requireAddon = options.requireAddon ?? ((file: string) => require(file) as unknown);
+  const attempts: string[] = [];
+  const tryFile = (file: string, label: string): NativeAddon | undefined => {
+    if (!fs.existsSync(file)) {
+      attempts.push(`${label}: ${file} does not exist`);
+      return undefined;
     }
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const addon = require(candidate) as NativeAddon;
-      return { addon, path: candidate };
+      const addon = requireAddon(file) as Partial<NativeAddon> | undefined;
+      const missing = REQUIRED_EXPORTS.filter((name) => typeof addon?.[name] !== 'function');
+      if (missing.length > 0) {
+        attempts.push(`${label}: ${file} is not a latentkit addon of this version (it lacks ${missing.join(', ')})`);
+        return undefined;
+      }
+      return addon as NativeAddon;
     } catch (error) {
-      failures.push(`${candidate}: ${(error as Error).message.split('\n')[0]}`);
+      attempts.push(`${label}: ${file} failed to load: ${(error as Error).message.split('\n')[0]}`);
+      return undefined;
+    }
+  };
+
+  // 1. An explicit file wins, and nothing else is tried: the user asked for that binary.
+  const explicit = environment.LATENTKIT_NATIVE_ADDON;
+  if (explicit) {
+    const file = path.resolve(explicit);
+    const addon = tryFile(file, 'LATENTKIT_NATIVE_ADDON');
+    if (addon) return { addon, source: 'environment', path: file, reason: `LATENTKIT_NATIVE_ADDON=${explicit} selects ${file}.`, attempts };
+    return fail(environment, attempts, 'Fix or unset LATENTKIT_NATIVE_ADDON.');
+  }
+
+  // 2. The prebuilt platform package, exactly this version.
+  const target = options.target ?? currentTarget();
+  const triple = platformTriple(target);
+  const name = platformPackageName(target);
+  const version = options.version ?? readVersion(path.join(packageRoot, 'package.json'));
+  if (!PLATFORM_TRIPLES.includes(triple)) {
+    attempts.push(`${name}: no prebuilt binary is published for ${triple} (prebuilt: ${PLATFORM_TRIPLES.join(', ')})`);
+  } else {
+    const manifest = resolvePackageJson(name, packageRoot);
+    if (manifest === undefined) {
+      attempts.push(`${name}: not installed (an optional dependency: npm skips it with --omit=optional or --no-optional)`);
+    } else {
+      const found = readVersion(manifest);
+      if (found !== version) {
+        attempts.push(
+          `${name}: refused, its version is ${found} but @latentkit/native is ${version}; the binary must come from the same release ` +
+            `(npm install ${name}@${version})`,
+        );
+      } else {
+        const file = path.join(path.dirname(manifest), ADDON_FILE);
+        const addon = tryFile(file, `${name}@${found}`);
+        if (addon) {
+          return { addon, source: 'platform-package', path: file, reason: `${name}@${found} serves ${triple}.`, attempts };
+        }
+      }
     }
   }
-  const reason = `@latentkit/native: the native addon could not be loaded (${failures.join('; ')}). ${BUILD_HINT}`;
+
+  // 3. A local build of this package (from source, or in the repository).
+  for (const file of addonCandidates(path.join(packageRoot, 'src'))) {
+    const addon = tryFile(file, 'local build');
+    if (addon) {
+      const why = attempts.length > 0 ? ` (${attempts.join('; ')})` : '';
+      return { addon, source: 'local-build', path: file, reason: `the local build ${file} serves${why}.`, attempts };
+    }
+  }
+  const install = PLATFORM_TRIPLES.includes(triple) ? `install ${name}@${version} (npm installs it with @latentkit/native unless optional dependencies are omitted) or ` : '';
+  return fail(environment, attempts, `To use the addon, ${install}build it from source with \`${BUILD_FROM_SOURCE_COMMAND}\` (needs cmake ≥ 3.18 and a C++17 compiler).`);
+}
+
+function fail(environment: NodeJS.ProcessEnv, attempts: string[], fix: string): AddonLoadResult {
+  const reason =
+    `@latentkit/native: the native addon could not be loaded (${attempts.join('; ')}). ${fix} ` +
+    'Until then the pure-TypeScript twins serve every call with the same results, more slowly. ' +
+    'Set LATENTKIT_NATIVE=0 to choose the twins and silence this warning.';
   if (environment.LATENTKIT_NATIVE === '1') throw new Error(reason);
-  return { addon: undefined, reason };
+  return { addon: undefined, source: 'typescript', reason, attempts };
+}
+
+function readVersion(manifest: string): string {
+  return String((JSON.parse(fs.readFileSync(manifest, 'utf8')) as { version?: unknown }).version);
+}
+
+function resolvePackageJson(name: string, from: string): string | undefined {
+  try {
+    return require.resolve(`${name}/package.json`, { paths: [from] });
+  } catch {
+    return undefined;
+  }
 }
 
 let loaded: AddonLoadResult | undefined;
@@ -145,7 +296,7 @@ export function nativeAddon(): NativeAddon | undefined {
   loaded ??= loadAddon();
   if (loaded.addon === undefined && !warned && process.env.LATENTKIT_NATIVE !== '0') {
     warned = true;
-    process.emitWarning(loaded.reason!, { code: 'LATENTKIT_NATIVE_UNAVAILABLE' });
+    process.emitWarning(loaded.reason, { code: 'LATENTKIT_NATIVE_UNAVAILABLE' });
   }
   return loaded.addon;
 }
@@ -155,7 +306,7 @@ export function nativeAddon(): NativeAddon | undefined {
  *
  * @example
  * ```ts
- * const { addon, reason } = addonLoadResult();
+ * const { addon, source, reason } = addonLoadResult();
  * ```
  */
 export function addonLoadResult(): AddonLoadResult {
