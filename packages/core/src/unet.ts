@@ -32,6 +32,11 @@ export interface UNet {
   readonly sampleSize?: number;
   /** What the model predicts, when its config says. */
   readonly predictionType?: PredictionType;
+  /**
+   * `[height, width]` of the only latent an export with fixed spatial axes accepts (undefined:
+   * any size). The pipeline refuses other image sizes before running anything.
+   */
+  readonly fixedSampleSize?: readonly [height: number, width: number];
   predict(input: UNetInput): Promise<Tensor<Float32Array>>;
   dispose?(): Promise<void> | void;
 }

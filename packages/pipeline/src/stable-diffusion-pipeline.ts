@@ -9,7 +9,10 @@ import {
   TorchGenerator,
   createTensor,
   assertShape,
+  img2imgStartIndex,
+  scaleLatents,
   throwIfAborted,
+  unscaleLatents,
   type Generator,
   type Scheduler,
   type Tensor,
@@ -22,7 +25,7 @@ import { runDenoisingLoop, type InpaintingConditioning, type KnownRegionBlending
 import type { GuidanceMode } from './guidance';
 import { assertImage, imageToTensor, maskToTensor, tensorToImages, type ImageInput, type OutputType, type RgbImage } from './image';
 import { LatentPreview } from './latent-preview';
-import { downsampleMask, expandBatch, maskImage, scaleTensor, toUNetLatents, toVaeLatents } from './latent-preparation';
+import { downsampleMask, expandBatch, maskImage, scaleTensor } from './latent-preparation';
 import { loadComponents, type PipelineLoadOptions } from './load-components';
 import { embeddingsFromTensors, encodePrompts } from './prompt-embeddings';
 import { cloneScheduler } from './scheduler-choice';
@@ -299,7 +302,7 @@ export class StableDiffusionPipeline {
 
   /** An export with fixed spatial axes (`fixedSampleSize`, as `OnnxUNet` reports) runs one size only. */
   private assertUNetSize(width: number, height: number, widthName: string, heightName: string): void {
-    const fixed = (this.unet as { fixedSampleSize?: readonly [number, number] }).fixedSampleSize;
+    const fixed = this.unet.fixedSampleSize;
     if (!fixed) return;
     const scale = this.vae.scaleFactor;
     for (const [name, value, expected] of [[widthName, width, fixed[1] * scale], [heightName, height, fixed[0] * scale]] as const) {
@@ -361,7 +364,7 @@ export class StableDiffusionPipeline {
     }
   }
 
-  /** A fresh copy of the scheduler, or the shared instance one call at a time when it cannot be copied. */
+  /** A fresh copy of the scheduler (its `clone()`), or the shared instance one call at a time when it has none. */
   private async acquireScheduler(): Promise<{ scheduler: Scheduler; release: () => void }> {
     const copy = cloneScheduler(this.scheduler);
     if (copy) return { scheduler: copy, release: () => copy.dispose?.() };
@@ -372,12 +375,12 @@ export class StableDiffusionPipeline {
     return { scheduler: this.scheduler, release };
   }
 
-  /** diffusers' `get_timesteps`: skip the first `steps − ⌊steps · strength⌋` steps. */
+  /** diffusers' `get_timesteps` ({@link img2imgStartIndex}), through the scheduler's own method when it has one. */
   private img2imgTimesteps(scheduler: Scheduler, steps: number, strength: number): { timesteps: readonly number[] } {
     if (scheduler.getImg2ImgTimesteps) return scheduler.getImg2ImgTimesteps(steps, strength);
+    const start = img2imgStartIndex(steps, strength, scheduler.order);
     scheduler.setTimesteps(steps);
-    const start = steps - Math.min(Math.floor(steps * strength), steps);
-    return { timesteps: scheduler.timesteps.slice(start * scheduler.order) };
+    return { timesteps: scheduler.timesteps.slice(start) };
   }
 
   /** image-to-image and denoise: encode (one posterior draw), repeat, draw noise, noise to the first timestep. */
@@ -401,12 +404,12 @@ export class StableDiffusionPipeline {
     const start = performance.now();
     const encoded = await this.vae.encode(pixels, { generator, signal: o.signal });
     o.timings?.add('vaeEncode', performance.now() - start);
-    return toUNetLatents(this.vae, encoded);
+    return scaleLatents(this.vae, encoded);
   }
 
   private async preview(latents: Tensor<Float32Array>, quality: 'fast' | 'full' = 'fast'): Promise<RgbImage[]> {
     check.oneOf('quality', quality, ['fast', 'full'], 'fast');
-    if (quality === 'full') return tensorToImages(await this.vae.decode(toVaeLatents(this.vae, latents)), 'uint8');
+    if (quality === 'full') return tensorToImages(await this.vae.decode(unscaleLatents(this.vae, latents)), 'uint8');
     this.latentPreview ??= LatentPreview.fit(this.vae);
     this.latentPreview.catch(() => (this.latentPreview = undefined));
     return (await this.latentPreview).toImages(latents);
@@ -439,7 +442,7 @@ export class StableDiffusionPipeline {
       timings: o.timings,
     });
     const decodeStart = performance.now();
-    const decoded = await this.vae.decode(toVaeLatents(this.vae, latents), { signal: o.signal });
+    const decoded = await this.vae.decode(unscaleLatents(this.vae, latents), { signal: o.signal });
     o.timings?.add('vaeDecode', performance.now() - decodeStart);
     const convertStart = performance.now();
     const images = tensorToImages(decoded, outputType);

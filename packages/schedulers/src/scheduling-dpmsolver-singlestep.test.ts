@@ -8,7 +8,7 @@
  * The model is the reference runs' `0.1·x·cos(t/100) + 0.05·sin(x)`. Tolerance: 1e-5 relative
  * (max |a − b| / max(1, |b|)) on every step of the closed loop, float32 steps against float64.
  */
-import { TorchGenerator, createTensor, type Scheduler } from '@latentkit/core';
+import { TorchGenerator, createTensor, type Scheduler, type Tensor } from '@latentkit/core';
 import { schedulerFromConfig } from './scheduler-from-config';
 import { DPMSolverSinglestepScheduler } from './scheduling-dpmsolver-singlestep';
 import { roundHalfEven } from './timestep-spacing';
@@ -68,7 +68,7 @@ function diffusers0251(alphasCumprod: Float32Array, steps: number, initial: Floa
 
 function run(scheduler: Scheduler, steps: number, initial: Float32Array): Float32Array[] {
   scheduler.setTimesteps(steps);
-  let sample = createTensor(DIMS, Float32Array.from(initial));
+  let sample: Tensor<Float32Array> = createTensor(DIMS, Float32Array.from(initial));
   const samples: Float32Array[] = [];
   for (const t of scheduler.timesteps) {
     const output = createTensor(DIMS, sample.data.map((x) => model(x, t)));
@@ -102,7 +102,7 @@ describe("DPMSolverSinglestepScheduler final_sigmas_type", () => {
     scheduler.setTimesteps(10);
     const sigmas = (scheduler as unknown as { sigmas: Float32Array }).sigmas;
     expect(sigmas[sigmas.length - 1]).toBe(0);
-    let sample = createTensor(DIMS, Float32Array.from(initial));
+    let sample: Tensor<Float32Array> = createTensor(DIMS, Float32Array.from(initial));
     let last: ReturnType<Scheduler['step']> | undefined;
     for (const t of scheduler.timesteps) {
       last = scheduler.step(createTensor(DIMS, sample.data.map((x) => model(x, t))), t, sample);
