@@ -5,7 +5,6 @@
  */
 import * as path from 'node:path';
 import {
-  ModelLoadError,
   exists,
   registry as defaultRegistry,
   type ComponentEntry,
@@ -14,7 +13,7 @@ import {
   type PluginRegistry,
   type SupportAnswer,
 } from '@latentkit/core';
-import { nonClipModelType } from '@latentkit/encoder-clip';
+import { nonClipModelType, requireOnnxModel, defineTokenizerPlugin, tokenizerFolderOf } from '@latentkit/encoder-utils';
 import { MultilingualTextEncoder, type MultilingualTextEncoderOptions } from './multilingual-text-encoder';
 import { MultilingualTokenizer, type MultilingualTokenizerOptions } from './multilingual-tokenizer';
 
@@ -38,7 +37,7 @@ export const NON_CLIP_TEXT_ENCODER_CLASSES: readonly string[] = [
 /** Pooled-only encoders: refused, with the reason. */
 const POOLED_ONLY_CLASSES = new Set(['MultilingualCLIP', 'MCLIPModel', 'SentenceTransformer']);
 
-const MULTILINGUAL_TOKENIZER_CLASSES = new Set([
+const MULTILINGUAL_TOKENIZER_CLASSES = [
   'PreTrainedTokenizerFast',
   'XLMRobertaTokenizer',
   'XLMRobertaTokenizerFast',
@@ -46,7 +45,13 @@ const MULTILINGUAL_TOKENIZER_CLASSES = new Set([
   'BertTokenizerFast',
   'T5Tokenizer',
   'T5TokenizerFast',
-]);
+];
+
+/**
+ * Above CLIP's default 0: a `text_encoder*` slot that both plugins claim (`text_encoder_multilingual`
+ * without a config.json to say what it holds) is this plugin's, as the registry orders by priority.
+ */
+const MULTILINGUAL_PRIORITY = 10;
 
 function supportsMultilingualEncoder(entry: ComponentEntry, source?: ComponentSource): SupportAnswer {
   const pair = JSON.stringify([entry.library, entry.className]);
@@ -78,15 +83,11 @@ export const multilingualTextEncoderPlugin: Plugin<MultilingualTextEncoder, Mult
   name: 'multilingual-text-encoder',
   specificationVersion: 'v1',
   kind: 'text-encoder',
+  priority: MULTILINGUAL_PRIORITY,
   supports: supportsMultilingualEncoder,
   async create(source, options = {}) {
-    if (!(await exists(path.join(source.componentPath, 'model.onnx')))) {
-      throw new ModelLoadError({
-        path: source.componentPath,
-        reason: `'${source.entry.slot}' has no model.onnx: export the encoder to ONNX with outputs last_hidden_state [batch, sequence, width]`,
-      });
-    }
-    const tokenizerDir = path.join(source.modelPath, source.entry.slot.replace('text_encoder', 'tokenizer'));
+    await requireOnnxModel(source, 'export the encoder to ONNX with outputs last_hidden_state [batch, sequence, width]');
+    const tokenizerDir = tokenizerFolderOf(source);
     const tokenizer =
       options.tokenizer ??
       ((await exists(path.join(source.componentPath, 'tokenizer.json')))
@@ -117,18 +118,12 @@ export const textEncoderPlugin = multilingualTextEncoderPlugin;
  * registry.register(multilingualTokenizerPlugin);
  * ```
  */
-export const multilingualTokenizerPlugin: Plugin<MultilingualTokenizer, MultilingualTokenizerOptions> = Object.freeze({
+export const multilingualTokenizerPlugin: Plugin<MultilingualTokenizer, MultilingualTokenizerOptions> = defineTokenizerPlugin({
   name: 'multilingual-tokenizer',
-  specificationVersion: 'v1',
-  kind: 'tokenizer',
-  supports(entry: ComponentEntry): SupportAnswer {
-    if (entry.className !== null && MULTILINGUAL_TOKENIZER_CLASSES.has(entry.className)) return true;
-    return { reason: `it loads tokenizer.json tokenizers (${[...MULTILINGUAL_TOKENIZER_CLASSES].join(', ')}), not ${JSON.stringify([entry.library, entry.className])}` };
-  },
-  create(source, options = {}) {
-    return MultilingualTokenizer.fromPretrained(source.componentPath, options);
-  },
-} satisfies Plugin<MultilingualTokenizer, MultilingualTokenizerOptions>);
+  classes: MULTILINGUAL_TOKENIZER_CLASSES,
+  describe: `tokenizer.json tokenizers (${MULTILINGUAL_TOKENIZER_CLASSES.join(', ')})`,
+  load: (folder, options: MultilingualTokenizerOptions) => MultilingualTokenizer.fromPretrained(folder, options),
+});
 
 /**
  * The tokenizer plugin of this package under the name the conventions give it.
