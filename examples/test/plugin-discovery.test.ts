@@ -4,12 +4,13 @@
  * `@latentkit/encoder-multilingual` in its package.json, all carry the `latentkit-plugin` keyword,
  * and `fromPretrained()` registers them by discovery — nothing here calls a `register()`.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PluginRegistry, discoverPlugins } from '@latentkit/core';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { describeWithReference } from '@latentkit/testing';
+import { folderWithHashingEncoder } from '../encoder-plugin/src/__fixtures__/hashing-model-folder';
 
 const examplesDir = path.resolve(__dirname, '..');
 
@@ -34,21 +35,7 @@ describeWithReference('fromPretrained() finds an installed third-party encoder p
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   it('loads a HashingTextEncoder slot with a fresh registry and no register() call', async () => {
-    const folder = path.join(scratch, 'hashing');
-    mkdirSync(path.join(folder, 'text_encoder'), { recursive: true });
-    for (const slot of ['unet', 'vae_decoder', 'vae_encoder', 'scheduler']) symlinkSync(path.join(tinySd, slot), path.join(folder, slot), 'dir');
-    writeFileSync(
-      path.join(folder, 'model_index.json'),
-      JSON.stringify({
-        _class_name: 'OnnxStableDiffusionPipeline',
-        scheduler: ['diffusers', 'PNDMScheduler'],
-        text_encoder: ['latentkit-example', 'HashingTextEncoder'],
-        unet: ['diffusers', 'OnnxRuntimeModel'],
-        vae_decoder: ['diffusers', 'OnnxRuntimeModel'],
-        vae_encoder: ['diffusers', 'OnnxRuntimeModel'],
-      }),
-    );
-    writeFileSync(path.join(folder, 'text_encoder', 'config.json'), JSON.stringify({ hidden_size: 32, max_position_embeddings: 77 }));
+    const folder = folderWithHashingEncoder(scratch, tinySd, 'hashing', 32);
     const registry = new PluginRegistry();
     const pipeline = await StableDiffusionPipeline.fromPretrained(folder, { registry, pluginSearch: [examplesDir], sessionOptions: { threads: 1 } });
     try {
