@@ -7,14 +7,13 @@
 import {
   ModelLoadError,
   exists,
-  registry as defaultRegistry,
   type ComponentEntry,
   type ComponentSource,
   type Plugin,
   type PluginRegistry,
   type SupportAnswer,
 } from '@latentkit/core';
-import { nonClipModelType, requireOnnxModel, defineTokenizerPlugin, tokenizerFolderOf } from '@latentkit/encoder-utils';
+import { defineTokenizerPlugin, nonClipModelType, pluginRegistrar, requireOnnxModel, tokenizerFolderOf } from '@latentkit/encoder-utils';
 import { CLIPTextEncoder, type CLIPTextEncoderOptions } from './clip-text-encoder';
 import { CLIPTokenizer, type CLIPTokenizerOptions } from './clip-tokenizer';
 
@@ -114,6 +113,4 @@ export const tokenizerPlugin = clipTokenizerPlugin;
  * register();
  * ```
  */
-export function register(registry: PluginRegistry = defaultRegistry): PluginRegistry {
-  return registry.register(clipTextEncoderPlugin).register(clipTokenizerPlugin);
-}
+export const register: (registry?: PluginRegistry) => PluginRegistry = pluginRegistrar(clipTextEncoderPlugin, clipTokenizerPlugin);

@@ -6,14 +6,13 @@
 import * as path from 'node:path';
 import {
   exists,
-  registry as defaultRegistry,
   type ComponentEntry,
   type ComponentSource,
   type Plugin,
   type PluginRegistry,
   type SupportAnswer,
 } from '@latentkit/core';
-import { nonClipModelType, requireOnnxModel, defineTokenizerPlugin, tokenizerFolderOf } from '@latentkit/encoder-utils';
+import { defineTokenizerPlugin, nonClipModelType, pluginRegistrar, requireOnnxModel, tokenizerFolderOf } from '@latentkit/encoder-utils';
 import { MultilingualTextEncoder, type MultilingualTextEncoderOptions } from './multilingual-text-encoder';
 import { MultilingualTokenizer, type MultilingualTokenizerOptions } from './multilingual-tokenizer';
 
@@ -145,6 +144,4 @@ export const tokenizerPlugin = multilingualTokenizerPlugin;
  * register();
  * ```
  */
-export function register(registry: PluginRegistry = defaultRegistry): PluginRegistry {
-  return registry.register(multilingualTextEncoderPlugin).register(multilingualTokenizerPlugin);
-}
+export const register: (registry?: PluginRegistry) => PluginRegistry = pluginRegistrar(multilingualTextEncoderPlugin, multilingualTokenizerPlugin);

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { InvalidArgumentError, ModelLoadError, type ComponentSource } from '@latentkit/core';
-import { assertFromPretrainedArguments, assertTokenizerFitsPositions, defineTokenizerPlugin, requireOnnxModel, tokenizerFolderOf } from './text-encoder-plugins';
+import { InvalidArgumentError, ModelLoadError, PluginRegistry, type ComponentSource } from '@latentkit/core';
+import { assertFromPretrainedArguments, assertTokenizerFitsPositions, defineTokenizerPlugin, pluginRegistrar, requireOnnxModel, tokenizerFolderOf } from './text-encoder-plugins';
 
 const source = (slot: string, componentPath = `/m/${slot}`): ComponentSource => ({ modelPath: '/m', componentPath, entry: { slot, library: 'diffusers', className: 'OnnxRuntimeModel' } });
 
@@ -39,5 +39,13 @@ describe('text-encoder plugin helpers', () => {
       /the tokenizer pads to 77 tokens but the encoder has 64 positions: use its own tokenizer/,
     );
     expect(() => assertTokenizerFitsPositions('/m/text_encoder', {}, 77, 'x')).not.toThrow();
+  });
+
+  it('pluginRegistrar makes an idempotent register(registry) that returns the registry', () => {
+    const plugin = defineTokenizerPlugin({ name: 't', classes: ['X'], describe: 'X', load: () => ({}) as never });
+    const register = pluginRegistrar(plugin);
+    const registry = new PluginRegistry();
+    expect(register(register(registry))).toBe(registry);
+    expect(registry.list('tokenizer')).toEqual([plugin]);
   });
 });

@@ -8,9 +8,12 @@ import {
   InvalidArgumentError,
   ModelLoadError,
   exists,
+  registry as defaultRegistry,
+  type AnyPlugin,
   type ComponentEntry,
   type ComponentSource,
   type Plugin,
+  type PluginRegistry,
   type SupportAnswer,
   type Tokenizer,
 } from '@latentkit/core';
@@ -100,4 +103,20 @@ export function assertTokenizerFitsPositions(componentDir: string, config: Reado
   if (typeof positions === 'number' && tokenizerLength > positions) {
     throw new ModelLoadError({ path: componentDir, reason: `the tokenizer pads to ${tokenizerLength} tokens but the encoder has ${positions} positions: ${fix}` });
   }
+}
+
+/**
+ * A plugin package's `register(registry?)`: adds its plugins to the registry given (default: the
+ * process-wide one) and returns it. Registering twice is a no-op, as for every plugin.
+ *
+ * @example
+ * ```ts
+ * export const register = pluginRegistrar(myTextEncoderPlugin, myTokenizerPlugin);
+ * ```
+ */
+export function pluginRegistrar(...plugins: readonly AnyPlugin[]): (registry?: PluginRegistry) => PluginRegistry {
+  return (registry: PluginRegistry = defaultRegistry) => {
+    for (const plugin of plugins) registry.register(plugin);
+    return registry;
+  };
 }
