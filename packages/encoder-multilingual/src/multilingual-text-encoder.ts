@@ -15,7 +15,6 @@ import type * as ort from 'onnxruntime-node';
 import {
   assertPromptList,
   ComponentMismatchError,
-  InvalidArgumentError,
   ModelLoadError,
   StateError,
   createTensor,
