@@ -7,6 +7,7 @@ import type { SchedulerStepOutput, StepOptions, Tensor } from '@latentkit/core';
 import { KDPM2SchedulerBase, type KDPM2SchedulerConfig } from './kdpm2-scheduler-base';
 import { logMidpoints } from './kdpm2-sigmas';
 import type { SchedulerOptions } from './scheduler-base';
+import { SIGMA_SCHEDULER_DEFAULTS } from './sigma-scheduler-base';
 
 /** `KDPM2DiscreteScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
 export type KDPM2DiscreteSchedulerConfig = KDPM2SchedulerConfig;
@@ -20,16 +21,11 @@ export type KDPM2DiscreteSchedulerConfig = KDPM2SchedulerConfig;
  * ```
  */
 export const KDPM2_DISCRETE_DEFAULTS: KDPM2DiscreteSchedulerConfig = {
-  num_train_timesteps: 1000,
+  ...SIGMA_SCHEDULER_DEFAULTS,
   beta_start: 0.00085,
   beta_end: 0.012,
-  beta_schedule: 'linear',
-  trained_betas: null,
   use_karras_sigmas: false,
   use_exponential_sigmas: false,
-  prediction_type: 'epsilon',
-  timestep_spacing: 'linspace',
-  steps_offset: 0,
 };
 
 /**
