@@ -6,7 +6,7 @@
  * the best of several timed batches (other processes only ever slow a run down).
  */
 import os from 'node:os';
-import { guidanceStep, guidanceStepJs } from '../src/guidance-step';
+import { guidanceStep, guidanceStepJs } from './guidance-step';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/float16';
 import { latentsToRgb8Js } from '../src/latents-to-rgb8';
 import { float16ToFloat32, float32ToFloat16, isNative, latentsToRgb8, nativeStatus } from '../src/index';

@@ -2,7 +2,6 @@ import { addonLoadResult } from './load-addon';
 import {
   float16ToFloat32,
   float32ToFloat16,
-  guidanceStep,
   latentsToRgb8,
   multiHeadAttention,
   type MultiHeadAttentionOptions,
@@ -58,13 +57,6 @@ describe('multiHeadAttention rejects bad arguments', () => {
 describe('the element-wise entry points reject bad arguments', () => {
   const x = new Float32Array(8);
   test.each<[string, () => unknown, ErrorConstructor, RegExp]>([
-    ['guidanceStep without coefficients', () => guidanceStep({ sample: x, uncond: x } as never), TypeError, /sampleCoefficient must be a number/],
-    ['guidanceStep short cond', () => guidanceStep({ sample: x, uncond: x, cond: new Float32Array(4), sampleCoefficient: 1, predictionCoefficient: 1 }), RangeError, /cond has 4 elements; expected 8/],
-    ['guidanceStep partial overlap', () => {
-      const buffer = new Float32Array(12);
-      return guidanceStep({ sample: buffer.subarray(0, 8), uncond: x, sampleCoefficient: 1, predictionCoefficient: 1, out: buffer.subarray(2, 10) });
-    }, RangeError, /out partly overlaps sample/],
-    ['guidanceStep infinite scale', () => guidanceStep({ sample: x, uncond: x, cond: x, guidanceScale: Infinity, sampleCoefficient: 1, predictionCoefficient: 1 }), RangeError, /guidanceScale must be a finite number/],
     ['float32ToFloat16 of a Uint16Array', () => float32ToFloat16(new Uint16Array(3) as never), TypeError, /input must be a Float32Array/],
     ['float16ToFloat32 out length', () => float16ToFloat32(new Uint16Array(3), new Float32Array(2)), RangeError, /out has 2 elements; expected 3/],
     ['latentsToRgb8 length', () => latentsToRgb8(new Float32Array(10), { batch: 1, height: 2, width: 2 }), RangeError, /image has 10 elements; expected 12/],

@@ -1,20 +1,15 @@
 /**
- * @latentkit/native: fused attention and denoising-step kernels in C++ (AVX-512 / AVX2, all
- * cores) and CUDA, each with a pure-TypeScript twin that serves the call when the addon is not
+ * @latentkit/native: fused attention, float16 and image-conversion kernels in C++ (AVX-512 / AVX2,
+ * all cores) and CUDA, each with a pure-TypeScript twin that serves the call when the addon is not
  * available (or with LATENTKIT_NATIVE=0). The addon comes from the prebuilt platform package
  * `@latentkit/native-<platform>-<arch>[-<libc>]`, else a build from source (`npx latentkit-native-build`).
+ * (The fused guidance + scheduler step lives in bench/: it is measured there, not used by the
+ * generation path.)
  */
 import { addonLoadResult, type AddonSource } from './load-addon';
 
 export { multiHeadAttention, multiHeadAttentionAsync, type MultiHeadAttentionOptions } from './multi-head-attention';
 export { MAX_HEAD_DIM } from './attention-shape';
-export { guidanceStep, type GuidanceStepOptions } from './guidance-step';
-export {
-  ddimStepCoefficients,
-  eulerStepCoefficients,
-  eulerAncestralStepCoefficients,
-  type StepCoefficients,
-} from './scheduler-coefficients';
 export { float32ToFloat16, float16ToFloat32 } from './float16';
 export { latentsToRgb8, type LatentsToRgb8Options } from './latents-to-rgb8';
 export { releaseFreedMemory, cHeapStatistics, type CHeapStatistics } from './release-freed-memory';

@@ -3,13 +3,14 @@
  * through the registry for a model folder whose text encoder is a `HashingTextEncoder`, rejects it
  * when its width does not fit the UNet, and generates with it when it does.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { IncompatibleComponentsError } from '@latentkit/core';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { describeWithReference } from '@latentkit/testing';
-import { HASHING_TEXT_ENCODER_CLASS, register } from './hashing-encoder-plugin';
+import { folderWithHashingEncoder as hashingModelFolder } from './__fixtures__/hashing-model-folder';
+import { register } from './hashing-encoder-plugin';
 
 describeWithReference('fromPretrained() with the hashing encoder in tiny-sd', ['tiny-sd', 'onnx'], (tinySd) => {
   let scratch: string;
@@ -19,25 +20,7 @@ describeWithReference('fromPretrained() with the hashing encoder in tiny-sd', ['
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  /** tiny-sd's UNet, VAE and scheduler (linked, not copied) with a hashing text encoder of the given width. */
-  function folderWithHashingEncoder(name: string, hiddenSize: number): string {
-    const folder = path.join(scratch, name);
-    mkdirSync(path.join(folder, 'text_encoder'), { recursive: true });
-    for (const slot of ['unet', 'vae_decoder', 'vae_encoder', 'scheduler']) symlinkSync(path.join(tinySd, slot), path.join(folder, slot), 'dir');
-    writeFileSync(
-      path.join(folder, 'model_index.json'),
-      JSON.stringify({
-        _class_name: 'OnnxStableDiffusionPipeline',
-        scheduler: ['diffusers', 'PNDMScheduler'],
-        text_encoder: ['latentkit-example', HASHING_TEXT_ENCODER_CLASS],
-        unet: ['diffusers', 'OnnxRuntimeModel'],
-        vae_decoder: ['diffusers', 'OnnxRuntimeModel'],
-        vae_encoder: ['diffusers', 'OnnxRuntimeModel'],
-      }),
-    );
-    writeFileSync(path.join(folder, 'text_encoder', 'config.json'), JSON.stringify({ hidden_size: hiddenSize, max_position_embeddings: 77 }));
-    return folder;
-  }
+  const folderWithHashingEncoder = (name: string, hiddenSize: number) => hashingModelFolder(scratch, tinySd, name, hiddenSize);
 
   it('rejects a 64-wide hashing encoder against the 32-wide UNet, with the width in the message', async () => {
     const error = await StableDiffusionPipeline.fromPretrained(folderWithHashingEncoder('wide', 64)).catch((e: unknown) => e);

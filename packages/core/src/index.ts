@@ -18,3 +18,4 @@ export * from './config';
 export * from './model-folder';
 export * from './session-options';
 export * from './compatibility';
+export * from './plugin-discovery';

@@ -1,5 +1,5 @@
 import { PluginResolutionError } from './errors';
-import { type ComponentEntry, type Plugin, PluginRegistry, registry as globalRegistry } from './registry';
+import { type ComponentEntry, type ComponentSource, type Plugin, type PluginV1, type PluginV2, PluginRegistry, createWithPlugin, registry as globalRegistry } from './registry';
 
 const clipEntry: ComponentEntry = { slot: 'text_encoder', library: 'diffusers', className: 'OnnxRuntimeModel' };
 
@@ -15,6 +15,38 @@ function plugin(name: string, overrides: Partial<Plugin> = {}): Plugin {
 }
 
 describe('PluginRegistry', () => {
+  it('holds v1 and v2 plugins side by side and calls each with its own create() signature', async () => {
+    const registry = new PluginRegistry();
+    const source: ComponentSource = { modelPath: '/m', componentPath: '/m/text_encoder', entry: clipEntry };
+    const tokenizer: PluginV1<{ tokenizer: string }> = {
+      name: 'old-tokenizer',
+      specificationVersion: 'v1',
+      kind: 'tokenizer',
+      supports: () => true,
+      create: (_source, options) => ({ tokenizer: `v1 with ${JSON.stringify(options)}` }),
+    };
+    const encoder: PluginV2<{ encoder: string; tokenizer: unknown; signal?: AbortSignal }, { width: number }> = {
+      name: 'new-encoder',
+      specificationVersion: 'v2',
+      kind: 'text-encoder',
+      priority: 1,
+      supports: (entry) => entry.className === 'OnnxRuntimeModel',
+      // A v2 plugin loads its sub-components through the registry it is given.
+      async create(given, { options, registry: from, signal }) {
+        const sub = await from.create('tokenizer', { ...given, componentPath: '/m/tokenizer' }, { lower: true });
+        return { encoder: `v2 ${given.componentPath} width ${options?.width}`, tokenizer: sub, signal };
+      },
+    };
+    const legacy = plugin('legacy-encoder');
+    registry.register(tokenizer).register(encoder).register(legacy);
+    const controller = new AbortController();
+    const created = await registry.create<{ encoder: string; tokenizer: unknown; signal?: AbortSignal }>('text-encoder', source, { width: 768 }, { signal: controller.signal });
+    expect(created).toEqual({ encoder: 'v2 /m/text_encoder width 768', tokenizer: { tokenizer: 'v1 with {"lower":true}' }, signal: controller.signal });
+    // The v1 plugin is still chosen when hinted, and gets its options as before.
+    expect(await registry.create('text-encoder', source, undefined, { hints: ['legacy-encoder'] })).toEqual({ name: 'legacy-encoder' });
+    expect(await createWithPlugin(tokenizer, source, { options: 7, registry })).toEqual({ tokenizer: 'v1 with 7' });
+  });
+
   it('registering the same plugin twice is a no-op', () => {
     const registry = new PluginRegistry();
     const p = plugin('clip');
@@ -34,8 +66,8 @@ describe('PluginRegistry', () => {
 
   it('validates plugin objects loudly', () => {
     const registry = new PluginRegistry();
-    expect(() => registry.register(plugin('x', { specificationVersion: 'v2' as 'v1' }))).toThrow(
-      "plugin 'x'.specificationVersion must be 'v1', got \"v2\"",
+    expect(() => registry.register(plugin('x', { specificationVersion: 'v3' as 'v1' }))).toThrow(
+      "plugin 'x'.specificationVersion must be 'v1' | 'v2', got \"v3\"",
     );
     expect(() => registry.register(plugin('', {}))).toThrow('plugin.name must be a non-empty string');
     expect(() => registry.register(plugin('y', { kind: 'vocoder' as 'unet' }))).toThrow("plugin 'y'.kind must be");

@@ -35,11 +35,11 @@ export interface ComponentSource {
 export type SupportAnswer = true | { reason: string };
 
 /**
- * A latentkit plugin.
+ * A latentkit plugin, specification v1: `create(source, options)`.
  *
  * @example
  * ```ts
- * const plugin: Plugin<TextEncoder> = {
+ * const plugin: PluginV1<TextEncoder> = {
  *   name: 'my-encoder',
  *   specificationVersion: 'v1',
  *   kind: 'text-encoder',
@@ -49,7 +49,7 @@ export type SupportAnswer = true | { reason: string };
  * registry.register(plugin);
  * ```
  */
-export interface Plugin<T = unknown, O = unknown> {
+export interface PluginV1<T = unknown, O = unknown> {
   readonly name: string;
   readonly specificationVersion: 'v1';
   readonly kind: PluginKind;
@@ -65,19 +65,82 @@ export interface Plugin<T = unknown, O = unknown> {
   create(source: ComponentSource, options?: O): Promise<T> | T;
 }
 
+/** What a v2 plugin's `create()` receives besides the source. */
+export interface PluginCreateContext<O = unknown> {
+  /** The caller's options for this component (`sessionOptions`, …). */
+  readonly options?: O;
+  /** The registry creating the component: a plugin resolves the parts it needs (its tokenizer) here. */
+  readonly registry: PluginRegistry;
+  /** Cancels a long load. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A latentkit plugin, specification v2: `create(source, context)` gets the registry (to load
+ * the sub-components it needs through their plugins) and an abort signal beside the options.
+ * Registries accept v1 and v2 plugins side by side (as vercel/ai keeps its `specificationVersion`s).
+ *
+ * @example
+ * ```ts
+ * const plugin: PluginV2<TextEncoder, MyOptions> = {
+ *   name: 'my-encoder',
+ *   specificationVersion: 'v2',
+ *   kind: 'text-encoder',
+ *   supports: (entry) => entry.className === 'MyEncoder' || { reason: 'not a MyEncoder' },
+ *   async create(source, { options, registry, signal }) {
+ *     const tokenizer = await registry.create<Tokenizer>('tokenizer', tokenizerSourceOf(source), undefined, { signal });
+ *     return MyEncoder.load(source.componentPath, { ...options, tokenizer });
+ *   },
+ * };
+ * ```
+ */
+export interface PluginV2<T = unknown, O = unknown> extends Omit<PluginV1<T, O>, 'specificationVersion' | 'create'> {
+  readonly specificationVersion: 'v2';
+  create(source: ComponentSource, context: PluginCreateContext<O>): Promise<T> | T;
+}
+
+/**
+ * The v1 plugin interface under its first name: code written against v1 (`const p: Plugin<X>`,
+ * `p.create(source, options)`) keeps compiling.
+ */
+export type Plugin<T = unknown, O = unknown> = PluginV1<T, O>;
+
+/** Any plugin a registry accepts: every specification version this release implements. */
+export type AnyPlugin<T = unknown, O = unknown> = PluginV1<T, O> | PluginV2<T, O>;
+
+/** The plugin specification versions this release of `@latentkit/core` implements. */
+export const PLUGIN_SPECIFICATION_VERSIONS = ['v1', 'v2'] as const;
+
+/**
+ * Creates a component with a plugin of any specification version, as the registry does.
+ *
+ * @example
+ * ```ts
+ * const encoder = await createWithPlugin(plugin, source, { options: { sessionOptions }, registry });
+ * ```
+ */
+export function createWithPlugin<T, O>(plugin: AnyPlugin<T, O>, source: ComponentSource, context: PluginCreateContext<O>): Promise<T> {
+  return Promise.resolve().then(() => (plugin.specificationVersion === 'v2' ? plugin.create(source, context) : plugin.create(source, context.options)));
+}
+
 export interface ResolveOptions {
   /** Plugin names to try first, in order, before the others by priority. */
   hints?: readonly string[];
   /** The component being loaded, handed to each plugin's `supports()` (set by `create()`). */
   source?: ComponentSource;
+  /** Cancels the load; v2 plugins receive it in their `create()` context. */
+  signal?: AbortSignal;
 }
 
 /** Holds plugins by kind and name. */
 export class PluginRegistry {
-  private readonly plugins = new Map<string, Plugin>();
+  private readonly plugins = new Map<string, AnyPlugin>();
 
   /** Adds a plugin. The same object twice is a no-op; another plugin under a taken name throws. */
-  register(plugin: Plugin): this {
+  register(plugin: PluginV1): this;
+  register(plugin: PluginV2): this;
+  register(plugin: AnyPlugin): this;
+  register(plugin: AnyPlugin): this {
     validatePlugin(plugin);
     const key = `${plugin.kind}:${plugin.name}`;
     const existing = this.plugins.get(key);
@@ -98,12 +161,12 @@ export class PluginRegistry {
     return this.plugins.delete(`${kind}:${name}`);
   }
 
-  get(kind: PluginKind, name: string): Plugin | undefined {
+  get(kind: PluginKind, name: string): AnyPlugin | undefined {
     return this.plugins.get(`${kind}:${name}`);
   }
 
   /** Plugins of a kind, highest priority first (ties keep registration order). */
-  list(kind?: PluginKind): Plugin[] {
+  list(kind?: PluginKind): AnyPlugin[] {
     const all = [...this.plugins.values()].filter((p) => kind === undefined || p.kind === kind);
     return all
       .map((plugin, index) => ({ plugin, index }))
@@ -112,9 +175,9 @@ export class PluginRegistry {
   }
 
   /** The first plugin that supports the entry: hinted ones first, then by priority. */
-  resolve<T = unknown>(kind: PluginKind, entry: ComponentEntry, options: ResolveOptions = {}): Plugin<T> {
+  resolve<T = unknown>(kind: PluginKind, entry: ComponentEntry, options: ResolveOptions = {}): AnyPlugin<T> {
     const declined: { plugin: string; reason: string }[] = [];
-    const ordered: Plugin[] = [];
+    const ordered: AnyPlugin[] = [];
     for (const hint of options.hints ?? []) {
       const plugin = this.get(kind, hint);
       if (plugin) ordered.push(plugin);
@@ -128,7 +191,7 @@ export class PluginRegistry {
       } catch (error) {
         answer = { reason: `supports() threw: ${error instanceof Error ? error.message : String(error)}` };
       }
-      if (answer === true) return plugin as Plugin<T>;
+      if (answer === true) return plugin as AnyPlugin<T>;
       declined.push({ plugin: plugin.name, reason: answer === false ? 'does not support this entry' : answer.reason });
     }
     throw new PluginResolutionError({ slot: entry.slot, entry: [entry.library, entry.className], declined });
@@ -137,25 +200,25 @@ export class PluginRegistry {
   /** Resolves a plugin (its `supports()` sees the source and its config) and creates the component. */
   async create<T = unknown>(kind: PluginKind, source: ComponentSource, options?: unknown, resolve?: ResolveOptions): Promise<T> {
     const plugin = this.resolve<T>(kind, source.entry, { ...resolve, source });
-    return plugin.create(source, options);
+    return createWithPlugin(plugin, source, { options, registry: this, signal: resolve?.signal });
   }
 }
 
 const KINDS: readonly PluginKind[] = ['text-encoder', 'scheduler', 'unet', 'vae', 'tokenizer'];
 
-function validatePlugin(plugin: Plugin): void {
+function validatePlugin(plugin: AnyPlugin): void {
   if (typeof plugin !== 'object' || plugin === null) {
     throw new InvalidArgumentError({ name: 'plugin', expected: 'a plugin object', actual: plugin });
   }
   if (typeof plugin.name !== 'string' || plugin.name.length === 0) {
     throw new InvalidArgumentError({ name: 'plugin.name', expected: 'a non-empty string', actual: plugin.name });
   }
-  if (plugin.specificationVersion !== 'v1') {
+  if (!(PLUGIN_SPECIFICATION_VERSIONS as readonly unknown[]).includes(plugin.specificationVersion)) {
     throw new InvalidArgumentError({
       name: `plugin '${plugin.name}'.specificationVersion`,
-      expected: "'v1'",
+      expected: PLUGIN_SPECIFICATION_VERSIONS.map((v) => `'${v}'`).join(' | '),
       actual: plugin.specificationVersion,
-      hint: 'this version of @latentkit/core implements specification v1; upgrade @latentkit/core or build the plugin against v1',
+      hint: `this version of @latentkit/core implements plugin specifications ${PLUGIN_SPECIFICATION_VERSIONS.join(' and ')}; upgrade @latentkit/core or build the plugin against one of them`,
     });
   }
   if (!KINDS.includes(plugin.kind)) {

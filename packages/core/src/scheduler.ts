@@ -1,4 +1,5 @@
 /** The scheduler contract, diffusers' in camelCase. A scheduler is a fixed algorithm: it has no weights. */
+import { InvalidArgumentError } from './errors';
 import type { Generator } from './generator';
 import type { Tensor } from './tensor';
 import type { PredictionType } from './unet';
@@ -63,5 +64,31 @@ export interface Scheduler {
   addNoise(original: Tensor<Float32Array>, noise: Tensor<Float32Array>, timesteps: readonly number[]): Tensor<Float32Array>;
   /** For img2img: timesteps starting part-way along the schedule, with `strength` in (0, 1]. */
   getImg2ImgTimesteps?(numInferenceSteps: number, strength: number): { timesteps: readonly number[]; startIndex: number };
+  /**
+   * A fresh scheduler of the same class and configuration, with no run state. Schedulers keep
+   * state between steps, so a pipeline runs every call on its own clone; a scheduler without
+   * `clone()` runs one call at a time.
+   */
+  clone?(): Scheduler;
   dispose?(): void;
+}
+
+/**
+ * Where img2img starts in a schedule, as diffusers' `StableDiffusionImg2ImgPipeline.get_timesteps`:
+ * it denoises the last `min(⌊n·strength⌋, n)` of n steps, so it skips the first
+ * `n − min(⌊n·strength⌋, n)` steps, each `order` timesteps long. The one rule every scheduler
+ * and the pipeline use.
+ *
+ * @example
+ * ```ts
+ * img2imgStartIndex(50, 0.8, 1); // 10: timesteps[10..] are denoised
+ * img2imgStartIndex(10, 0.5, 2); // 10 (Heun: two timesteps a step)
+ * ```
+ */
+export function img2imgStartIndex(numInferenceSteps: number, strength: number, order = 1): number {
+  if (typeof strength !== 'number' || !(strength > 0 && strength <= 1)) {
+    throw new InvalidArgumentError({ name: 'strength', expected: 'a number in (0, 1]', actual: strength, hint: '1 ignores the input image, 0.3 keeps most of it' });
+  }
+  const denoised = Math.min(Math.floor(numInferenceSteps * strength), numInferenceSteps);
+  return Math.max(numInferenceSteps - denoised, 0) * order;
 }

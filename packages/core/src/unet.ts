@@ -32,6 +32,17 @@ export interface UNet {
   readonly sampleSize?: number;
   /** What the model predicts, when its config says. */
   readonly predictionType?: PredictionType;
+  /**
+   * `[height, width]` of the only latent an export with fixed spatial axes accepts (undefined:
+   * any size). The pipeline refuses other image sizes before running anything.
+   */
+  readonly fixedSampleSize?: readonly [height: number, width: number];
+  /**
+   * The latent sides this UNet accepts are multiples of this (2^(down-sampling stages): its skip
+   * connections need the halves to line up again). Undefined: not known. The pipeline refuses
+   * other image sizes before running anything, naming the nearest valid ones.
+   */
+  readonly sampleMultiple?: number;
   predict(input: UNetInput): Promise<Tensor<Float32Array>>;
   dispose?(): Promise<void> | void;
 }

@@ -3,7 +3,7 @@ import { ModelLoadError, PluginRegistry, readModelFolder } from '@latentkit/core
 import { describePluginConformance } from '@latentkit/testing';
 import { CLIPTextEncoder } from './clip-text-encoder';
 import { CLIPTokenizer } from './clip-tokenizer';
-import { clipTextEncoderPlugin, clipTokenizerPlugin, nonClipModelType, register, textEncoderPlugin } from './clip-plugins';
+import { clipTextEncoderPlugin, clipTokenizerPlugin, register, textEncoderPlugin } from './clip-plugins';
 import { sharedPath } from './__fixtures__/shared-data';
 import { existsSync } from 'node:fs';
 
@@ -33,10 +33,13 @@ describe('CLIP plugins', () => {
     expect(textEncoderPlugin).toBe(clipTextEncoderPlugin);
   });
 
-  it('supports ["transformers", "CLIPTextModel"] and declines the multilingual slot with a reason', () => {
+  it('supports ["transformers", "CLIPTextModel"] in text_encoder* slots, names no other plugin\'s slot, and declines other slots with a reason', () => {
     expect(clipTextEncoderPlugin.supports({ slot: 'text_encoder', library: 'transformers', className: 'CLIPTextModel' })).toBe(true);
-    expect(clipTextEncoderPlugin.supports({ slot: 'text_encoder_multilingual', library: 'diffusers', className: 'OnnxRuntimeModel' })).toEqual({
-      reason: expect.stringMatching(/not slot 'text_encoder_multilingual'/),
+    expect(clipTextEncoderPlugin.supports({ slot: 'text_encoder_2', library: 'transformers', className: 'CLIPTextModelWithProjection' })).toBe(true);
+    // Another plugin may claim the same slot: the registry's priority decides, not this plugin.
+    expect(clipTextEncoderPlugin.priority ?? 0).toBe(0);
+    expect(clipTextEncoderPlugin.supports({ slot: 'unet', library: 'diffusers', className: 'OnnxRuntimeModel' })).toEqual({
+      reason: expect.stringMatching(/not slot 'unet'/),
     });
   });
 
@@ -66,14 +69,6 @@ describe('CLIP plugins', () => {
       config: { model_type: 'xlm-roberta' },
     };
     await expect(clipTextEncoderPlugin.create(source)).rejects.toThrow(/model_type 'xlm-roberta', not a CLIP text model: register @latentkit\/encoder-multilingual/);
-  });
-
-  it('nonClipModelType names a config that is not CLIP, and nothing else', () => {
-    expect(nonClipModelType({ model_type: 'xlm-roberta' })).toBe('xlm-roberta');
-    expect(nonClipModelType({ model_type: 'clip_text_model' })).toBeUndefined();
-    expect(nonClipModelType({ model_type: 3 })).toBeUndefined();
-    expect(nonClipModelType({})).toBeUndefined();
-    expect(nonClipModelType(undefined)).toBeUndefined();
   });
 
   it('supports() declines an ONNX export whose config names another model_type, and says so', () => {

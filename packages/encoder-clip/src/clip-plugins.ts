@@ -4,44 +4,29 @@
  * `["transformers", "CLIPTextModel"]` when the folder holds a `model.onnx`, and
  * `tokenizer: ["transformers", "CLIPTokenizer"]`.
  */
-import * as path from 'node:path';
 import {
   ModelLoadError,
   exists,
-  registry as defaultRegistry,
   type ComponentEntry,
   type ComponentSource,
   type Plugin,
   type PluginRegistry,
   type SupportAnswer,
 } from '@latentkit/core';
+import { defineTokenizerPlugin, nonClipModelType, pluginRegistrar, requireOnnxModel, tokenizerFolderOf } from '@latentkit/encoder-utils';
 import { CLIPTextEncoder, type CLIPTextEncoderOptions } from './clip-text-encoder';
 import { CLIPTokenizer, type CLIPTokenizerOptions } from './clip-tokenizer';
 
 const CLIP_TEXT_CLASSES = new Set(['CLIPTextModel', 'CLIPTextModelWithProjection']);
-const CLIP_TOKENIZER_CLASSES = new Set(['CLIPTokenizer', 'CLIPTokenizerFast']);
 
 /**
- * The `model_type` a component's `config.json` names when it is not a CLIP text model (`'bert'`,
- * `'xlm-roberta'`, …), else undefined (CLIP, or no config to say). An ONNX export names no
- * architecture in `model_index.json`, so this is how plugins tell CLIP from other encoders.
- *
- * @example
- * ```ts
- * nonClipModelType({ model_type: 'xlm-roberta' }); // 'xlm-roberta'
- * nonClipModelType({ model_type: 'clip_text_model' }); // undefined
- * ```
+ * CLIP's claim: a `text_encoder*` slot holding an ONNX export or a transformers CLIP class, unless
+ * its config.json names another `model_type`. Which plugin loads a slot that others claim too
+ * (`text_encoder_multilingual`) is the registry's choice by priority: this one has the default 0.
  */
-export function nonClipModelType(config: Readonly<Record<string, unknown>> | undefined): string | undefined {
-  const modelType = config?.model_type;
-  return typeof modelType === 'string' && !modelType.startsWith('clip') ? modelType : undefined;
-}
-
 function supportsClipTextEncoder(entry: ComponentEntry, source?: ComponentSource): SupportAnswer {
   const pair = JSON.stringify([entry.library, entry.className]);
-  if (!entry.slot.startsWith('text_encoder') || entry.slot === 'text_encoder_multilingual') {
-    return { reason: `it loads CLIP text encoders in slot 'text_encoder', not slot '${entry.slot}'` };
-  }
+  if (!entry.slot.startsWith('text_encoder')) return { reason: `it loads CLIP text encoders in 'text_encoder*' slots, not slot '${entry.slot}'` };
   const onnx = entry.library === 'diffusers' && entry.className === 'OnnxRuntimeModel';
   if (!onnx && !(entry.library === 'transformers' && entry.className !== null && CLIP_TEXT_CLASSES.has(entry.className))) {
     return { reason: `it loads ["diffusers", "OnnxRuntimeModel"] or ["transformers", "CLIPTextModel"] exported to ONNX, not ${pair}` };
@@ -67,13 +52,7 @@ export const clipTextEncoderPlugin: Plugin<CLIPTextEncoder, CLIPTextEncoderOptio
   kind: 'text-encoder',
   supports: supportsClipTextEncoder,
   async create(source, options = {}) {
-    const modelFile = path.join(source.componentPath, 'model.onnx');
-    if (!(await exists(modelFile))) {
-      throw new ModelLoadError({
-        path: source.componentPath,
-        reason: `'${source.entry.slot}' has no model.onnx: export the text encoder to ONNX (e.g. with diffusers' convert_stable_diffusion_checkpoint_to_onnx.py)`,
-      });
-    }
+    await requireOnnxModel(source, "export the text encoder to ONNX (e.g. with diffusers' convert_stable_diffusion_checkpoint_to_onnx.py)");
     const modelType = nonClipModelType(source.config);
     if (modelType !== undefined) {
       throw new ModelLoadError({
@@ -83,7 +62,7 @@ export const clipTextEncoderPlugin: Plugin<CLIPTextEncoder, CLIPTextEncoderOptio
           `whose plugin the registry then picks for it`,
       });
     }
-    const tokenizerDir = path.join(source.modelPath, source.entry.slot.replace('text_encoder', 'tokenizer'));
+    const tokenizerDir = tokenizerFolderOf(source);
     const tokenizer = options.tokenizer ?? ((await exists(tokenizerDir)) ? await CLIPTokenizer.fromPretrained(tokenizerDir) : undefined);
     return CLIPTextEncoder.fromPretrained(source.componentPath, { ...options, tokenizer });
   },
@@ -107,18 +86,12 @@ export const textEncoderPlugin = clipTextEncoderPlugin;
  * registry.register(clipTokenizerPlugin);
  * ```
  */
-export const clipTokenizerPlugin: Plugin<CLIPTokenizer, CLIPTokenizerOptions> = Object.freeze({
+export const clipTokenizerPlugin: Plugin<CLIPTokenizer, CLIPTokenizerOptions> = defineTokenizerPlugin({
   name: 'clip-tokenizer',
-  specificationVersion: 'v1',
-  kind: 'tokenizer',
-  supports(entry: ComponentEntry): SupportAnswer {
-    if (entry.className !== null && CLIP_TOKENIZER_CLASSES.has(entry.className)) return true;
-    return { reason: `it loads ["transformers", "CLIPTokenizer" | "CLIPTokenizerFast"], not ${JSON.stringify([entry.library, entry.className])}` };
-  },
-  create(source, options = {}) {
-    return CLIPTokenizer.fromPretrained(source.componentPath, options);
-  },
-} satisfies Plugin<CLIPTokenizer, CLIPTokenizerOptions>);
+  classes: ['CLIPTokenizer', 'CLIPTokenizerFast'],
+  describe: '["transformers", "CLIPTokenizer" | "CLIPTokenizerFast"]',
+  load: (folder, options: CLIPTokenizerOptions) => CLIPTokenizer.fromPretrained(folder, options),
+});
 
 /**
  * The tokenizer plugin of this package under the name the conventions give it.
@@ -140,6 +113,4 @@ export const tokenizerPlugin = clipTokenizerPlugin;
  * register();
  * ```
  */
-export function register(registry: PluginRegistry = defaultRegistry): PluginRegistry {
-  return registry.register(clipTextEncoderPlugin).register(clipTokenizerPlugin);
-}
+export const register: (registry?: PluginRegistry) => PluginRegistry = pluginRegistrar(clipTextEncoderPlugin, clipTokenizerPlugin);

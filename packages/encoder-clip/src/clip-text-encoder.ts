@@ -26,6 +26,7 @@ import { alignPromptRows, promptRows } from './clip-prompt-rows';
 import { CLIPTokenizer } from './clip-tokenizer';
 import { CLIP_END_OF_TEXT_ID } from './clip-vocabulary';
 import { resolveOnnxComponent, withOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
+import { assertFromPretrainedArguments, assertTokenizerFitsPositions } from '@latentkit/encoder-utils';
 import { applyTokenWeights } from './prompt-weighting';
 
 export interface CLIPTextEncoderOptions {
@@ -110,9 +111,7 @@ export class CLIPTextEncoder implements TextEncoder {
    * `text_encoder/` folder itself (the tokenizer is then taken from a sibling `tokenizer/`).
    */
   static async fromPretrained(folder: string, options: CLIPTextEncoderOptions = {}): Promise<CLIPTextEncoder> {
-    if (typeof folder !== 'string' || folder.length === 0) {
-      throw new InvalidArgumentError({ name: 'folder', expected: 'the path of a model folder or its text_encoder/ folder', actual: folder });
-    }
+    assertFromPretrainedArguments(folder, options, 'the path of a model folder or its text_encoder/ folder');
     validateOptions(options);
     const { componentDir, parentDir, modelFile, config } = await resolveOnnxComponent(folder, 'text_encoder');
     const tokenizer = options.tokenizer ?? (await findTokenizer([path.join(parentDir, 'tokenizer'), componentDir]));
@@ -129,12 +128,7 @@ export class CLIPTextEncoder implements TextEncoder {
     }
     const positions = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : undefined;
     const maxLength = tokenizer?.maxLength ?? positions ?? 77;
-    if (positions !== undefined && maxLength > positions) {
-      throw new ModelLoadError({
-        path: componentDir,
-        reason: `the tokenizer pads to ${maxLength} tokens but the encoder has ${positions} positions: use the tokenizer that came with this encoder`,
-      });
-    }
+    assertTokenizerFitsPositions(componentDir, config, maxLength, 'use the tokenizer that came with this encoder');
     const ortModule = await import('onnxruntime-node');
     return withOnnxSession(modelFile, options.sessionOptions, async (session) => {
       const graph = await readClipGraphInterface(session, { modelFile, config, clipSkip: options.clipSkip ?? 0 });
@@ -254,9 +248,6 @@ async function findTokenizer(candidates: readonly string[]): Promise<CLIPTokeniz
 }
 
 function validateOptions(options: CLIPTextEncoderOptions): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError({ name: 'options', expected: 'an options object', actual: options });
-  }
   const { clipSkip, longPrompts, weighting, tokenizer } = options;
   if (clipSkip !== undefined && (!Number.isInteger(clipSkip) || clipSkip < 0)) {
     throw new InvalidArgumentError({ name: 'clipSkip', expected: 'an integer ≥ 0 (1 = the penultimate layer)', actual: clipSkip });

@@ -20,8 +20,7 @@ import {
 } from '@latentkit/core';
 import { buildClipTokenizerJson, withSlowTokenizerCompatibility } from './clip-tokenizer-json';
 import { readClipMergesFile, type BpeVocabulary } from './clip-vocabulary';
-import { createHuggingFaceTokenizer, type HuggingFaceTokenizer } from './huggingface-tokenizer';
-import { readTokenizerSettings, toWellFormed, type TokenizerSettings } from './tokenizer-settings';
+import { createHuggingFaceTokenizer, readTokenizerSettings, toWellFormed, type HuggingFaceTokenizer, type TokenizerSettings } from '@latentkit/encoder-utils';
 
 export interface CLIPTokenizerOptions {
   /** Overrides `model_max_length` (77 for every Stable Diffusion CLIP). */

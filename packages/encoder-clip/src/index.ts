@@ -9,8 +9,6 @@ import { openOnnxSession } from '@latentkit/onnx';
 export * from './clip-vocabulary';
 export * from './clip-tokenizer-json';
 export * from './clip-tokenizer';
-export * from './huggingface-tokenizer';
-export * from './tokenizer-settings';
 export * from './onnx-initializers';
 export * from './clip-final-layer-norm';
 export * from './prompt-weighting';
@@ -18,6 +16,17 @@ export * from './clip-graph-interface';
 export * from './clip-prompt-rows';
 export * from './clip-text-encoder';
 export * from './clip-plugins';
+
+// The tokenizer helpers and the model_type rule moved to @latentkit/encoder-utils, below both encoder
+// plugins; these keep code written against earlier releases compiling.
+export {
+  createHuggingFaceTokenizer,
+  readTokenizerSettings,
+  toWellFormed,
+  nonClipModelType,
+  type HuggingFaceTokenizer,
+  type TokenizerSettings,
+} from '@latentkit/encoder-utils';
 
 // The session helper moved to @latentkit/onnx; these keep code written against earlier releases compiling.
 export { toOnnxRuntimeOptions, type OnnxSessionOptions } from '@latentkit/onnx';

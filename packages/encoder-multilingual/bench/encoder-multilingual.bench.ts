@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { createHuggingFaceTokenizer } from '@latentkit/encoder-clip';
+import { createHuggingFaceTokenizer } from '@latentkit/encoder-utils';
 import { MultilingualTextEncoder } from '../src';
 
 const FIXTURE = path.resolve(__dirname, '../test-fixtures/tiny-multilingual');

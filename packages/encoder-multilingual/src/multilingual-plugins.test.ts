@@ -1,8 +1,5 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PluginRegistry, readModelFolder } from '@latentkit/core';
-import { register as registerClip } from '@latentkit/encoder-clip';
 import { describePluginConformance, describeTextEncoderConformance } from '@latentkit/testing';
 import { MultilingualTextEncoder } from './multilingual-text-encoder';
 import { MultilingualTokenizer } from './multilingual-tokenizer';
@@ -48,38 +45,14 @@ describe('multilingual plugins', () => {
     });
   });
 
-  it('resolves beside the CLIP plugins: CLIP for text_encoder, multilingual for text_encoder_multilingual', async () => {
-    const registry = register(registerClip(new PluginRegistry()));
+  it('claims text_encoder_multilingual, non-CLIP classes and ONNX exports whose config.json is not CLIP, above CLIP\'s priority', () => {
     const entry = (slot: string) => ({ slot, library: 'diffusers', className: 'OnnxRuntimeModel' });
-    expect(registry.resolve('text-encoder', entry('text_encoder')).name).toBe('clip-text-encoder');
-    expect(registry.resolve('text-encoder', entry('text_encoder_multilingual')).name).toBe('multilingual-text-encoder');
-    expect(registry.resolve('tokenizer', { slot: 'tokenizer_multilingual', library: 'tokenizers', className: 'PreTrainedTokenizerFast' }).name).toBe(
-      'multilingual-tokenizer',
-    );
-  });
-
-  it('takes an ONNX text_encoder slot whose config.json is not CLIP, without hints, beside the CLIP plugin', async () => {
-    // AltDiffusion / Taiyi converted to ONNX: ["diffusers", "OnnxRuntimeModel"] in the default slots.
-    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'latentkit-bert-onnx-'));
-    try {
-      fs.writeFileSync(
-        path.join(folder, 'model_index.json'),
-        JSON.stringify({ _class_name: 'OnnxStableDiffusionPipeline', text_encoder: ['diffusers', 'OnnxRuntimeModel'], tokenizer: ['tokenizers', 'PreTrainedTokenizerFast'] }),
-      );
-      fs.symlinkSync(path.join(TINY, 'text_encoder_multilingual'), path.join(folder, 'text_encoder'));
-      fs.symlinkSync(path.join(TINY, 'tokenizer_multilingual'), path.join(folder, 'tokenizer'));
-      const registry = register(registerClip(new PluginRegistry()));
-      const source = (await readModelFolder(folder)).components.get('text_encoder')!;
-      expect(source.config?.model_type).toBe('bert');
-      expect(registry.resolve('text-encoder', source.entry).name).toBe('clip-text-encoder'); // the class alone says nothing more
-      expect(registry.resolve('text-encoder', source.entry, { source }).name).toBe('multilingual-text-encoder');
-      const encoder = await registry.create<MultilingualTextEncoder>('text-encoder', source);
-      expect(encoder).toBeInstanceOf(MultilingualTextEncoder);
-      expect(encoder.hiddenSize).toBe(32);
-      await encoder.dispose();
-    } finally {
-      fs.rmSync(folder, { recursive: true, force: true });
-    }
+    expect(multilingualTextEncoderPlugin.priority).toBeGreaterThan(0);
+    expect(multilingualTextEncoderPlugin.supports(entry('text_encoder_multilingual'))).toBe(true);
+    expect(multilingualTextEncoderPlugin.supports(entry('text_encoder'))).toEqual({ reason: expect.stringMatching(/non-CLIP/) });
+    const source = (modelType: string) => ({ modelPath: '/m', componentPath: '/m/text_encoder', entry: entry('text_encoder'), config: { model_type: modelType } });
+    expect(multilingualTextEncoderPlugin.supports(entry('text_encoder'), source('bert'))).toBe(true);
+    expect(multilingualTextEncoderPlugin.supports(entry('text_encoder'), source('clip_text_model'))).toEqual({ reason: expect.any(String) });
   });
 
   it('create() loads the encoder with the sibling tokenizer_multilingual/, and the tokenizer', async () => {

@@ -5,16 +5,14 @@
  */
 import * as path from 'node:path';
 import {
-  ModelLoadError,
   exists,
-  registry as defaultRegistry,
   type ComponentEntry,
   type ComponentSource,
   type Plugin,
   type PluginRegistry,
   type SupportAnswer,
 } from '@latentkit/core';
-import { nonClipModelType } from '@latentkit/encoder-clip';
+import { defineTokenizerPlugin, nonClipModelType, pluginRegistrar, requireOnnxModel, tokenizerFolderOf } from '@latentkit/encoder-utils';
 import { MultilingualTextEncoder, type MultilingualTextEncoderOptions } from './multilingual-text-encoder';
 import { MultilingualTokenizer, type MultilingualTokenizerOptions } from './multilingual-tokenizer';
 
@@ -38,7 +36,7 @@ export const NON_CLIP_TEXT_ENCODER_CLASSES: readonly string[] = [
 /** Pooled-only encoders: refused, with the reason. */
 const POOLED_ONLY_CLASSES = new Set(['MultilingualCLIP', 'MCLIPModel', 'SentenceTransformer']);
 
-const MULTILINGUAL_TOKENIZER_CLASSES = new Set([
+const MULTILINGUAL_TOKENIZER_CLASSES = [
   'PreTrainedTokenizerFast',
   'XLMRobertaTokenizer',
   'XLMRobertaTokenizerFast',
@@ -46,7 +44,13 @@ const MULTILINGUAL_TOKENIZER_CLASSES = new Set([
   'BertTokenizerFast',
   'T5Tokenizer',
   'T5TokenizerFast',
-]);
+];
+
+/**
+ * Above CLIP's default 0: a `text_encoder*` slot that both plugins claim (`text_encoder_multilingual`
+ * without a config.json to say what it holds) is this plugin's, as the registry orders by priority.
+ */
+const MULTILINGUAL_PRIORITY = 10;
 
 function supportsMultilingualEncoder(entry: ComponentEntry, source?: ComponentSource): SupportAnswer {
   const pair = JSON.stringify([entry.library, entry.className]);
@@ -78,15 +82,11 @@ export const multilingualTextEncoderPlugin: Plugin<MultilingualTextEncoder, Mult
   name: 'multilingual-text-encoder',
   specificationVersion: 'v1',
   kind: 'text-encoder',
+  priority: MULTILINGUAL_PRIORITY,
   supports: supportsMultilingualEncoder,
   async create(source, options = {}) {
-    if (!(await exists(path.join(source.componentPath, 'model.onnx')))) {
-      throw new ModelLoadError({
-        path: source.componentPath,
-        reason: `'${source.entry.slot}' has no model.onnx: export the encoder to ONNX with outputs last_hidden_state [batch, sequence, width]`,
-      });
-    }
-    const tokenizerDir = path.join(source.modelPath, source.entry.slot.replace('text_encoder', 'tokenizer'));
+    await requireOnnxModel(source, 'export the encoder to ONNX with outputs last_hidden_state [batch, sequence, width]');
+    const tokenizerDir = tokenizerFolderOf(source);
     const tokenizer =
       options.tokenizer ??
       ((await exists(path.join(source.componentPath, 'tokenizer.json')))
@@ -117,18 +117,12 @@ export const textEncoderPlugin = multilingualTextEncoderPlugin;
  * registry.register(multilingualTokenizerPlugin);
  * ```
  */
-export const multilingualTokenizerPlugin: Plugin<MultilingualTokenizer, MultilingualTokenizerOptions> = Object.freeze({
+export const multilingualTokenizerPlugin: Plugin<MultilingualTokenizer, MultilingualTokenizerOptions> = defineTokenizerPlugin({
   name: 'multilingual-tokenizer',
-  specificationVersion: 'v1',
-  kind: 'tokenizer',
-  supports(entry: ComponentEntry): SupportAnswer {
-    if (entry.className !== null && MULTILINGUAL_TOKENIZER_CLASSES.has(entry.className)) return true;
-    return { reason: `it loads tokenizer.json tokenizers (${[...MULTILINGUAL_TOKENIZER_CLASSES].join(', ')}), not ${JSON.stringify([entry.library, entry.className])}` };
-  },
-  create(source, options = {}) {
-    return MultilingualTokenizer.fromPretrained(source.componentPath, options);
-  },
-} satisfies Plugin<MultilingualTokenizer, MultilingualTokenizerOptions>);
+  classes: MULTILINGUAL_TOKENIZER_CLASSES,
+  describe: `tokenizer.json tokenizers (${MULTILINGUAL_TOKENIZER_CLASSES.join(', ')})`,
+  load: (folder, options: MultilingualTokenizerOptions) => MultilingualTokenizer.fromPretrained(folder, options),
+});
 
 /**
  * The tokenizer plugin of this package under the name the conventions give it.
@@ -150,6 +144,4 @@ export const tokenizerPlugin = multilingualTokenizerPlugin;
  * register();
  * ```
  */
-export function register(registry: PluginRegistry = defaultRegistry): PluginRegistry {
-  return registry.register(multilingualTextEncoderPlugin).register(multilingualTokenizerPlugin);
-}
+export const register: (registry?: PluginRegistry) => PluginRegistry = pluginRegistrar(multilingualTextEncoderPlugin, multilingualTokenizerPlugin);

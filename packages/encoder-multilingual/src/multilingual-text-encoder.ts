@@ -15,7 +15,6 @@ import type * as ort from 'onnxruntime-node';
 import {
   assertPromptList,
   ComponentMismatchError,
-  InvalidArgumentError,
   ModelLoadError,
   StateError,
   createTensor,
@@ -28,6 +27,7 @@ import {
   type Tokenizer,
 } from '@latentkit/core';
 import { resolveOnnxComponent, withOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
+import { assertFromPretrainedArguments, assertTokenizerFitsPositions } from '@latentkit/encoder-utils';
 import { MultilingualTokenizer } from './multilingual-tokenizer';
 import { PROJECTION_FILE, TokenProjection } from './token-projection';
 
@@ -95,12 +95,7 @@ export class MultilingualTextEncoder implements TextEncoder {
    * and `tokenizer.json` inside it or in a sibling `tokenizer_multilingual/`).
    */
   static async fromPretrained(folder: string, options: MultilingualTextEncoderOptions = {}): Promise<MultilingualTextEncoder> {
-    if (typeof folder !== 'string' || folder.length === 0) {
-      throw new InvalidArgumentError({ name: 'folder', expected: 'the path of a model folder or of the encoder folder', actual: folder });
-    }
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidArgumentError({ name: 'options', expected: 'an options object', actual: options });
-    }
+    assertFromPretrainedArguments(folder, options, 'the path of a model folder or of the encoder folder');
     const { componentDir, parentDir, modelFile, config } = await resolveOnnxComponent(folder, 'text_encoder_multilingual');
     const tokenizer = options.tokenizer ?? (await findTokenizer(parentDir, componentDir));
     const projectionFile = path.join(componentDir, PROJECTION_FILE);
@@ -150,13 +145,7 @@ export class MultilingualTextEncoder implements TextEncoder {
       if (hiddenSize === undefined) {
         throw new ModelLoadError({ path: componentDir, reason: `the width of '${statesOutput}' is symbolic: add "hidden_size" to config.json` });
       }
-      const positions = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : undefined;
-      if (positions !== undefined && tokenizer.maxLength > positions) {
-        throw new ModelLoadError({
-          path: componentDir,
-          reason: `the tokenizer pads to ${tokenizer.maxLength} tokens but the encoder has ${positions} positions: set model_max_length ≤ ${positions} in tokenizer_config.json`,
-        });
-      }
+      assertTokenizerFitsPositions(componentDir, config, tokenizer.maxLength, `set model_max_length ≤ ${String(config.max_position_embeddings)} in tokenizer_config.json`);
       return new MultilingualTextEncoder({
         session,
         ort: ortModule,

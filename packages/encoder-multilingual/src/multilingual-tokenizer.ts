@@ -16,7 +16,7 @@ import {
   type TokenizedText,
   type Tokenizer,
 } from '@latentkit/core';
-import { createHuggingFaceTokenizer, readTokenizerSettings, toWellFormed, type HuggingFaceTokenizer } from '@latentkit/encoder-clip';
+import { createHuggingFaceTokenizer, readTokenizerSettings, toWellFormed, type HuggingFaceTokenizer } from '@latentkit/encoder-utils';
 
 export interface MultilingualTokenizerOptions {
   /** Overrides `model_max_length` (77 for encoders that replace CLIP). */

@@ -1,8 +1,9 @@
 /**
- * Moving between the VAE's latents and the UNet's, and the small tensor steps of diffusers'
- * `prepare_latents` / `prepare_mask_latents`, each in float32 as torch computes them.
+ * The small tensor steps of diffusers' `prepare_latents` / `prepare_mask_latents`, each in
+ * float32 as torch computes them. (Moving between the VAE's latents and the UNet's is the VAE's:
+ * `scaleLatents` / `unscaleLatents` in @latentkit/core.)
  */
-import { createTensor, repeatInterleaveBatch, type Tensor, type Vae } from '@latentkit/core';
+import { createTensor, repeatInterleaveBatch, type Tensor } from '@latentkit/core';
 
 /** `x · c` in float32 (a new tensor). */
 export function scaleTensor(tensor: Tensor<Float32Array>, factor: number): Tensor<Float32Array> {
@@ -11,24 +12,6 @@ export function scaleTensor(tensor: Tensor<Float32Array>, factor: number): Tenso
   const out = new Float32Array(tensor.data.length);
   for (let i = 0; i < out.length; i++) out[i] = f * tensor.data[i]!;
   return createTensor(tensor.dims, out);
-}
-
-/** VAE latents → UNet latents: `scaling_factor · (z − shift_factor)`. */
-export function toUNetLatents(vae: Vae, latents: Tensor<Float32Array>): Tensor<Float32Array> {
-  const shift = Math.fround(vae.shiftFactor);
-  const scale = Math.fround(vae.scalingFactor);
-  const out = new Float32Array(latents.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = scale * (shift === 0 ? latents.data[i]! : Math.fround(latents.data[i]! - shift));
-  return createTensor(latents.dims, out);
-}
-
-/** UNet latents → VAE latents: `z / scaling_factor + shift_factor`. */
-export function toVaeLatents(vae: Vae, latents: Tensor<Float32Array>): Tensor<Float32Array> {
-  const shift = Math.fround(vae.shiftFactor);
-  const scale = Math.fround(vae.scalingFactor);
-  const out = new Float32Array(latents.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = Math.fround(latents.data[i]! / scale) + shift;
-  return createTensor(latents.dims, out);
 }
 
 /** Repeats a batch-1 tensor to `batch` entries (diffusers' `repeat(batch // 1, 1, 1, 1)`). */

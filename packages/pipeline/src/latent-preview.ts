@@ -11,9 +11,8 @@
  * that manifold, as in early steps); a decoder-only VAE gets the Gaussian set alone. A preview
  * then costs h·w·F·3 multiply-adds (F = 15 features for 4 channels) instead of a VAE decode.
  */
-import { TorchGenerator, createTensor, type Tensor, type Vae } from '@latentkit/core';
+import { TorchGenerator, createTensor, scaleLatents, unscaleLatents, type Tensor, type Vae } from '@latentkit/core';
 import type { RgbImage } from './image';
-import { toUNetLatents, toVaeLatents } from './latent-preparation';
 
 /** Side of the calibration latent (its decode is (side · scale factor)² pixels, once). */
 const CALIBRATION_SIDE = 16;
@@ -42,7 +41,7 @@ export class LatentPreview {
     // Calibration sets: the colour chart's encoding (where real latents lie) and, as a guard for
     // latents off that manifold (early steps, unusual prompts), seeded Gaussian latents.
     const sets: Tensor<Float32Array>[] = [createTensor([1, channels, side, side], new TorchGenerator(0).randn([1, channels, side, side]))];
-    if (vae.canEncode) sets.push(toUNetLatents(vae, await vae.encode(colourChart(side * scale), { signal })));
+    if (vae.canEncode) sets.push(scaleLatents(vae, await vae.encode(colourChart(side * scale), { signal })));
     const n = featureCount(channels);
     const xtx = new Float64Array(n * n);
     const xty = new Float64Array(n * 3);
@@ -51,7 +50,7 @@ export class LatentPreview {
     const width = side * scale;
     const plane = side * side;
     for (const latents of sets) {
-      const decoded = await vae.decode(toVaeLatents(vae, latents), { signal });
+      const decoded = await vae.decode(unscaleLatents(vae, latents), { signal });
       for (let p = 0; p < plane; p++) {
         for (let c = 0; c < channels; c++) z[c] = latents.data[c * plane + p]!;
         features(z, x);

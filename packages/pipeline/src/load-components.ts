@@ -2,7 +2,9 @@
  * Assembling a pipeline's components from a diffusers-layout model folder through the plugin
  * registry: each `model_index.json` slot goes to the plugin that supports its `[library, class]`,
  * every ONNX component gets the same session options, and the parts are checked against each
- * other from their metadata before anything runs.
+ * other from their metadata before anything runs. The plugins come from the installed plugin
+ * packages (`discoverPlugins`): this file names none of them, so a third-party plugin loads
+ * exactly as the first-party ones do.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -10,6 +12,7 @@ import {
   InvalidArgumentError,
   ModelLoadError,
   createTensor,
+  discoverPlugins,
   exists,
   readJsonObject,
   readModelFolder,
@@ -25,10 +28,7 @@ import {
   type UNet,
   type Vae,
 } from '@latentkit/core';
-import { register as registerClip } from '@latentkit/encoder-clip';
-import { register as registerSchedulers } from '@latentkit/schedulers';
-import { register as registerUNet } from '@latentkit/unet';
-import { register as registerVae, type VaeTilingOptions } from '@latentkit/vae';
+import type { VaeTilingOptions } from '@latentkit/vae';
 import { componentsToCheck } from '@latentkit/onnx';
 import { assertCompatible } from './compatibility';
 import { optionalSignal } from './validate-inputs';
@@ -60,6 +60,13 @@ export interface PipelineLoadOptions {
   vaeTiling?: VaeTilingOptions | false;
   /** The registry to resolve plugins in (default: the process-wide one). */
   registry?: PluginRegistry;
+  /**
+   * Projects whose installed plugin packages (keyword `latentkit-plugin` or a `latentkit` field in
+   * their `package.json`) are registered before loading (default: `[process.cwd()]`); this
+   * package's own dependencies are searched too. `false`: no search, the registry holds what the
+   * caller registered.
+   */
+  pluginSearch?: readonly string[] | false;
   /** Component instances to use instead of loading them. */
   components?: Partial<Pick<StableDiffusionComponents, 'unet' | 'vae' | 'textEncoder'>>;
   /**
@@ -104,11 +111,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
   const signal = optionalSignal(options.signal);
   throwIfAborted(signal);
   const target = options.registry ?? defaultRegistry;
-  registerUNet(target);
-  registerVae(target);
-  registerClip(target);
-  registerSchedulers(target);
-  registerOptionalEncoders(target);
+  registerInstalledPlugins(target, options.pluginSearch);
   const model = await readModelFolder(folder ?? defaultModelPath());
   throwIfAborted(signal);
   const sessionOptions = options.sessionOptions ?? {};
@@ -305,17 +308,14 @@ export async function writeUnconditionalEmbedding(modelPath: string, embedding: 
   return file;
 }
 
-/** Registers the plugins of optional encoder packages when they are installed. */
-function registerOptionalEncoders(target: PluginRegistry): void {
-  for (const name of ['@latentkit/encoder-multilingual']) {
-    let module: { register?: (registry: PluginRegistry) => unknown } | undefined;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      module = require(name) as typeof module;
-    } catch (error) {
-      const missing = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(name);
-      if (!missing) throw error;
-    }
-    module?.register?.(target);
+/** This package's folder (above `src/` or `dist/`): its own dependencies hold the first-party plugins. */
+const PIPELINE_PACKAGE_DIR = path.resolve(__dirname, '..');
+
+/** Registers the plugin packages installed for the given projects and for this package. */
+function registerInstalledPlugins(target: PluginRegistry, search: readonly string[] | false | undefined): void {
+  if (search === false) return;
+  if (search !== undefined && (!Array.isArray(search) || search.some((folder) => typeof folder !== 'string' || folder.length === 0))) {
+    throw new InvalidArgumentError({ name: 'pluginSearch', expected: 'a list of project folders, or false', actual: search });
   }
+  for (const from of [...(search ?? [process.cwd()]), PIPELINE_PACKAGE_DIR]) discoverPlugins({ from, registry: target });
 }

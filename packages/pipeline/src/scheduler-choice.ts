@@ -35,11 +35,18 @@ export function chooseScheduler(choice: SchedulerChoice | undefined, modelConfig
 }
 
 /**
- * A fresh scheduler with the same class and configuration, or undefined when the class is not
- * one `@latentkit/schedulers` knows (a third-party scheduler): the caller then runs with the
- * instance itself, one call at a time.
+ * A fresh scheduler with the same class and configuration: the scheduler's own `clone()` (every
+ * `@latentkit/schedulers` class, and any third-party scheduler that implements it), else one
+ * built from its config when the class is one `@latentkit/schedulers` knows, else undefined: the
+ * caller then runs with the instance itself, one call at a time.
+ *
+ * @example
+ * ```ts
+ * const copy = cloneScheduler(pipeline.scheduler) ?? pipeline.scheduler;
+ * ```
  */
 export function cloneScheduler(template: Scheduler): Scheduler | undefined {
+  if (typeof template.clone === 'function') return template.clone();
   try {
     // Keys the template left at their class defaults stay defaults, so the copy's config
     // (its `_use_default_values` included) equals the template's.

@@ -168,6 +168,39 @@ const quick = { prompt: 'a red circle', numInferenceSteps: 3, seed: 42 } as cons
     }
   });
 
+  it("runs a third-party scheduler with clone() on a copy per call, concurrently; one without clone() one call at a time", async () => {
+    /** A scheduler that is not one of latentkit's classes: it delegates to DDIM and logs its steps. */
+    const thirdParty = (log: string[], label: string, withClone: boolean): Scheduler => {
+      const inner = ddim();
+      const scheduler: Scheduler = {
+        specificationVersion: 'v1',
+        className: 'ThirdPartyDDIM',
+        config: inner.config,
+        order: inner.order,
+        get timesteps() { return inner.timesteps; },
+        initNoiseSigma: inner.initNoiseSigma,
+        predictionType: inner.predictionType,
+        setTimesteps: (n, options) => inner.setTimesteps(n, options),
+        scaleModelInput: (sample, t) => inner.scaleModelInput(sample, t),
+        step: (output, t, sample, options) => (log.push(label), inner.step(output, t, sample, options)),
+        addNoise: (original, noise, timesteps) => inner.addNoise(original, noise, timesteps),
+      };
+      return withClone ? { ...scheduler, get timesteps() { return inner.timesteps; }, clone: () => thirdParty(log, `${label}'`, true) } : scheduler;
+    };
+    const run = async (withClone: boolean): Promise<string[]> => {
+      const log: string[] = [];
+      const local = new StableDiffusionPipeline({ unet: pipeline.unet, vae: pipeline.vae, textEncoder: pipeline.textEncoder, scheduler: thirdParty(log, 'template', withClone) });
+      const [a, b] = await Promise.all([local.textToImage({ ...quick, outputType: 'float' }), local.textToImage({ ...quick, outputType: 'float' })]);
+      expect([...a.latents.data]).toEqual([...b.latents.data]);
+      return log;
+    };
+    const cloned = await run(true);
+    expect(cloned.every((label) => label === "template'")).toBe(true); // every step ran on a clone
+    expect(cloned).toHaveLength(6);
+    // Without clone() the template itself runs, and the second call waits for the first.
+    expect(await run(false)).toEqual(new Array(6).fill('template'));
+  });
+
   describe('rejects bad input with an InvalidArgumentError before any compute', () => {
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ['width not divisible by the VAE scale factor', { width: 33 }, /width must be a positive multiple of the VAE scale factor 2, got 33: use 32 or 34/],

@@ -11,7 +11,10 @@ import {
   assertShape,
   concatBatch,
   splitBatch,
+  img2imgStartIndex,
+  scaleLatents,
   throwIfAborted,
+  unscaleLatents,
   type Generator,
   type Scheduler,
   type Tensor,
@@ -25,7 +28,7 @@ import { runDenoisingLoop, type InpaintingConditioning, type KnownRegionBlending
 import type { GuidanceMode } from './guidance';
 import { assertImage, imageToTensor, maskToTensor, tensorToImages, type ImageInput, type OutputType, type RgbImage } from './image';
 import { LatentPreview } from './latent-preview';
-import { downsampleMask, expandBatch, maskImage, scaleTensor, toUNetLatents, toVaeLatents } from './latent-preparation';
+import { downsampleMask, expandBatch, maskImage, scaleTensor } from './latent-preparation';
 import { loadComponents, type PipelineLoadOptions } from './load-components';
 import { assertFinite } from './finite-check';
 import { assertBatchFits } from './memory-estimate';
@@ -329,11 +332,11 @@ export class StableDiffusionPipeline {
 
   /** An export with fixed spatial axes (`fixedSampleSize`, as `OnnxUNet` reports) runs one size only. */
   private assertUNetSize(width: number, height: number, widthName: string, heightName: string): void {
-    const fixed = (this.unet as { fixedSampleSize?: readonly [number, number] }).fixedSampleSize;
+    const fixed = this.unet.fixedSampleSize;
     const scale = this.vae.scaleFactor;
     // The UNet's own multiple: each down-sampling stage halves the latent, and the skip
     // connections need the halves to line up again (OnnxUNet reads it from down_block_types).
-    const latentMultiple = (this.unet as { sampleMultiple?: number }).sampleMultiple;
+    const latentMultiple = this.unet.sampleMultiple;
     if (!fixed && latentMultiple !== undefined && latentMultiple > 1) {
       const multiple = latentMultiple * scale;
       for (const [name, value] of [[widthName, width], [heightName, height]] as const) {
@@ -409,7 +412,7 @@ export class StableDiffusionPipeline {
     }
   }
 
-  /** A fresh copy of the scheduler, or the shared instance one call at a time when it cannot be copied. */
+  /** A fresh copy of the scheduler (its `clone()`), or the shared instance one call at a time when it has none. */
   private async acquireScheduler(): Promise<{ scheduler: Scheduler; release: () => void }> {
     const copy = cloneScheduler(this.scheduler);
     if (copy) return { scheduler: copy, release: () => copy.dispose?.() };
@@ -420,12 +423,12 @@ export class StableDiffusionPipeline {
     return { scheduler: this.scheduler, release };
   }
 
-  /** diffusers' `get_timesteps`: skip the first `steps − ⌊steps · strength⌋` steps. */
+  /** diffusers' `get_timesteps` ({@link img2imgStartIndex}), through the scheduler's own method when it has one. */
   private img2imgTimesteps(scheduler: Scheduler, steps: number, strength: number): { timesteps: readonly number[] } {
     if (scheduler.getImg2ImgTimesteps) return scheduler.getImg2ImgTimesteps(steps, strength);
+    const start = img2imgStartIndex(steps, strength, scheduler.order);
     scheduler.setTimesteps(steps);
-    const start = steps - Math.min(Math.floor(steps * strength), steps);
-    return { timesteps: scheduler.timesteps.slice(start * scheduler.order) };
+    return { timesteps: scheduler.timesteps.slice(start) };
   }
 
   /** image-to-image and denoise: encode (one posterior draw), repeat, draw noise, noise to the first timestep. */
@@ -462,12 +465,12 @@ export class StableDiffusionPipeline {
     const encoded = await this.vae.encode(pixels, { generator, signal: o.signal });
     o.timings?.add('vaeEncode', performance.now() - start);
     assertFinite(encoded, "VAE encoder's output", undefined, 'the input image was finite, so the VAE encoder produced it: fp16 overflow? run the VAE in float32');
-    return toUNetLatents(this.vae, encoded);
+    return scaleLatents(this.vae, encoded);
   }
 
   private async preview(latents: Tensor<Float32Array>, quality: 'fast' | 'full' = 'fast'): Promise<RgbImage[]> {
     check.oneOf('quality', quality, ['fast', 'full'], 'fast');
-    if (quality === 'full') return tensorToImages(await this.vae.decode(toVaeLatents(this.vae, latents)), 'uint8');
+    if (quality === 'full') return tensorToImages(await this.vae.decode(unscaleLatents(this.vae, latents)), 'uint8');
     this.latentPreview ??= LatentPreview.fit(this.vae);
     this.latentPreview.catch(() => (this.latentPreview = undefined));
     return (await this.latentPreview).toImages(latents);
@@ -500,7 +503,7 @@ export class StableDiffusionPipeline {
       timings: o.timings,
     });
     const decodeStart = performance.now();
-    const decoded = await this.decodeLatents(toVaeLatents(this.vae, latents), o.signal);
+    const decoded = await this.decodeLatents(unscaleLatents(this.vae, latents), o.signal);
     o.timings?.add('vaeDecode', performance.now() - decodeStart);
     // An abort during the (uninterruptible) decode still wins: no images come back.
     throwIfAborted(o.signal);

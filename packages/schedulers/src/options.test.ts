@@ -139,6 +139,10 @@ describe('σ re-spacing', () => {
     expect(singlestepOrders(9, 3, true)).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 1]);
     expect(singlestepOrders(10, 3, true)).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3, 1]);
     expect(singlestepOrders(6, 3, false)).toEqual([1, 2, 3, 1, 2, 3]);
+    // diffusers 0.25 ends an even second-order run 1, 2; ≥ 0.32 with a final σ of 0 always ends first order.
+    expect(singlestepOrders(10, 2, true, 'sigma_min')).toEqual([1, 2, 1, 2, 1, 2, 1, 2, 1, 2]);
+    expect(singlestepOrders(10, 2, true, 'zero')).toEqual([1, 2, 1, 2, 1, 2, 1, 2, 1, 1]);
+    expect(singlestepOrders(6, 3, false, 'zero')).toEqual([1, 2, 3, 1, 2, 1]);
   });
 });
 

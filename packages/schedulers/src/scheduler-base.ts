@@ -6,6 +6,7 @@
 import {
   InvalidArgumentError,
   camelToSnake,
+  img2imgStartIndex,
   StateError,
   createTensor,
   formatDims,
@@ -62,6 +63,7 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
   protected beginIndex: number | undefined;
   /** Internal buffers kept across steps (never returned to the caller), by purpose. */
   private readonly buffers = new Map<string, Float32Array>();
+  private readonly options: SchedulerOptions;
 
   protected constructor(
     className: string,
@@ -70,6 +72,7 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
     options: SchedulerOptions & { predictionTypes?: readonly PredictionType[] } = {},
   ) {
     this.className = className;
+    this.options = { onUnknownKey: options.onUnknownKey };
     const config = resolveConfig(given, defaults as unknown as Record<string, unknown>, { className, onUnknown: options.onUnknownKey }) as unknown as C;
     const allowed = options.predictionTypes ?? ['epsilon', 'v_prediction', 'sample'];
     if (!allowed.includes(config.prediction_type)) {
@@ -166,6 +169,18 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
     return this.schedule;
   }
 
+  /**
+   * A fresh scheduler of this class built from the same given config: the keys that took the
+   * class defaults stay defaults, so the copy's `config` (its `_use_default_values` included)
+   * equals this one's, and it has no schedule or history yet.
+   */
+  clone(): Scheduler {
+    const defaults = new Set(this.config._use_default_values);
+    const given = Object.fromEntries(Object.entries(this.config).filter(([key]) => !defaults.has(key) && key !== '_use_default_values' && key !== '_class_name'));
+    const SchedulerClass = this.constructor as new (config: Readonly<Record<string, unknown>>, options: SchedulerOptions) => Scheduler;
+    return new SchedulerClass(given, this.options);
+  }
+
   get predictionType(): PredictionType {
     return this.config.prediction_type;
   }
@@ -208,12 +223,8 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
    * `min(⌊n·strength⌋, n)` steps of an n-step schedule. Call it instead of `setTimesteps`.
    */
   getImg2ImgTimesteps(numInferenceSteps: number, strength: number): { timesteps: readonly number[]; startIndex: number } {
-    if (typeof strength !== 'number' || !(strength > 0 && strength <= 1)) {
-      throw new InvalidArgumentError({ name: 'strength', expected: 'a number in (0, 1]', actual: strength, hint: '1 ignores the input image, 0.3 keeps most of it' });
-    }
+    const start = img2imgStartIndex(numInferenceSteps, strength, this.order);
     this.setTimesteps(numInferenceSteps);
-    const initTimestep = Math.min(Math.floor(numInferenceSteps * strength), numInferenceSteps);
-    const start = Math.max(numInferenceSteps - initTimestep, 0) * this.order;
     this.beginIndex = start;
     return { timesteps: this.schedule.slice(start), startIndex: start };
   }

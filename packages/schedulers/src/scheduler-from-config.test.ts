@@ -33,6 +33,18 @@ describe('schedulerFromConfig', () => {
     expect(scheduler.timesteps.length).toBeGreaterThanOrEqual(8);
   });
 
+  it.each(Object.keys(SCHEDULER_CLASSES))('%s.clone() is a fresh scheduler of the same class and config', (className) => {
+    const scheduler = schedulerFromConfig({ _class_name: className, beta_schedule: 'scaled_linear', steps_offset: 1 }, {}, { onUnknownKey: () => {} });
+    scheduler.setTimesteps(10);
+    const copy = scheduler.clone!();
+    expect(copy).not.toBe(scheduler);
+    expect(copy).toBeInstanceOf(scheduler.constructor);
+    expect(copy.config).toEqual(scheduler.config);
+    expect(copy.timesteps).toEqual([]); // no run state
+    copy.setTimesteps(4);
+    expect(scheduler.timesteps.length).toBeGreaterThanOrEqual(10);
+  });
+
   it('applies overrides and refuses an unknown class, listing the known ones', () => {
     const scheduler = schedulerFromConfig({ _class_name: 'DPMSolverMultistepScheduler' }, { use_karras_sigmas: true });
     expect(scheduler.config.use_karras_sigmas).toBe(true);

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
-import { SolverSchedulerBase, noiseLevel, type SolverSchedulerConfig } from './solver-base';
+import { SOLVER_SCHEDULER_DEFAULTS, SolverSchedulerBase, noiseLevel, type SolverSchedulerConfig } from './solver-base';
 
 /** `DEISMultistepScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
 export interface DEISMultistepSchedulerConfig extends SolverSchedulerConfig {
@@ -23,23 +23,9 @@ export interface DEISMultistepSchedulerConfig extends SolverSchedulerConfig {
  * ```
  */
 export const DEIS_MULTISTEP_DEFAULTS: DEISMultistepSchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
-  solver_order: 2,
-  prediction_type: 'epsilon',
-  thresholding: false,
-  dynamic_thresholding_ratio: 0.995,
-  sample_max_value: 1.0,
+  ...SOLVER_SCHEDULER_DEFAULTS,
   algorithm_type: 'deis',
   solver_type: 'logrho',
-  lower_order_final: true,
-  use_karras_sigmas: false,
-  use_exponential_sigmas: false,
-  timestep_spacing: 'linspace',
-  steps_offset: 0,
 };
 
 const f32 = Math.fround;

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
-import { SolverSchedulerBase, noiseLevel, type SolverSchedulerConfig } from './solver-base';
+import { SOLVER_SCHEDULER_DEFAULTS, SolverSchedulerBase, noiseLevel, type SolverSchedulerConfig } from './solver-base';
 
 /** DPM-Solver's algorithms: data (`++`) or noise prediction, ODE or SDE. */
 export const DPM_ALGORITHM_TYPES = ['dpmsolver++', 'sde-dpmsolver++', 'dpmsolver', 'sde-dpmsolver'] as const;
@@ -33,28 +33,14 @@ export interface DPMSolverMultistepSchedulerConfig extends SolverSchedulerConfig
  * ```
  */
 export const DPM_SOLVER_MULTISTEP_DEFAULTS: DPMSolverMultistepSchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
-  solver_order: 2,
-  prediction_type: 'epsilon',
-  thresholding: false,
-  dynamic_thresholding_ratio: 0.995,
-  sample_max_value: 1.0,
+  ...SOLVER_SCHEDULER_DEFAULTS,
   algorithm_type: 'dpmsolver++',
   solver_type: 'midpoint',
-  lower_order_final: true,
   euler_at_final: false,
-  use_karras_sigmas: false,
-  use_exponential_sigmas: false,
   use_lu_lambdas: false,
   lambda_min_clipped: -Infinity,
   variance_type: null,
   final_sigmas_type: 'sigma_min',
-  timestep_spacing: 'linspace',
-  steps_offset: 0,
 };
 
 const f32 = Math.fround;

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
-import { SolverSchedulerBase, noiseLevel, type SolverSchedulerConfig } from './solver-base';
+import { SOLVER_SCHEDULER_DEFAULTS, SolverSchedulerBase, noiseLevel, type SolverSchedulerConfig } from './solver-base';
 
 /** `DPMSolverSinglestepScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
 export interface DPMSolverSinglestepSchedulerConfig extends SolverSchedulerConfig {
@@ -13,6 +13,11 @@ export interface DPMSolverSinglestepSchedulerConfig extends SolverSchedulerConfi
   solver_type: 'midpoint' | 'heun';
   lambda_min_clipped: number | string;
   variance_type: null;
+  /**
+   * The σ after the last step: σ of the first training step with diffusers 0.25's order list
+   * (`'sigma_min'`), or 0 reached by a first-order step (`'zero'`, diffusers ≥ 0.32's default).
+   */
+  final_sigmas_type: 'sigma_min' | 'zero';
 }
 
 /**
@@ -24,34 +29,36 @@ export interface DPMSolverSinglestepSchedulerConfig extends SolverSchedulerConfi
  * ```
  */
 export const DPM_SOLVER_SINGLESTEP_DEFAULTS: DPMSolverSinglestepSchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
-  solver_order: 2,
-  prediction_type: 'epsilon',
-  thresholding: false,
-  dynamic_thresholding_ratio: 0.995,
-  sample_max_value: 1.0,
+  ...SOLVER_SCHEDULER_DEFAULTS,
   algorithm_type: 'dpmsolver++',
   solver_type: 'midpoint',
-  lower_order_final: true,
-  use_karras_sigmas: false,
-  use_exponential_sigmas: false,
   lambda_min_clipped: -Infinity,
   variance_type: null,
-  timestep_spacing: 'linspace',
-  steps_offset: 0,
+  final_sigmas_type: 'sigma_min',
 };
 
 const f32 = Math.fround;
 
 /**
  * The orders of the steps of an n-step run: groups 1, 2(, 3) repeated, ending in lower orders
- * when `lower_order_final` (diffusers' `get_order_list`).
+ * when `lower_order_final` (diffusers' `get_order_list`). `finalSigmas` picks the diffusers
+ * release: `'sigma_min'` as diffusers 0.25 (an even second-order run ends 1, 2); `'zero'` as
+ * diffusers ≥ 0.32 (an even second-order run ends 1, 1 — the fix of diffusers#6953 — and the
+ * step to σ = 0 is always first order); left out, as diffusers 0.27–0.31 (ends 1, 1).
+ *
+ * @example
+ * ```ts
+ * singlestepOrders(4, 2, true, 'sigma_min'); // [1, 2, 1, 2]
+ * singlestepOrders(4, 2, true, 'zero'); // [1, 2, 1, 1]
+ * ```
  */
-export function singlestepOrders(steps: number, order: number, lowerOrderFinal: boolean): number[] {
+export function singlestepOrders(steps: number, order: number, lowerOrderFinal: boolean, finalSigmas?: 'sigma_min' | 'zero'): number[] {
+  const orders = singlestepOrderGroups(steps, order, lowerOrderFinal, finalSigmas !== 'sigma_min');
+  if (finalSigmas === 'zero' && orders.length > 0) orders[orders.length - 1] = 1;
+  return orders;
+}
+
+function singlestepOrderGroups(steps: number, order: number, lowerOrderFinal: boolean, evenEndsFirstOrder: boolean): number[] {
   const repeat = (pattern: number[], times: number): number[] => Array.from({ length: Math.max(times, 0) }, () => pattern).flat();
   if (order === 1) return repeat([1], steps);
   if (!lowerOrderFinal) return repeat(order === 3 ? [1, 2, 3] : [1, 2], Math.floor(steps / order));
@@ -60,7 +67,8 @@ export function singlestepOrders(steps: number, order: number, lowerOrderFinal: 
     if (steps % 3 === 1) return [...repeat([1, 2, 3], Math.floor(steps / 3)), 1];
     return [...repeat([1, 2, 3], Math.floor(steps / 3)), 1, 2];
   }
-  return steps % 2 === 0 ? [...repeat([1, 2], steps / 2 - 1), 1, 1] : [...repeat([1, 2], Math.floor(steps / 2)), 1];
+  if (steps % 2 === 0) return evenEndsFirstOrder ? [...repeat([1, 2], steps / 2 - 1), 1, 1] : repeat([1, 2], steps / 2);
+  return [...repeat([1, 2], Math.floor(steps / 2)), 1];
 }
 
 /**
@@ -89,6 +97,18 @@ export class DPMSolverSinglestepScheduler extends SolverSchedulerBase<DPMSolverS
     if (this.config.variance_type !== null) {
       throw new InvalidArgumentError({ name: 'DPMSolverSinglestepScheduler config.variance_type', expected: 'null (learned-variance UNets are not supported)', actual: this.config.variance_type });
     }
+    const finalSigmas = this.config.final_sigmas_type;
+    if (finalSigmas !== 'sigma_min' && finalSigmas !== 'zero') {
+      throw new InvalidArgumentError({ name: 'DPMSolverSinglestepScheduler config.final_sigmas_type', expected: "'sigma_min' | 'zero'", actual: finalSigmas });
+    }
+    if (finalSigmas === 'zero' && this.config.algorithm_type !== 'dpmsolver++') {
+      throw new InvalidArgumentError({
+        name: 'DPMSolverSinglestepScheduler config.final_sigmas_type',
+        expected: "'sigma_min' with algorithm_type 'dpmsolver' (a step to σ = 0 needs data prediction)",
+        actual: finalSigmas,
+        hint: "use algorithm_type 'dpmsolver++', or final_sigmas_type 'sigma_min'",
+      });
+    }
   }
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
@@ -96,10 +116,11 @@ export class DPMSolverSinglestepScheduler extends SolverSchedulerBase<DPMSolverS
     const minimum = Number(this.config.lambda_min_clipped);
     let clipped = 0;
     for (const sigma of this.trainingSigmas) if (noiseLevel(sigma).lambda < minimum) clipped++;
-    this.buildSchedule(numInferenceSteps, this.config.num_train_timesteps - clipped);
-    // diffusers forces lower_order_final when n is not a multiple of the order.
-    const lowerFinal = this.config.lower_order_final || this.numInferenceSteps! % this.config.solver_order !== 0;
-    this.orders = singlestepOrders(this.numInferenceSteps!, this.config.solver_order, lowerFinal);
+    const finalSigmas = this.config.final_sigmas_type;
+    this.buildSchedule(numInferenceSteps, this.config.num_train_timesteps - clipped, finalSigmas === 'zero');
+    // diffusers forces lower_order_final when n is not a multiple of the order, and with a final σ of 0.
+    const lowerFinal = this.config.lower_order_final || this.numInferenceSteps! % this.config.solver_order !== 0 || finalSigmas === 'zero';
+    this.orders = singlestepOrders(this.numInferenceSteps!, this.config.solver_order, lowerFinal, finalSigmas);
     this.groupStart = undefined;
   }
 

@@ -5,7 +5,7 @@
  */
 import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type StepOptions, type Tensor } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
-import { SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
+import { SIGMA_SCHEDULER_DEFAULTS, SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
 import { checkStepCount } from './timestep-spacing';
 import { predictOriginalSampleFromSigma } from './prediction';
 
@@ -23,14 +23,7 @@ export interface EulerAncestralDiscreteSchedulerConfig extends SigmaSchedulerCon
  * ```
  */
 export const EULER_ANCESTRAL_DEFAULTS: EulerAncestralDiscreteSchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
-  prediction_type: 'epsilon',
-  timestep_spacing: 'linspace',
-  steps_offset: 0,
+  ...SIGMA_SCHEDULER_DEFAULTS,
   rescale_betas_zero_snr: false,
 };
 

@@ -4,7 +4,7 @@
  */
 import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type StepOptions, type Tensor } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
-import { SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
+import { SIGMA_SCHEDULER_DEFAULTS, SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
 import { checkStepCount } from './timestep-spacing';
 import { predictOriginalSampleFromSigma } from './prediction';
 
@@ -28,20 +28,13 @@ export interface EulerDiscreteSchedulerConfig extends SigmaSchedulerConfig {
  * ```
  */
 export const EULER_DISCRETE_DEFAULTS: EulerDiscreteSchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
-  prediction_type: 'epsilon',
+  ...SIGMA_SCHEDULER_DEFAULTS,
   interpolation_type: 'linear',
   use_karras_sigmas: false,
   use_exponential_sigmas: false,
   sigma_min: null,
   sigma_max: null,
-  timestep_spacing: 'linspace',
   timestep_type: 'discrete',
-  steps_offset: 0,
   rescale_betas_zero_snr: false,
 };
 

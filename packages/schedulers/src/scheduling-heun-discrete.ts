@@ -6,7 +6,7 @@
 import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type StepOptions, type Tensor } from '@latentkit/core';
 import { clipInPlace } from './thresholding';
 import type { SchedulerOptions } from './scheduler-base';
-import { SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
+import { SIGMA_SCHEDULER_DEFAULTS, SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
 import { checkStepCount } from './timestep-spacing';
 import { predictOriginalSampleFromSigma } from './prediction';
 
@@ -27,18 +27,13 @@ export interface HeunDiscreteSchedulerConfig extends SigmaSchedulerConfig {
  * ```
  */
 export const HEUN_DISCRETE_DEFAULTS: HeunDiscreteSchedulerConfig = {
-  num_train_timesteps: 1000,
+  ...SIGMA_SCHEDULER_DEFAULTS,
   beta_start: 0.00085,
   beta_end: 0.012,
-  beta_schedule: 'linear',
-  trained_betas: null,
-  prediction_type: 'epsilon',
   use_karras_sigmas: false,
   use_exponential_sigmas: false,
   clip_sample: false,
   clip_sample_range: 1.0,
-  timestep_spacing: 'linspace',
-  steps_offset: 0,
 };
 
 const f32 = Math.fround;

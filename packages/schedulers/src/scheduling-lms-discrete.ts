@@ -5,7 +5,7 @@
  */
 import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type StepOptions, type Tensor } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
-import { SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
+import { SIGMA_SCHEDULER_DEFAULTS, SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
 import { checkStepCount } from './timestep-spacing';
 import { predictOriginalSampleFromSigma } from './prediction';
 
@@ -24,16 +24,9 @@ export interface LMSDiscreteSchedulerConfig extends SigmaSchedulerConfig {
  * ```
  */
 export const LMS_DISCRETE_DEFAULTS: LMSDiscreteSchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
+  ...SIGMA_SCHEDULER_DEFAULTS,
   use_karras_sigmas: false,
   use_exponential_sigmas: false,
-  prediction_type: 'epsilon',
-  timestep_spacing: 'linspace',
-  steps_offset: 0,
 };
 
 /** The multistep order of diffusers' default `step(order=4)`. */

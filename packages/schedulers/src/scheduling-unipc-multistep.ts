@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
-import { SolverSchedulerBase, noiseLevel, type NoiseLevel, type SolverSchedulerConfig } from './solver-base';
+import { SOLVER_SCHEDULER_DEFAULTS, SolverSchedulerBase, noiseLevel, type NoiseLevel, type SolverSchedulerConfig } from './solver-base';
 
 /** `UniPCMultistepScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
 export interface UniPCMultistepSchedulerConfig extends SolverSchedulerConfig {
@@ -24,25 +24,11 @@ export interface UniPCMultistepSchedulerConfig extends SolverSchedulerConfig {
  * ```
  */
 export const UNIPC_MULTISTEP_DEFAULTS: UniPCMultistepSchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
-  solver_order: 2,
-  prediction_type: 'epsilon',
-  thresholding: false,
-  dynamic_thresholding_ratio: 0.995,
-  sample_max_value: 1.0,
+  ...SOLVER_SCHEDULER_DEFAULTS,
   predict_x0: true,
   solver_type: 'bh2',
-  lower_order_final: true,
   disable_corrector: [],
   solver_p: null,
-  use_karras_sigmas: false,
-  use_exponential_sigmas: false,
-  timestep_spacing: 'linspace',
-  steps_offset: 0,
 };
 
 const f32 = Math.fround;

@@ -14,6 +14,26 @@ export interface SigmaSchedulerConfig extends SchedulerConfig {
   steps_offset: number;
 }
 
+/**
+ * The defaults (diffusers 0.25) of the keys every σ scheduler shares; each class's defaults
+ * spread these and add or override their own (Heun and KDPM2 default to SD's β range).
+ *
+ * @example
+ * ```ts
+ * const MY_DEFAULTS = { ...SIGMA_SCHEDULER_DEFAULTS, use_karras_sigmas: false };
+ * ```
+ */
+export const SIGMA_SCHEDULER_DEFAULTS: Readonly<SigmaSchedulerConfig> = Object.freeze({
+  num_train_timesteps: 1000,
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  beta_schedule: 'linear',
+  trained_betas: null,
+  prediction_type: 'epsilon',
+  timestep_spacing: 'linspace',
+  steps_offset: 0,
+});
+
 const f32 = Math.fround;
 
 /**

@@ -22,6 +22,33 @@ export interface SolverSchedulerConfig extends SchedulerConfig {
   steps_offset: number;
 }
 
+/**
+ * The defaults (diffusers 0.25) of the keys every λ-solver shares; each class's defaults spread
+ * these and add their own keys.
+ *
+ * @example
+ * ```ts
+ * const MY_SOLVER_DEFAULTS = { ...SOLVER_SCHEDULER_DEFAULTS, algorithm_type: 'my-solver' };
+ * ```
+ */
+export const SOLVER_SCHEDULER_DEFAULTS: Readonly<SolverSchedulerConfig> = Object.freeze({
+  num_train_timesteps: 1000,
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  beta_schedule: 'linear',
+  trained_betas: null,
+  solver_order: 2,
+  prediction_type: 'epsilon',
+  thresholding: false,
+  dynamic_thresholding_ratio: 0.995,
+  sample_max_value: 1.0,
+  lower_order_final: true,
+  use_karras_sigmas: false,
+  use_exponential_sigmas: false,
+  timestep_spacing: 'linspace',
+  steps_offset: 0,
+});
+
 const f32 = Math.fround;
 
 /** α_t, σ_t and λ_t = log α_t − log σ_t of the VP process at a given σ = σ_t/α_t, float32. */

@@ -30,10 +30,10 @@ describe('describePluginConformance catches broken plugins', () => {
 
   it('reports a plugin of a future specification version', async () => {
     const runner = collectingRunner();
-    describePluginConformance({ ...plugin, specificationVersion: 'v2' as never }, { runner });
+    describePluginConformance({ ...plugin, specificationVersion: 'v3' as never }, { runner });
     const failures = await runner.run();
-    expect(failureOf(failures, 'plain object')?.message).toBe("specificationVersion must be 'v1', got v2");
-    expect(failureOf(failures, 'accepted by a registry')?.message).toMatch(/specificationVersion must be 'v1', got "v2"/);
+    expect(failureOf(failures, 'plain object')?.message).toBe("specificationVersion must be 'v1' or 'v2', got v3");
+    expect(failureOf(failures, 'accepted by a registry')?.message).toMatch(/specificationVersion must be 'v1' \| 'v2', got "v3"/);
   });
 
   it('reports a supports() that declines without a reason', async () => {

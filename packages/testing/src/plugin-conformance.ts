@@ -1,9 +1,10 @@
 /**
- * The plugin conformance suite: a plugin is a plain object the registry accepts, registration is
- * idempotent, `supports()` answers clearly, and `create()` makes a v1 component.
+ * The plugin conformance suite: a plugin (specification v1 or v2) is a plain object the registry
+ * accepts, registration is idempotent, `supports()` answers clearly, and `create()` makes a v1
+ * component.
  */
 import assert from 'node:assert/strict';
-import { PluginRegistry, type ComponentEntry, type ComponentSource, type Plugin } from '@latentkit/core';
+import { PLUGIN_SPECIFICATION_VERSIONS, PluginRegistry, createWithPlugin, type AnyPlugin, type ComponentEntry, type ComponentSource } from '@latentkit/core';
 import { assertEqual } from './tensor-assertions';
 import { captureError, describeError, resolveTestRunner, type TestRunner } from './test-runner';
 
@@ -36,15 +37,16 @@ export interface PluginConformanceOptions {
  * });
  * ```
  */
-export function describePluginConformance(plugin: Plugin, options: PluginConformanceOptions = {}): void {
+export function describePluginConformance(plugin: AnyPlugin, options: PluginConformanceOptions = {}): void {
   const runner = resolveTestRunner(options.runner);
   const it = (title: string, body: () => unknown) => runner.it(title, body, options.timeout);
 
   runner.describe(`plugin conformance: ${String(plugin?.name)}`, () => {
-    it('is a plain object with name, specificationVersion v1, kind, supports() and create()', () => {
+    it(`is a plain object with name, specificationVersion ${PLUGIN_SPECIFICATION_VERSIONS.join(' or ')}, kind, supports() and create()`, () => {
       assert.ok(typeof plugin === 'object' && plugin !== null, `a plugin must be an object, got ${typeof plugin}`);
       assert.ok(typeof plugin.name === 'string' && plugin.name.length > 0, `name must be a non-empty string, got ${String(plugin.name)}`);
-      assertEqual(plugin.specificationVersion, 'v1', `specificationVersion must be 'v1', got ${String(plugin.specificationVersion)}`);
+      const versions: readonly unknown[] = PLUGIN_SPECIFICATION_VERSIONS;
+      assert.ok(versions.includes(plugin.specificationVersion), `specificationVersion must be ${PLUGIN_SPECIFICATION_VERSIONS.map((v) => `'${v}'`).join(' or ')}, got ${String(plugin.specificationVersion)}`);
       assert.ok(KINDS.includes(plugin.kind), `kind must be one of ${KINDS.join(', ')}, got ${String(plugin.kind)}`);
       if (plugin.priority !== undefined) assert.ok(Number.isFinite(plugin.priority), `priority must be a finite number, got ${plugin.priority}`);
       assertEqual(typeof plugin.supports, 'function', 'supports must be a function');
@@ -100,7 +102,9 @@ export function describePluginConformance(plugin: Plugin, options: PluginConform
 
       it('create(source) makes a component with specificationVersion v1', async () => {
         const resolved = typeof source === 'function' ? await source() : source;
-        const component = (await plugin.create(resolved, options.createOptions)) as { specificationVersion?: unknown; dispose?: () => unknown };
+        const registry = new PluginRegistry();
+        if (options.register) await options.register(registry);
+        const component = (await createWithPlugin(plugin, resolved, { options: options.createOptions, registry })) as { specificationVersion?: unknown; dispose?: () => unknown };
         assert.ok(component && typeof component === 'object', `create() must return a component object, got ${typeof component}`);
         assertEqual(component.specificationVersion, 'v1', `the created component must declare specificationVersion 'v1', got ${String(component.specificationVersion)}`);
         await component.dispose?.();

@@ -3,7 +3,7 @@
  * `a·sample + b·prediction + c·noise` computed by {@link guidanceStep}, for ε-prediction models.
  * Computed in float64 once per step; the element-wise work stays in the fused kernel.
  */
-import { requireFiniteNumber } from './argument-checks';
+import { requireFiniteNumber } from '../src/argument-checks';
 
 /** The weights of sample, (guided) model prediction and noise in one step. */
 export interface StepCoefficients {

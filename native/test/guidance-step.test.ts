@@ -1,8 +1,13 @@
-import { guidanceStep, guidanceStepJs } from './guidance-step';
-import { addonLoadResult } from './load-addon';
-import { ddimStepCoefficients, eulerAncestralStepCoefficients, eulerStepCoefficients } from './scheduler-coefficients';
-import { randomArray, sameBits, seededRandom } from './__fixtures__/attention-reference';
-import { readReference } from './__fixtures__/shared-reference';
+/**
+ * The fused guidance + step kernel that native/bench measures (it is not on the generation path:
+ * see the README). Native and TypeScript twin agree bit for bit, and the coefficients reproduce
+ * the schedulers' steps.
+ */
+import { guidanceStep, guidanceStepJs } from '../bench/guidance-step';
+import { ddimStepCoefficients, eulerAncestralStepCoefficients, eulerStepCoefficients } from '../bench/scheduler-coefficients';
+import { addonLoadResult } from '../src/load-addon';
+import { randomArray, sameBits, seededRandom } from '../src/__fixtures__/attention-reference';
+import { readReference } from '../src/__fixtures__/shared-reference';
 
 const { addon } = addonLoadResult();
 
@@ -101,5 +106,21 @@ describe('scheduler coefficients reproduce diffusers 0.25.1 trajectories', () =>
       return ddimStepCoefficients(cumprod[t]!, previous >= 0 ? cumprod[previous]! : cumprod[0]!);
     });
     expect(worst).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
+
+describe('guidanceStep rejects bad arguments', () => {
+  const x = new Float32Array(8);
+  test.each<[string, () => unknown, ErrorConstructor, RegExp]>([
+    ['guidanceStep without coefficients', () => guidanceStep({ sample: x, uncond: x } as never), TypeError, /sampleCoefficient must be a number/],
+    ['guidanceStep short cond', () => guidanceStep({ sample: x, uncond: x, cond: new Float32Array(4), sampleCoefficient: 1, predictionCoefficient: 1 }), RangeError, /cond has 4 elements; expected 8/],
+    ['guidanceStep partial overlap', () => {
+      const buffer = new Float32Array(12);
+      return guidanceStep({ sample: buffer.subarray(0, 8), uncond: x, sampleCoefficient: 1, predictionCoefficient: 1, out: buffer.subarray(2, 10) });
+    }, RangeError, /out partly overlaps sample/],
+    ['guidanceStep infinite scale', () => guidanceStep({ sample: x, uncond: x, cond: x, guidanceScale: Infinity, sampleCoefficient: 1, predictionCoefficient: 1 }), RangeError, /guidanceScale must be a finite number/],
+  ])('%s', (_name, call, type, message) => {
+    expect(call).toThrow(type);
+    expect(call).toThrow(message);
   });
 });

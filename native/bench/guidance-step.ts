@@ -9,8 +9,8 @@
  * with the same operations in the same order and round once to float32: the native kernel and
  * the TypeScript twin give identical bits.
  */
-import { requireArray, requireElementwiseAlias, requireFiniteNumber, requireLength, sharesMemory } from './argument-checks';
-import { nativeAddon } from './load-addon';
+import { requireArray, requireElementwiseAlias, requireFiniteNumber, requireLength, sharesMemory } from '../src/argument-checks';
+import { nativeAddon } from '../src/load-addon';
 
 /** Arguments of {@link guidanceStep}. */
 export interface GuidanceStepOptions {
