@@ -272,11 +272,17 @@ function readVersion(manifest: string): string {
   return String((JSON.parse(fs.readFileSync(manifest, 'utf8')) as { version?: unknown }).version);
 }
 
+/**
+ * `<name>/package.json` in the node_modules folders from `from` up to the file system's root —
+ * where npm, pnpm and yarn put a package's (optional) dependencies. Unlike require.resolve, it
+ * ignores NODE_PATH and the global folders, so a package elsewhere on the machine (pnpm puts every
+ * workspace package on NODE_PATH for the scripts it runs) is not taken for an installed one.
+ */
 function resolvePackageJson(name: string, from: string): string | undefined {
-  try {
-    return require.resolve(`${name}/package.json`, { paths: [from] });
-  } catch {
-    return undefined;
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'node_modules', ...name.split('/'), 'package.json');
+    if (fs.existsSync(manifest)) return fs.realpathSync(manifest);
+    if (path.dirname(dir) === dir) return undefined;
   }
 }
 
