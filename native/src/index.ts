@@ -7,6 +7,7 @@ import { addonLoadResult } from './load-addon';
 
 export { multiHeadAttention, multiHeadAttentionAsync, type MultiHeadAttentionOptions } from './multi-head-attention';
 export { MAX_HEAD_DIM } from './attention-shape';
+export { attentionProbabilities, MAX_PROBABILITY_KEYS } from './attention-probabilities';
 export { guidanceStep, type GuidanceStepOptions } from './guidance-step';
 export {
   ddimStepCoefficients,

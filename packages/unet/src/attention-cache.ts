@@ -1,0 +1,143 @@
+/**
+ * The partitioned UNet on disk, cached like an optimized model: one folder per source model
+ * (keyed by its absolute path, size and modification time, and this format's version) holding
+ * `segment-N.onnx` and `plan.json`. Segments keep the source's external-data references
+ * (`weights.pb`, relative to the model); they are opened from bytes with onnxruntime's
+ * `session.model_external_initializers_file_folder_path` set to the source's folder, so the
+ * weights are read in place, never copied.
+ * The first load decodes the graph and writes the folder; later loads only read `plan.json`.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type * as ort from 'onnxruntime-node';
+import { ModelLoadError } from '@latentkit/core';
+import { openOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
+import type { AttentionMatch } from './attention-pattern';
+import { findAttention } from './attention-pattern';
+import { partitionAroundAttention, type PartitionStep } from './attention-partition';
+import { decodeModel } from './onnx-graph-codec';
+
+/** Bump when the plan or segment format changes, so stale caches are rebuilt. */
+const FORMAT = 1;
+
+/** A cached partition: segment files and the plan to run them. */
+export interface CachedPartition {
+  readonly folder: string;
+  readonly segmentFiles: readonly string[];
+  readonly steps: readonly PartitionStep[];
+  readonly attention: readonly AttentionMatch[];
+  readonly outputs: readonly string[];
+}
+
+/**
+ * The cache root: `cacheDir` if given, else `LATENTKIT_CACHE_DIR`, else `$XDG_CACHE_HOME/latentkit`
+ * or `~/.cache/latentkit`.
+ */
+export function attentionCacheRoot(cacheDir?: string): string {
+  if (cacheDir) return cacheDir;
+  if (process.env.LATENTKIT_CACHE_DIR) return process.env.LATENTKIT_CACHE_DIR;
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'latentkit');
+}
+
+/**
+ * Returns the partition of `modelFile` from the cache, building it on first use. Returns
+ * undefined when the graph has no attention the kernel can run (then nothing is written).
+ *
+ * @example
+ * ```ts
+ * const cached = await cachedPartition('models/sd15/unet/model.onnx');
+ * cached?.segmentFiles.length; // 33 for SD 1.5
+ * ```
+ */
+export async function cachedPartition(modelFile: string, cacheDir?: string): Promise<CachedPartition | undefined> {
+  const absolute = path.resolve(modelFile);
+  const stat = await fs.stat(absolute);
+  const key = createHash('sha256').update(JSON.stringify([FORMAT, absolute, stat.size, stat.mtimeMs])).digest('hex').slice(0, 24);
+  const folder = path.join(attentionCacheRoot(cacheDir), 'attention', key);
+  const planFile = path.join(folder, 'plan.json');
+  try {
+    const plan = JSON.parse(await fs.readFile(planFile, 'utf8')) as Omit<CachedPartition, 'folder' | 'segmentFiles'> & { segments: number; source: string };
+    if (plan.source === absolute) {
+      const segmentFiles = Array.from({ length: plan.segments }, (_, i) => path.join(folder, `segment-${i}.onnx`));
+      return plan.attention.length === 0 ? undefined : { folder, segmentFiles, steps: plan.steps, attention: plan.attention, outputs: plan.outputs };
+    }
+  } catch {
+    // Not cached yet (or unreadable): build it.
+  }
+  const model = decodeModel(new Uint8Array(await fs.readFile(absolute)));
+  const partition = partitionAroundAttention(model, findAttention(model));
+  const building = `${folder}.${process.pid}.${Date.now()}.tmp`;
+  await fs.mkdir(building, { recursive: true });
+  try {
+    for (const { tensor } of model.initializers.values()) {
+      const location = tensor.location;
+      if (tensor.external && location !== undefined && (path.isAbsolute(location) || location.split(/[\\/]/).includes('..'))) {
+        throw new ModelLoadError({ path: absolute, reason: `an initializer's external data location '${location}' leaves the model folder: keep weights beside model.onnx` });
+      }
+    }
+    const segmentFiles: string[] = [];
+    for (const [i, bytes] of partition.segments.entries()) {
+      const file = path.join(building, `segment-${i}.onnx`);
+      await fs.writeFile(file, bytes);
+      segmentFiles.push(file);
+    }
+    const plan = { format: FORMAT, source: absolute, segments: partition.segments.length, steps: partition.steps, attention: partition.attention, outputs: partition.outputs };
+    await fs.writeFile(path.join(building, 'plan.json'), JSON.stringify(plan));
+    try {
+      await fs.rename(building, folder);
+    } catch {
+      // Another process finished the same partition first (its plan is as good as ours), or a
+      // damaged folder is in the way: keep a readable one, replace a damaged one.
+      const readable = await fs.readFile(planFile, 'utf8').then(() => true, () => false);
+      if (readable) await fs.rm(building, { recursive: true, force: true });
+      else {
+        await fs.rm(folder, { recursive: true, force: true });
+        await fs.rename(building, folder);
+      }
+    }
+  } catch (error) {
+    await fs.rm(building, { recursive: true, force: true });
+    throw error;
+  }
+  if (partition.attention.length === 0) return undefined;
+  const segmentFiles = partition.segments.map((_, i) => path.join(folder, `segment-${i}.onnx`));
+  return { folder, segmentFiles, steps: partition.steps, attention: partition.attention, outputs: partition.outputs };
+}
+
+/**
+ * Opens the segments of a cached partition as onnxruntime sessions reading weights from the
+ * source model's folder. Spinning worker threads are turned off: dozens of sessions would
+ * otherwise each keep their own pool spinning between short runs.
+ *
+ * @example
+ * ```ts
+ * const sessions = await openPartitionSessions(cached, 'models/sd15/unet/model.onnx', { threads: 4 });
+ * ```
+ */
+export async function openPartitionSessions(cached: CachedPartition, modelFile: string, sessionOptions: OnnxSessionOptions = {}): Promise<ort.InferenceSession[]> {
+  const extra = (sessionOptions as { extra?: Record<string, unknown> }).extra ?? {};
+  const session = (extra.session as Record<string, unknown> | undefined) ?? {};
+  const options: OnnxSessionOptions = {
+    logSeverityLevel: 3,
+    ...sessionOptions,
+    extra: {
+      ...extra,
+      session: {
+        intra_op: { allow_spinning: '0' },
+        ...session,
+        model_external_initializers_file_folder_path: path.dirname(path.resolve(modelFile)),
+      },
+    },
+  };
+  const sessions: ort.InferenceSession[] = [];
+  try {
+    for (const file of cached.segmentFiles) sessions.push(await openOnnxSession(file, options, new Uint8Array(await fs.readFile(file))));
+  } catch (error) {
+    for (const opened of sessions) await opened.release();
+    throw error;
+  }
+  return sessions;
+}
