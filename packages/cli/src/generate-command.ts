@@ -12,6 +12,7 @@ import { ExitCode, type ExitCodeValue } from './exit-codes';
 import { GENERATION_OPTIONS, type GenerationCommand } from './generation-options';
 import { numberedPath, readImageFile, writePngFile, type PixelImage } from './png-files';
 import { createProgressReporter } from './progress-reporter';
+import { recordAttentionMaps } from './attention-maps';
 import { UsageError } from './usage-error';
 
 type Values = ParsedArguments['values'];
@@ -82,6 +83,8 @@ export async function generationCommand(command: GenerationCommand, argv: readon
   const loaded = performance.now();
   const progress = createProgressReporter(io.stderr, { quiet: values.quiet === true });
   try {
+    const mapsFolder = values.attentionMaps as string | undefined;
+    const attentionMaps = mapsFolder === undefined ? undefined : recordAttentionMaps(pipeline, mapsFolder, prompt!);
     const common = defined({
       numInferenceSteps: values.steps as number | undefined,
       seed,
@@ -106,6 +109,8 @@ export async function generationCommand(command: GenerationCommand, argv: readon
     const images = result.images;
     const paths = images.map((_, i) => numberedPath(out, i, images.length));
     for (const [i, picture] of images.entries()) await writePngFile(paths[i]!, picture);
+    const mapFiles = attentionMaps && images[0] ? await attentionMaps.write(images[0]) : [];
+    if (mapFiles.length > 0 && values.quiet !== true) io.stderr.write(`wrote ${mapFiles.length} attention maps to ${mapsFolder}\n`);
     const finished = performance.now();
     for (const file of paths) io.stdout.write(`${file}\n`);
     if (values.quiet !== true) {

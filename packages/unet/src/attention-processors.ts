@@ -182,16 +182,16 @@ export class CrossAttentionMaps implements AttentionProcessor {
     this.sums.clear();
   }
 
-  /** The maps of every captured level, coarsest first. */
-  levels(): TokenAttentionMaps[] {
-    return [...this.sums.keys()].sort((a, b) => a - b).map((queryLength) => this.level(queryLength)!);
+  /** The maps of every captured level, coarsest first; `aspect` (width / height) overrides the constructor's. */
+  levels(aspect = this.aspect): TokenAttentionMaps[] {
+    return [...this.sums.keys()].sort((a, b) => a - b).map((queryLength) => this.level(queryLength, aspect)!);
   }
 
   /** The map of the level with `queryLength` image tokens, or undefined when none was captured. */
-  level(queryLength: number): TokenAttentionMaps | undefined {
+  level(queryLength: number, aspect = this.aspect): TokenAttentionMaps | undefined {
     const entry = this.sums.get(queryLength);
     if (entry === undefined || entry.count === 0) return undefined;
-    const height = Math.max(1, Math.round(Math.sqrt(queryLength / this.aspect)));
+    const height = Math.max(1, Math.round(Math.sqrt(queryLength / aspect)));
     const width = queryLength / height;
     const { keyLength: tokens } = entry;
     const data = new Float32Array(tokens * queryLength);
@@ -205,8 +205,8 @@ export class CrossAttentionMaps implements AttentionProcessor {
    * All levels averaged at the finest level's grid (coarser levels upsampled by nearest
    * neighbour), as one `[tokens, height, width]` map.
    */
-  combined(): TokenAttentionMaps | undefined {
-    const levels = this.levels();
+  combined(aspect = this.aspect): TokenAttentionMaps | undefined {
+    const levels = this.levels(aspect);
     const finest = levels[levels.length - 1];
     if (finest === undefined) return undefined;
     const { height, width, tokens } = finest;
