@@ -17,7 +17,7 @@ import { openOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
 import type { AttentionMatch } from './attention-pattern';
 import { findAttention } from './attention-pattern';
 import { partitionAroundAttention, type PartitionStep } from './attention-partition';
-import { decodeModel } from './onnx-graph-codec';
+import { readModelFile } from './onnx-graph-codec';
 
 /** Bump when the plan or segment format changes, so stale caches are rebuilt. */
 const FORMAT = 1;
@@ -67,7 +67,7 @@ export async function cachedPartition(modelFile: string, cacheDir?: string): Pro
   } catch {
     // Not cached yet (or unreadable): build it.
   }
-  const model = decodeModel(new Uint8Array(await fs.readFile(absolute)));
+  const model = readModelFile(absolute);
   const partition = partitionAroundAttention(model, findAttention(model));
   const building = `${folder}.${process.pid}.${Date.now()}.tmp`;
   await fs.mkdir(building, { recursive: true });

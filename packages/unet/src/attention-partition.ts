@@ -8,7 +8,8 @@
  * every segment that reads them, so no constant travels between segments.
  */
 import type { AttentionMatch } from './attention-pattern';
-import { encodeSegmentModel, encodeValueInfo, type DecodedModel, type GraphNode } from './onnx-graph-codec';
+import type { OnnxTensor } from '@latentkit/onnx';
+import { encodeSegmentModel, type DecodedModel, type GraphNode } from './onnx-graph-codec';
 
 /** One step of a partitioned run. */
 export type PartitionStep =
@@ -144,7 +145,7 @@ export function partitionAroundAttention(model: DecodedModel, found: readonly At
     if (nodes.length > 0) {
       const produced = new Set(nodes.flatMap((node) => node.outputs));
       const inputs: string[] = [];
-      const initializers: Uint8Array[] = [];
+      const initializers: OnnxTensor[] = [];
       const copiedConstants: GraphNode[] = [];
       const seen = new Set<string>();
       for (const node of nodes) {
@@ -153,7 +154,7 @@ export function partitionAroundAttention(model: DecodedModel, found: readonly At
           seen.add(input);
           const initializer = model.initializers.get(input);
           const constant = constants.get(input);
-          if (initializer) initializers.push(initializer.bytes);
+          if (initializer) initializers.push(initializer.source);
           else if (constant) copiedConstants.push(constant);
           else inputs.push(input);
         }
@@ -167,8 +168,8 @@ export function partitionAroundAttention(model: DecodedModel, found: readonly At
         name: `latentkit segment ${segments.length}`,
         nodes: ordered,
         initializers,
-        inputs: inputs.map((name) => encodeValueInfo(name, types.get(name) ?? 1)),
-        outputs: outputs.map((name) => encodeValueInfo(name, types.get(name) ?? 1)),
+        inputs: inputs.map((name) => ({ name, elemType: types.get(name) ?? 1 })),
+        outputs: outputs.map((name) => ({ name, elemType: types.get(name) ?? 1 })),
       }));
       steps.push({ kind: 'segment', segment: segments.length - 1, inputs, outputs });
     }
