@@ -82,14 +82,19 @@ export function tokenLabels(pipeline: StableDiffusionPipeline, prompt: string, t
 
 /**
  * The image in grey with token `token`'s map over it in a heat colour scale (black → red →
- * yellow → white), the map bilinearly upsampled and scaled to its own maximum.
+ * yellow → white), the map bilinearly upsampled and stretched from its own minimum (black) to its
+ * maximum (white), so that each token's map shows where it looks most and least.
  */
 export function heatmapOver(image: PixelImage, maps: TokenAttentionMaps, token: number): PixelImage {
   const { width, height, data, channels } = image;
   const plane = maps.height * maps.width;
   const map = maps.data.subarray(token * plane, (token + 1) * plane);
-  let maximum = 0;
-  for (const value of map) maximum = Math.max(maximum, value);
+  let maximum = -Infinity;
+  let minimum = Infinity;
+  for (const value of map) {
+    maximum = Math.max(maximum, value);
+    minimum = Math.min(minimum, value);
+  }
   const out = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
     const sy = Math.min(maps.height - 1, Math.max(0, ((y + 0.5) * maps.height) / height - 0.5));
@@ -104,7 +109,7 @@ export function heatmapOver(image: PixelImage, maps: TokenAttentionMaps, token: 
       const value =
         (map[y0 * maps.width + x0]! * (1 - fx) + map[y0 * maps.width + x1]! * fx) * (1 - fy) +
         (map[y1 * maps.width + x0]! * (1 - fx) + map[y1 * maps.width + x1]! * fx) * fy;
-      const heat = maximum > 0 ? value / maximum : 0;
+      const heat = maximum > minimum ? (value - minimum) / (maximum - minimum) : 0;
       const pixel = (y * width + x) * channels;
       const grey = channels === 1 ? data[pixel]! : (data[pixel]! * 0.299 + data[pixel + 1]! * 0.587 + data[pixel + 2]! * 0.114);
       const colour = [Math.min(1, heat * 3), Math.min(1, Math.max(0, heat * 3 - 1)), Math.max(0, heat * 3 - 2)];

@@ -11,8 +11,8 @@
  *   and the fused kernel runs unchanged: exact, and no score matrix is formed.
  */
 import { InvalidArgumentError } from '@latentkit/core';
-import { attentionProbabilities, multiHeadAttentionAsync } from '@latentkit/native';
-import type { AttentionHook } from './segmented-session';
+import { attentionProbabilities } from '@latentkit/native';
+import { attention, type AttentionHook } from './segmented-session';
 
 /** One attention call, as a processor sees it. */
 export interface AttentionCall {
@@ -82,7 +82,7 @@ export function processorHook(processor: AttentionProcessor, timestep: number): 
         for (let c = 0; c < width; c++) scaled[row + c] = value[row + c]! * weight;
       }
     }
-    return multiHeadAttentionAsync(query, key, scaled, options);
+    return attention(query, key, scaled, options);
   };
 }
 
