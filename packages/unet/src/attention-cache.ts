@@ -13,14 +13,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { ModelLoadError } from '@latentkit/core';
-import { openOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
+import { openOnnxSession, type OnnxSessionOptions, type OnnxValueInfo } from '@latentkit/onnx';
 import type { AttentionMatch } from './attention-pattern';
 import { findAttention } from './attention-pattern';
 import { partitionAroundAttention, type PartitionStep } from './attention-partition';
-import { readModelFile } from './onnx-graph-codec';
+import { readModelFile, type GraphValue } from './onnx-graph-codec';
 
 /** Bump when the plan or segment format changes, so stale caches are rebuilt. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** A cached partition: segment files and the plan to run them. */
 export interface CachedPartition {
@@ -28,7 +28,9 @@ export interface CachedPartition {
   readonly segmentFiles: readonly string[];
   readonly steps: readonly PartitionStep[];
   readonly attention: readonly AttentionMatch[];
-  readonly outputs: readonly string[];
+  /** The source graph's declared inputs and outputs (names, element types, shapes). */
+  readonly inputs: readonly OnnxValueInfo[];
+  readonly outputs: readonly OnnxValueInfo[];
 }
 
 /**
@@ -59,16 +61,18 @@ export async function cachedPartition(modelFile: string, cacheDir?: string): Pro
   const folder = path.join(attentionCacheRoot(cacheDir), 'attention', key);
   const planFile = path.join(folder, 'plan.json');
   try {
-    const plan = JSON.parse(await fs.readFile(planFile, 'utf8')) as Omit<CachedPartition, 'folder' | 'segmentFiles'> & { segments: number; source: string };
-    if (plan.source === absolute) {
+    const plan = JSON.parse(await fs.readFile(planFile, 'utf8')) as Omit<CachedPartition, 'folder' | 'segmentFiles'> & { segments: number; source: string; format: number };
+    if (plan.source === absolute && plan.format === FORMAT) {
       const segmentFiles = Array.from({ length: plan.segments }, (_, i) => path.join(folder, `segment-${i}.onnx`));
-      return plan.attention.length === 0 ? undefined : { folder, segmentFiles, steps: plan.steps, attention: plan.attention, outputs: plan.outputs };
+      return plan.attention.length === 0 ? undefined : { folder, segmentFiles, steps: plan.steps, attention: plan.attention, inputs: plan.inputs, outputs: plan.outputs };
     }
   } catch {
     // Not cached yet (or unreadable): build it.
   }
   const model = readModelFile(absolute);
   const partition = partitionAroundAttention(model, findAttention(model));
+  const inputs = model.inputs.map(declared);
+  const outputs = model.outputs.map(declared);
   const building = `${folder}.${process.pid}.${Date.now()}.tmp`;
   await fs.mkdir(building, { recursive: true });
   try {
@@ -84,7 +88,7 @@ export async function cachedPartition(modelFile: string, cacheDir?: string): Pro
       await fs.writeFile(file, bytes);
       segmentFiles.push(file);
     }
-    const plan = { format: FORMAT, source: absolute, segments: partition.segments.length, steps: partition.steps, attention: partition.attention, outputs: partition.outputs };
+    const plan = { format: FORMAT, source: absolute, segments: partition.segments.length, steps: partition.steps, attention: partition.attention, inputs, outputs };
     await fs.writeFile(path.join(building, 'plan.json'), JSON.stringify(plan));
     try {
       await fs.rename(building, folder);
@@ -104,7 +108,18 @@ export async function cachedPartition(modelFile: string, cacheDir?: string): Pro
   }
   if (partition.attention.length === 0) return undefined;
   const segmentFiles = partition.segments.map((_, i) => path.join(folder, `segment-${i}.onnx`));
-  return { folder, segmentFiles, steps: partition.steps, attention: partition.attention, outputs: partition.outputs };
+  return { folder, segmentFiles, steps: partition.steps, attention: partition.attention, inputs, outputs };
+}
+
+const ELEMENT_TYPES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
+
+/** A graph value as onnxruntime-node's metadata describes it (unknown dimensions as symbolic). */
+function declared(value: GraphValue): OnnxValueInfo {
+  return {
+    name: value.name,
+    type: ELEMENT_TYPES[value.elemType],
+    shape: value.shape?.map((dim, axis) => dim ?? `unk__${axis}`),
+  };
 }
 
 /**

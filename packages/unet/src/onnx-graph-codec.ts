@@ -55,6 +55,8 @@ const SMALL_TENSOR = 16;
 export interface GraphValue {
   readonly name: string;
   readonly elemType: number;
+  /** Declared dimensions: numbers, symbolic names, or null where unknown; undefined when undeclared. */
+  readonly shape?: readonly (number | string | null)[];
 }
 
 /** A decoded model as the finder and the partitioner see it. */
@@ -147,7 +149,11 @@ export function viewModel(model: OnnxModel): DecodedModel {
     source: node,
   }));
   const initializers = new Map(graph.initializers.map((source) => [source.name, { source, tensor: decodeTensor(source) }]));
-  const valueOf = (value: { name: string; tensorType?: { elemType: number } }): GraphValue => ({ name: value.name, elemType: value.tensorType?.elemType ?? 0 });
+  const valueOf = (value: { name: string; tensorType?: { elemType: number; shape?: readonly (number | string | null)[] } }): GraphValue => ({
+    name: value.name,
+    elemType: value.tensorType?.elemType ?? 0,
+    shape: value.tensorType?.shape,
+  });
   const valueTypes = new Map<string, number>();
   for (const info of graph.valueInfo) if (info.tensorType?.elemType) valueTypes.set(info.name, info.tensorType.elemType);
   return {
@@ -197,7 +203,7 @@ export interface SegmentGraph {
  * ```
  */
 export function encodeSegmentModel(model: Pick<DecodedModel, 'irVersion' | 'opsetImports'>, segment: SegmentGraph): Uint8Array {
-  const value = ({ name, elemType }: GraphValue) => ({ name, tensorType: { elemType } });
+  const value = ({ name, elemType }: GraphValue) => ({ name, tensorType: { elemType } }); // shapes left to onnxruntime's inference
   return encodeOnnxModel({
     irVersion: model.irVersion,
     opsetImports: model.opsetImports,

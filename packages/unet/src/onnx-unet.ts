@@ -132,32 +132,44 @@ export class OnnxUNet implements UNet {
       if (await exists(schedulerConfig)) config.prediction_type = (await readJsonObject(schedulerConfig)).prediction_type;
     }
     const backend = resolveAttentionBackend(options.attention);
-    const unet = await withOnnxSession(modelFile, options.sessionOptions, (session) => OnnxUNet.fromSession(session, modelFile, config, configFile));
     if (backend === 'native') {
-      try {
-        await unet.partition(options);
-      } catch (error) {
-        await unet.dispose();
-        throw error;
-      }
+      const unet = await OnnxUNet.partitioned(modelFile, config, configFile, options);
+      if (unet) return unet;
     }
-    return unet;
+    return withOnnxSession(modelFile, options.sessionOptions, (session) => OnnxUNet.fromSession(session, modelFile, config, configFile));
   }
 
-  /** Splits the graph around its attention calls and swaps the whole session for the segments. */
-  private async partition(options: OnnxUNetOptions): Promise<void> {
+  /**
+   * The UNet split around its attention calls, or undefined when the graph has none the kernel can
+   * run. The whole graph is never opened: its inputs and outputs are checked from the declarations
+   * kept in the partition's plan, so loading holds the weights once.
+   */
+  private static async partitioned(
+    modelFile: string, config: Record<string, unknown>, configFile: string, options: OnnxUNetOptions,
+  ): Promise<OnnxUNet | undefined> {
     let cached;
     try {
-      cached = await cachedPartition(this.modelFile, options.cacheDir);
+      cached = await cachedPartition(modelFile, options.cacheDir);
     } catch (error) {
-      throw new ModelLoadError({ path: this.modelFile, reason: `latentkit could not split the graph around its attention (${(error as Error).message}): load it with attention: 'onnxruntime'`, cause: error });
+      if (error instanceof ModelLoadError) throw error;
+      // Not a graph latentkit can read or split (onnxruntime, loading it whole next, says what is
+      // wrong with a damaged file): attention stays in onnxruntime.
+      process.emitWarning(`latentkit runs this UNet's attention in onnxruntime: the graph could not be split (${(error as Error).message})`, { code: 'LATENTKIT_ATTENTION_FALLBACK' });
+      return undefined;
     }
-    if (cached === undefined) return;
-    const sessions = await openPartitionSessions(cached, this.modelFile, options.sessionOptions);
-    this.segmented = new SegmentedSession(sessions, cached.steps, cached.attention, cached.outputs, this.modelFile);
-    const whole = this.session;
-    this.session = undefined;
-    await whole?.release();
+    if (cached === undefined) return undefined;
+    // The declared inputs and outputs, in the form describeInputs/describeOutputs read from a session.
+    const declarations = {
+      inputNames: cached.inputs.map((value) => value.name),
+      outputNames: cached.outputs.map((value) => value.name),
+      inputMetadata: cached.inputs,
+      outputMetadata: cached.outputs,
+    } as unknown as ort.InferenceSession;
+    const unet = OnnxUNet.fromSession(declarations, modelFile, config, configFile);
+    unet.session = undefined;
+    const sessions = await openPartitionSessions(cached, modelFile, options.sessionOptions);
+    unet.segmented = new SegmentedSession(sessions, cached.steps, cached.attention, cached.outputs.map((value) => value.name), modelFile);
+    return unet;
   }
 
   /** `'native'` when attention runs in the addon's kernel between onnxruntime segments. */
