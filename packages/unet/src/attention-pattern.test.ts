@@ -6,7 +6,7 @@ import { findAttention } from './attention-pattern';
 import { partitionAroundAttention } from './attention-partition';
 import { decodeModel } from './onnx-graph-codec';
 import { SegmentedSession } from './segmented-session';
-import { multiHeadAttentionGraph } from './__fixtures__/attention-graphs';
+import { multiHeadAttentionGraph, scaledDotProductAttentionGraph } from './__fixtures__/attention-graphs';
 
 const shared = process.env.LATENTKIT_SHARED ?? path.resolve(__dirname, '../../../../shared');
 const tinySdUNet = path.join(shared, 'reference/tiny-sd/onnx/unet/model.onnx');
@@ -53,6 +53,28 @@ describe('findAttention', () => {
     const partition = partitionAroundAttention(model, []);
     expect(partition.steps.filter((s) => s.kind === 'attention')).toEqual([]);
     expect(partition.segments).toHaveLength(1);
+  });
+
+  it("finds torch's scaled_dot_product_attention export (√(1/√d) from Q's shape on Q and Kᵀ) and runs it exactly", async () => {
+    const { bytes, model } = scaledDotProductAttentionGraph(2, 8);
+    const matches = findAttention(model);
+    expect(matches).toEqual([expect.objectContaining({ query: 'q_in', key: 'k_in', value: 'v_in', output: 'attended', heads: 2, scale: undefined })]);
+    const partition = partitionAroundAttention(model, matches);
+    expect(partition.steps.map((s) => s.kind)).toEqual(['attention', 'segment']);
+    const sessions = await Promise.all(partition.segments.map((segment) => ort.InferenceSession.create(segment)));
+    const segmented = new SegmentedSession(sessions, partition.steps, partition.attention, partition.outputs, 'sdpa.onnx');
+    const whole = await ort.InferenceSession.create(bytes);
+    const random = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((i + 1) * seed));
+    const feeds = {
+      q_in: new ort.Tensor('float32', random(2 * 6 * 16, 1.3), [2, 6, 16]),
+      k_in: new ort.Tensor('float32', random(2 * 4 * 16, 2.9), [2, 4, 16]),
+      v_in: new ort.Tensor('float32', random(2 * 4 * 16, 3.7), [2, 4, 16]),
+    };
+    const expected = (await whole.run(feeds)).out!.data as Float32Array;
+    const actual = (await segmented.run(feeds)).out!.data as Float32Array;
+    // Tolerance: two float32 softmax-attention implementations, outputs of magnitude ≤ 1: 1e-5 absolute.
+    for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThan(1e-5);
+    await Promise.all([whole.release(), segmented.release()]);
   });
 
   it('finds com.microsoft MultiHeadAttention and runs it between onnxruntime segments, matching onnxruntime', async () => {

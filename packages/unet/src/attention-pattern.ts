@@ -10,7 +10,8 @@
  *   Softmax → Cast → MatMul(·, V) → Reshape [B,H,N,D] → Transpose(0,2,1,3) → Reshape [B,N,H·D];
  * - the 4-D head layout (`AttnProcessor2_0` / optimum, and latentkit's embedded model):
  *   Q, V: Reshape [B,N,H,D] → Transpose(0,2,1,3); K: Transpose(0,2,3,1), or (0,2,1,3) then (0,1,3,2);
- *   the scale as Mul/Div after the MatMul, or √scale on each of Q and Kᵀ (scaled_dot_product_attention);
+ *   the scale as Mul/Div after the MatMul, or √scale on each of Q and Kᵀ (torch's export of
+ *   scaled_dot_product_attention, with √(1/√d) computed from Q's shape when no scale is given);
  *   Softmax → MatMul(·, V) → Transpose(0,2,1,3) → Reshape [B,N,H·D];
  * - `com.microsoft` MultiHeadAttention with separate 3-D query, key and value and no bias or mask.
  *
@@ -154,11 +155,40 @@ function headSplit(index: GraphIndex, tensor: string, transposedKey: boolean): S
   return { source: split.inputs[0]!, heads, nodes };
 }
 
-/** Follows Mul/Div by scalar constants (and float Casts); returns the tensor before them and their product. */
-function peelScale(index: GraphIndex, tensor: string): { tensor: string; scale: number; nodes: GraphNode[] } {
+/** Ops that may compute a scale from a tensor's shape (torch's `scaled_dot_product_attention` export). */
+const SHAPE_ARITHMETIC = new Set(['Sqrt', 'Div', 'Mul', 'Reciprocal', 'Cast', 'Slice', 'Gather', 'Shape', 'Constant', 'Unsqueeze', 'Squeeze']);
+
+/**
+ * True when `tensor` is computed only from constants and tensor shapes: the `√(1/√d)` that torch's
+ * export of `scaled_dot_product_attention` (no explicit scale) multiplies Q and Kᵀ by.
+ */
+function isShapeDerivedScale(index: GraphIndex, tensor: string): boolean {
+  const seen = new Set<string>();
+  let reachesShape = false;
+  const visit = (name: string): boolean => {
+    if (seen.has(name)) return true;
+    seen.add(name);
+    if (index.model.initializers.has(name)) return true;
+    const node = index.producer.get(name);
+    if (node === undefined || node.domain !== '' || !SHAPE_ARITHMETIC.has(node.opType)) return false;
+    if (node.opType === 'Shape') {
+      reachesShape = true;
+      return true;
+    }
+    return node.inputs.every((input) => input === '' || visit(input));
+  };
+  return index.producer.get(tensor)?.opType === 'Sqrt' && visit(tensor) && reachesShape;
+}
+
+/**
+ * Follows Mul/Div by scalar constants (and float Casts); returns the tensor before them, their
+ * product, and the shape-derived `√(1/√d)` factors met (see {@link isShapeDerivedScale}).
+ */
+function peelScale(index: GraphIndex, tensor: string): { tensor: string; scale: number; nodes: GraphNode[]; derived: string[] } {
   let scale = 1;
   let current = tensor;
   const nodes: GraphNode[] = [];
+  const derived: string[] = [];
   for (;;) {
     const node = index.producer.get(current);
     if (node === undefined || node.domain !== '') break;
@@ -176,10 +206,16 @@ function peelScale(index: GraphIndex, tensor: string): { tensor: string; scale: 
     } else if (left !== undefined && left !== 0) {
       scale *= left;
       current = node.inputs[1]!;
+    } else if (node.opType === 'Mul' && isShapeDerivedScale(index, node.inputs[1]!)) {
+      derived.push(node.inputs[1]!);
+      current = node.inputs[0]!;
+    } else if (node.opType === 'Mul' && isShapeDerivedScale(index, node.inputs[0]!)) {
+      derived.push(node.inputs[0]!);
+      current = node.inputs[1]!;
     } else break;
     nodes.push(node);
   }
-  return { tensor: current, scale, nodes };
+  return { tensor: current, scale, nodes, derived };
 }
 
 /** `Add(x, zeros·0)`: baddbmm's `beta = 0` term; returns x and the nodes, else undefined. */
@@ -207,18 +243,22 @@ function isFromText(index: GraphIndex, tensor: string): boolean {
 }
 
 function matchSoftmax(index: GraphIndex, softmax: GraphNode): AttentionMatch | undefined {
+  // Over the last axis only: -1, or no axis from opset 13 on (before 13 the default was 1, over a flattened tail).
   const axis = softmax.attributes.get('axis');
-  if (axis !== undefined && axis !== -1 && axis !== 2 && axis !== 3) return undefined;
+  const opset = index.model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;
+  if (axis === undefined ? opset < 13 : axis !== -1) return undefined;
   // Backwards from the softmax: scale, baddbmm's zero bias, scale again, to the score MatMul.
   const nodes: GraphNode[] = [softmax];
   let scale = 1;
   let scaled = peelScale(index, softmax.inputs[0]!);
+  const scoreDerived = [...scaled.derived];
   nodes.push(...scaled.nodes);
   scale *= scaled.scale;
   const zeroBias = peelZeroBias(index, scaled.tensor);
   if (zeroBias) {
     nodes.push(...zeroBias.nodes);
     scaled = peelScale(index, zeroBias.tensor);
+    scoreDerived.push(...scaled.derived);
     nodes.push(...scaled.nodes);
     scale *= scaled.scale;
   }
@@ -229,6 +269,14 @@ function matchSoftmax(index: GraphIndex, softmax: GraphNode): AttentionMatch | u
   const keyScaled = peelScale(index, scores.inputs[1]!);
   nodes.push(...queryScaled.nodes, ...keyScaled.nodes);
   scale *= queryScaled.scale * keyScaled.scale;
+  // torch's scaled_dot_product_attention export: √(1/√d) on each of Q and Kᵀ, from Q's shape,
+  // which together are the kernel's default 1/√d. Any other use of a shape-derived factor is not matched.
+  const derived = [...scoreDerived, ...queryScaled.derived, ...keyScaled.derived];
+  let defaultScale = false;
+  if (derived.length > 0) {
+    if (derived.length !== 2 || queryScaled.derived.length !== 1 || keyScaled.derived.length !== 1 || derived[0] !== derived[1] || scale !== 1) return undefined;
+    defaultScale = true;
+  }
   const query = headSplit(index, queryScaled.tensor, false);
   const key = headSplit(index, keyScaled.tensor, true);
   if (query === undefined || key === undefined || query.heads !== key.heads) return undefined;
@@ -263,7 +311,7 @@ function matchSoftmax(index: GraphIndex, softmax: GraphNode): AttentionMatch | u
     value: value.source,
     output: mergeReshape.outputs[0]!,
     heads: query.heads,
-    scale,
+    scale: defaultScale ? undefined : scale,
     kind: isFromText(index, key.source) ? 'cross' : 'self',
     nodes: [...new Set(nodes.map((n) => n.index))].sort((a, b) => a - b),
   };
