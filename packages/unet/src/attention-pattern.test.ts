@@ -74,7 +74,7 @@ describe('findAttention', () => {
     const actual = (await segmented.run(feeds)).out!.data as Float32Array;
     // Tolerance: two float32 softmax-attention implementations, outputs of magnitude ≤ 1: 1e-5 absolute.
     for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThan(1e-5);
-    await Promise.all([whole.release(), segmented.release()]);
+    await Promise.all([whole.release(), segmented.dispose()]);
   });
 
   it('finds com.microsoft MultiHeadAttention and runs it between onnxruntime segments, matching onnxruntime', async () => {
@@ -97,6 +97,6 @@ describe('findAttention', () => {
     // Tolerance: two float32 softmax-attention implementations, outputs of magnitude ≤ 1: 1e-5 absolute.
     expect(actual.length).toBe(expected.length);
     for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThan(1e-5);
-    await Promise.all([whole.release(), segmented.release()]);
+    await Promise.all([whole.release(), segmented.dispose()]);
   });
 });

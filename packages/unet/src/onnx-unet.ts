@@ -310,7 +310,7 @@ export class OnnxUNet implements UNet {
     this.segmented = undefined;
     this.processor = undefined;
     await session?.release();
-    await segmented?.release();
+    await segmented?.dispose();
   }
 
   /** Whether {@link dispose} has run. */

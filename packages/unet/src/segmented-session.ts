@@ -95,6 +95,7 @@ export class SegmentedSession {
       if (step.kind === 'segment') {
         const stepFeeds: Record<string, ort.Tensor> = {};
         for (const input of step.inputs) stepFeeds[input] = this.take(values, input, at);
+        this.release(values, step.inputs, at);
         const results = await this.sessions[step.segment]!.run(stepFeeds);
         for (const output of step.outputs) values.set(output, results[output]!);
         this.timings.onnxruntimeMs += performance.now() - started;
@@ -103,6 +104,7 @@ export class SegmentedSession {
         const query = this.take(values, match.query, at);
         const key = this.take(values, match.key, at);
         const value = this.take(values, match.value, at);
+        this.release(values, [match.query, match.key, match.value], at);
         values.set(match.output, await this.attend(step.attention, match, query, key, value, hook));
         this.timings.attentionMs += performance.now() - started;
       }
@@ -116,8 +118,12 @@ export class SegmentedSession {
   private take(values: Map<string, ort.Tensor>, tensor: string, at: number): ort.Tensor {
     const value = values.get(tensor);
     if (value === undefined) throw new ModelLoadError({ path: this.modelFile, reason: `the partitioned UNet lost tensor '${tensor}' before step ${at}: load it with attention: 'onnxruntime' and report this model` });
-    if (this.lastReader.get(tensor) === at) values.delete(tensor);
     return value;
+  }
+
+  /** Drops the tensors whose last reader was step `at`, so that their memory can be reclaimed. */
+  private release(values: Map<string, ort.Tensor>, reads: readonly string[], at: number): void {
+    for (const tensor of reads) if (this.lastReader.get(tensor) === at) values.delete(tensor);
   }
 
   private async attend(layer: number, match: AttentionMatch, query: ort.Tensor, key: ort.Tensor, value: ort.Tensor, hook: AttentionHook | undefined): Promise<ort.Tensor> {
@@ -143,7 +149,7 @@ export class SegmentedSession {
   }
 
   /** Releases every segment session. */
-  async release(): Promise<void> {
+  async dispose(): Promise<void> {
     for (const session of this.sessions) await session.release();
   }
 }
