@@ -141,6 +141,9 @@ export async function openPartitionSessions(cached: CachedPartition, modelFile: 
   const threads = sessionOptions.threads ?? (process.env.LATENTKIT_THREADS ? undefined : os.availableParallelism());
   const options: OnnxSessionOptions = {
     logSeverityLevel: 3,
+    // One arena per segment would keep each segment's peak for the life of the session: dozens
+    // of arenas add up to more than the one big graph's. Without them, memory returns after each run.
+    enableCpuMemArena: false,
     ...sessionOptions,
     ...(threads === undefined ? {} : { threads }),
     extra: {
