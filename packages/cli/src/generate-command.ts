@@ -20,6 +20,7 @@ import { readModelDefaults, type ModelDefaults } from './model-defaults';
 import { numberedPath, readImageFile, type PixelImage } from './png-files';
 import { createProgressReporter } from './progress-reporter';
 import { droppedWords, promptWarnings } from './prompt-warnings';
+import { recordAttentionMaps } from './attention-maps';
 import { UsageError } from './usage-error';
 
 type Values = ParsedArguments['values'];
@@ -222,6 +223,8 @@ export async function generationCommand(command: GenerationCommand, argv: readon
     }
     const fromNoise = command === 'generate' || (command === 'inpaint' && (values.strength === undefined || values.strength === 1));
     if (fromNoise && steps !== undefined) warnFewSteps(pipelineModule, pipeline.scheduler, steps, io);
+    const mapsFolder = values.attentionMaps as string | undefined;
+    const attentionMaps = mapsFolder === undefined ? undefined : recordAttentionMaps(pipeline, mapsFolder, prompt!);
     const common = defined({
       numInferenceSteps: steps,
       seed,
@@ -245,6 +248,8 @@ export async function generationCommand(command: GenerationCommand, argv: readon
 
     const images = result.images;
     await writeImages(paths, images, io.signal);
+    const mapFiles = attentionMaps && images[0] ? await attentionMaps.write(images[0]) : [];
+    if (mapFiles.length > 0 && values.quiet !== true) io.stderr.write(`wrote ${mapFiles.length} attention maps to ${mapsFolder}\n`);
     const finished = performance.now();
     for (const file of paths) io.stdout.write(`${file}\n`);
     if (values.quiet !== true) {

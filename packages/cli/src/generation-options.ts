@@ -49,7 +49,13 @@ const STRENGTH: OptionSpecs = {
  * ```
  */
 export const GENERATION_OPTIONS: Readonly<Record<GenerationCommand, OptionSpecs>> = {
-  generate: { ...MODEL_OPTIONS, ...SIZE_OPTIONS, ...PROMPT_OPTIONS, ...SAMPLING_OPTIONS },
+  generate: {
+    ...MODEL_OPTIONS,
+    ...SIZE_OPTIONS,
+    ...PROMPT_OPTIONS,
+    ...SAMPLING_OPTIONS,
+    attentionMaps: { type: 'string', valueName: '<dir>', description: 'also write one heatmap PNG per prompt token: where its cross-attention went (native attention only)' },
+  },
   img2img: { ...IMAGE_OPTIONS, ...STRENGTH, ...MODEL_OPTIONS, ...SIZE_OPTIONS, ...PROMPT_OPTIONS, ...SAMPLING_OPTIONS },
   inpaint: {
     ...IMAGE_OPTIONS,

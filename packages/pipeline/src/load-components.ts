@@ -40,6 +40,14 @@ import type { StableDiffusionComponents, StableDiffusionSettings } from './pipel
 export interface PipelineLoadOptions {
   /** Threads, execution provider and graph optimisation for every ONNX session of the pipeline. */
   sessionOptions?: SessionOptions;
+  /**
+   * Who runs the UNet's attention: `'native'` (`@latentkit/native`'s fused kernel between
+   * onnxruntime segments; the default where the addon loads) or `'onnxruntime'` (the whole graph
+   * in one session; the default with `LATENTKIT_NATIVE=0`). See `@latentkit/unet`.
+   */
+  attention?: 'native' | 'onnxruntime';
+  /** Where the UNet's partitioned graph is cached (default `LATENTKIT_CACHE_DIR`, else `~/.cache/latentkit`). */
+  cacheDir?: string;
   /** A scheduler, or a name (`'DDIMScheduler'`, `'euler'`, …) configured from the model's scheduler config. */
   scheduler?: SchedulerChoice;
   /**
@@ -127,7 +135,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
   // that no onnxruntime session outlives a failed load.
   type Loaded = UNet | Vae | TextEncoder | undefined;
   const loaders: (() => Promise<Loaded>)[] = [
-    () => (given.unet ? Promise.resolve(given.unet) : target.create<UNet>('unet', slot(model, 'unet'), { sessionOptions })),
+    () => (given.unet ? Promise.resolve(given.unet) : target.create<UNet>('unet', slot(model, 'unet'), { sessionOptions, attention: options.attention, cacheDir: options.cacheDir })),
     () =>
       given.vae
         ? Promise.resolve(given.vae)

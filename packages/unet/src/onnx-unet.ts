@@ -35,10 +35,43 @@ import {
   type GraphDimensions,
   type OnnxValueInfo,
 } from '@latentkit/onnx';
+import { isNative } from '@latentkit/native';
+import { cachedPartition, openPartitionSessions } from './attention-cache';
+import type { AttentionMatch } from './attention-pattern';
+import { processorHook, type AttentionProcessor } from './attention-processors';
+import { SegmentedSession } from './segmented-session';
+
+/** Who runs the UNet's attention. */
+export type AttentionBackend = 'native' | 'onnxruntime';
 
 /** Options of {@link OnnxUNet.fromPretrained}. */
 export interface OnnxUNetOptions {
   sessionOptions?: SessionOptions;
+  /**
+   * `'native'`: attention runs in `@latentkit/native`'s fused kernel, onnxruntime runs the rest of
+   * the graph in segments between the attention calls; `'onnxruntime'`: the whole graph in one
+   * session. Default: `'native'` when the addon loads (not with `LATENTKIT_NATIVE=0`), else
+   * `'onnxruntime'`. A graph without attention the kernel can run stays whole either way.
+   */
+  attention?: AttentionBackend;
+  /** Where the partitioned graph is cached (default `LATENTKIT_CACHE_DIR`, else `~/.cache/latentkit`). */
+  cacheDir?: string;
+}
+
+/**
+ * The attention backend `requested` resolves to: `'native'` by default where the addon loads.
+ *
+ * @example
+ * ```ts
+ * resolveAttentionBackend(undefined); // 'native' (or 'onnxruntime' with LATENTKIT_NATIVE=0)
+ * ```
+ */
+export function resolveAttentionBackend(requested: unknown): AttentionBackend {
+  if (requested === undefined) return isNative() ? 'native' : 'onnxruntime';
+  if (requested !== 'native' && requested !== 'onnxruntime') {
+    throw new InvalidArgumentError({ name: 'attention', expected: "'native' or 'onnxruntime'", actual: requested });
+  }
+  return requested;
 }
 
 /** How the graph wants its timestep. */
@@ -64,6 +97,8 @@ const INPUTS = ['sample', 'timestep', 'encoder_hidden_states'] as const;
 export class OnnxUNet implements UNet {
   readonly specificationVersion = 'v1' as const;
   private session: ort.InferenceSession | undefined;
+  private segmented: SegmentedSession | undefined;
+  private processor: AttentionProcessor | undefined;
   private readonly outputName: string;
 
   private constructor(
@@ -122,7 +157,80 @@ export class OnnxUNet implements UNet {
     // `sample`'s channels dynamic), the graph's weights say: conv_in's and conv_out's shapes.
     const complete = ['in_channels', 'out_channels', 'cross_attention_dim'].every((key) => config[key] !== undefined);
     const fromGraph = complete ? {} : readGraphDimensions(modelFile, 'unet');
+    const backend = resolveAttentionBackend(options.attention);
+    if (backend === 'native') {
+      const unet = await OnnxUNet.partitioned(modelFile, config, configFile, options, fromGraph);
+      if (unet) return unet;
+    }
     return withOnnxSession(modelFile, options.sessionOptions, (session) => OnnxUNet.fromSession(session, modelFile, config, configFile, fromGraph));
+  }
+
+  /**
+   * The UNet split around its attention calls, or undefined when the graph has none the kernel can
+   * run. The whole graph is never opened: its inputs and outputs are checked from the declarations
+   * kept in the partition's plan, so loading holds the weights once.
+   */
+  private static async partitioned(
+    modelFile: string, config: Record<string, unknown>, configFile: string, options: OnnxUNetOptions, fromGraph: GraphDimensions,
+  ): Promise<OnnxUNet | undefined> {
+    let cached;
+    try {
+      cached = await cachedPartition(modelFile, options.cacheDir);
+    } catch (error) {
+      if (error instanceof ModelLoadError) throw error;
+      // Not a graph latentkit can read or split (onnxruntime, loading it whole next, says what is
+      // wrong with a damaged file): attention stays in onnxruntime.
+      process.emitWarning(`latentkit runs this UNet's attention in onnxruntime: the graph could not be split (${(error as Error).message})`, { code: 'LATENTKIT_ATTENTION_FALLBACK' });
+      return undefined;
+    }
+    if (cached === undefined) return undefined;
+    // The declared inputs and outputs, in the form describeInputs/describeOutputs read from a session.
+    const declarations = {
+      inputNames: cached.inputs.map((value) => value.name),
+      outputNames: cached.outputs.map((value) => value.name),
+      inputMetadata: cached.inputs,
+      outputMetadata: cached.outputs,
+    } as unknown as ort.InferenceSession;
+    const unet = OnnxUNet.fromSession(declarations, modelFile, config, configFile, fromGraph);
+    unet.session = undefined;
+    const sessions = await openPartitionSessions(cached, modelFile, options.sessionOptions);
+    unet.segmented = new SegmentedSession(sessions, cached.steps, cached.attention, cached.outputs.map((value) => value.name), modelFile);
+    return unet;
+  }
+
+  /** `'native'` when attention runs in the addon's kernel between onnxruntime segments. */
+  get attentionBackend(): AttentionBackend {
+    return this.segmented ? 'native' : 'onnxruntime';
+  }
+
+  /** The attention calls the native backend runs, in graph order (empty with onnxruntime). */
+  get attentionLayers(): readonly AttentionMatch[] {
+    return this.segmented?.attention ?? [];
+  }
+
+  /** Time spent in onnxruntime segments and in attention during the last call (native backend). */
+  get lastCallTimings(): { onnxruntimeMs: number; attentionMs: number } | undefined {
+    return this.segmented ? { ...this.segmented.timings } : undefined;
+  }
+
+  /**
+   * Sets (or with undefined, clears) the processor that observes and changes attention on the
+   * following calls. Needs the native backend, where attention runs outside onnxruntime.
+   *
+   * @example
+   * ```ts
+   * unet.setAttentionProcessor(reweightTokens({ 2: 0 }));
+   * ```
+   */
+  setAttentionProcessor(processor: AttentionProcessor | undefined): void {
+    if (processor !== undefined && this.segmented === undefined) {
+      throw new StateError(
+        this.disposed
+          ? 'This UNet was disposed: load it again with OnnxUNet.fromPretrained()'
+          : "attention processors need attention: 'native' (the addon loaded and a graph whose attention latentkit recognises); this UNet runs attention inside onnxruntime",
+      );
+    }
+    this.processor = processor;
   }
 
   /**
@@ -184,7 +292,8 @@ export class OnnxUNet implements UNet {
   /** Runs the UNet once. The batch of `sample` and `encoderHiddenStates` must match. */
   async predict(input: UNetInput): Promise<Tensor<Float32Array>> {
     const session = this.session;
-    if (!session) throw new StateError('This UNet was disposed: load it again with OnnxUNet.fromPretrained()');
+    const segmented = this.segmented;
+    if (!session && !segmented) throw new StateError('This UNet was disposed: load it again with OnnxUNet.fromPretrained()');
     const { sample, timestep, encoderHiddenStates, signal } = input;
     assertShape('sample', sample, [null, this.inChannels, null, null]);
     const batch = sample.dims[0]!;
@@ -215,7 +324,10 @@ export class OnnxUNet implements UNet {
       timestep: this.timestepTensor(timestep, batch),
       encoder_hidden_states: new ort.Tensor('float32', encoderHiddenStates.data, encoderHiddenStates.dims),
     };
-    const results = await session.run(feeds);
+    const processor = this.processor;
+    const results = segmented
+      ? await segmented.run(feeds, { signal, hook: processor ? processorHook(processor, timestep) : undefined })
+      : await session!.run(feeds);
     const output = results[this.outputName]!;
     throwIfAborted(signal);
     return fromOrtFloat32(output, `UNet output '${this.outputName}'`);
@@ -233,13 +345,17 @@ export class OnnxUNet implements UNet {
   /** Releases the onnxruntime session. Calling it twice is harmless; `predict` afterwards throws. */
   async dispose(): Promise<void> {
     const session = this.session;
+    const segmented = this.segmented;
     this.session = undefined;
+    this.segmented = undefined;
+    this.processor = undefined;
     await session?.release();
+    await segmented?.dispose();
   }
 
   /** Whether {@link dispose} has run. */
   get disposed(): boolean {
-    return this.session === undefined;
+    return this.session === undefined && this.segmented === undefined;
   }
 }
 
