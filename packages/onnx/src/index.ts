@@ -8,3 +8,4 @@ export { openOnnxSession, toOnnxRuntimeOptions, type OnnxSessionOptions } from '
 export { resolveOnnxComponent, withOnnxSession, type OnnxComponentFolder } from './onnx-component';
 export { describeInputs, describeOutputs, fixedDimension, declaredShape, type OnnxValueInfo } from './onnx-metadata';
 export * from './protobuf-fields';
+export * from './optimized-model-cache';
