@@ -1,19 +1,13 @@
 /**
- * A small reader of ONNX files, enough for the examples to look inside a model without Python:
- * the nodes, the stored weights (initializers: name, element type, dims) and the graph's inputs
- * and outputs, plus an edit that adds intermediate tensors to the graph's outputs so that a run
- * reports their real shapes.
- *
- * An `.onnx` file is a protobuf `ModelProto` (onnx/onnx.proto): field 7 holds the `GraphProto`,
- * whose fields are `node` (1), `initializer` (5), `input` (11) and `output` (12). A `NodeProto` has
- * `input` (1), `output` (2), `name` (3), `op_type` (4); a `TensorProto` has `dims` (1),
- * `data_type` (2), `name` (8) and `data_location` (14; 1 = external file). Only the wire format is
- * decoded: no protobuf library and no onnxruntime needed.
+ * A small view of ONNX files for the examples: the nodes, the stored weights (initializers: name,
+ * element type, dims) and the graph's inputs and outputs, plus an edit that adds intermediate
+ * tensors to the graph's outputs so that a run reports their real shapes. Decoding and encoding
+ * are `@latentkit/onnx`'s (`decodeOnnxModel`, `encodeOnnxModel`); no Python, no onnxruntime.
  */
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { protobufText, readProtobufFields, readVarint, type ProtobufField } from '@latentkit/onnx';
+import { OnnxDataType, decodeOnnxModel, encodeOnnxModel } from '@latentkit/onnx';
 
 /** One operator of the graph. */
 export interface OnnxNode {
@@ -47,15 +41,6 @@ export interface OnnxGraph {
 /** `TensorProto.DataType` values holding real numbers (what a trained weight is stored as). */
 export const FLOATING_POINT_TYPES: ReadonlySet<number> = new Set([1, 10, 11, 16]);
 
-const integer = (bytes: Uint8Array, span: ProtobufField) => readVarint(bytes, span.start)[0];
-const text = protobufText;
-
-function graphSpan(bytes: Uint8Array): ProtobufField {
-  const graph = readProtobufFields(bytes, 0, bytes.length).find((s) => s.number === 7 && s.wire === 2);
-  if (!graph) throw new RangeError('not an ONNX model: no graph (ModelProto field 7)');
-  return graph;
-}
-
 /**
  * Parses an ONNX model's graph.
  *
@@ -66,64 +51,21 @@ function graphSpan(bytes: Uint8Array): ProtobufField {
  * ```
  */
 export function parseOnnxGraph(bytes: Uint8Array): OnnxGraph {
-  const graph = graphSpan(bytes);
-  const nodes: OnnxNode[] = [];
-  const initializers: OnnxInitializer[] = [];
-  const inputs: string[] = [];
-  const outputs: string[] = [];
-  for (const span of readProtobufFields(bytes, graph.start, graph.end)) {
-    if (span.wire !== 2) continue;
-    if (span.number === 1) {
-      const parts = readProtobufFields(bytes, span.start, span.end);
-      const name = parts.find((p) => p.number === 3);
-      const op = parts.find((p) => p.number === 4);
-      nodes.push({
-        name: name ? text(bytes, name) : '',
-        opType: op ? text(bytes, op) : '',
-        inputs: parts.filter((p) => p.number === 1).map((p) => text(bytes, p)),
-        outputs: parts.filter((p) => p.number === 2).map((p) => text(bytes, p)),
-      });
-    } else if (span.number === 5) {
-      const dims: number[] = [];
-      let dataType = 0;
-      let name = '';
-      let external = false;
-      let rawData: Uint8Array | undefined;
-      for (const part of readProtobufFields(bytes, span.start, span.end)) {
-        if (part.number === 1 && part.wire === 0) dims.push(integer(bytes, part));
-        else if (part.number === 1 && part.wire === 2) {
-          for (let p = part.start; p < part.end; ) {
-            const [dim, next] = readVarint(bytes, p);
-            dims.push(dim);
-            p = next;
-          }
-        } else if (part.number === 2) dataType = integer(bytes, part);
-        else if (part.number === 8) name = text(bytes, part);
-        else if (part.number === 14) external = integer(bytes, part) === 1;
-        else if (part.number === 9 && part.wire === 2) rawData = bytes.subarray(part.start, part.end);
-      }
-      initializers.push({ name, dataType, dims, external, ...(rawData ? { rawData } : {}) });
-    } else if (span.number === 11 || span.number === 12) {
-      const nameSpan = readProtobufFields(bytes, span.start, span.end).find((p) => p.number === 1);
-      (span.number === 11 ? inputs : outputs).push(nameSpan ? text(bytes, nameSpan) : '');
-    }
-  }
+  const { graph } = decodeOnnxModel(bytes);
+  const initializers = graph.initializers.map((tensor) => ({
+    name: tensor.name,
+    dataType: tensor.dataType,
+    dims: tensor.dims.map(Number),
+    external: tensor.dataLocation === 1,
+    ...(tensor.data?.field === 'raw_data' ? { rawData: tensor.data.bytes.read() } : {}),
+  }));
   const stored = new Set(initializers.map((i) => i.name));
-  return { nodes, initializers, inputs: inputs.filter((name) => !stored.has(name)), outputs };
-}
-
-function writeVarint(value: number): number[] {
-  const out: number[] = [];
-  while (value >= 0x80) {
-    out.push((value % 128) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
-  return out;
-}
-
-function field(number: number, payload: readonly number[] | Uint8Array): number[] {
-  return [...writeVarint(number * 8 + 2), ...writeVarint(payload.length), ...payload];
+  return {
+    nodes: graph.nodes.map(({ name, opType, inputs, outputs }) => ({ name, opType, inputs, outputs })),
+    initializers,
+    inputs: graph.inputs.map((input) => input.name).filter((name) => !stored.has(name)),
+    outputs: graph.outputs.map((output) => output.name),
+  };
 }
 
 /**
@@ -137,19 +79,9 @@ function field(number: number, payload: readonly number[] | Uint8Array): number[
  * ```
  */
 export function withExtraOutputs(bytes: Uint8Array, names: readonly string[]): Uint8Array {
-  const graph = graphSpan(bytes);
-  const float32 = field(1, [...writeVarint(1 * 8), 1]); // TypeProto.tensor_type { elem_type: FLOAT }
-  const extra = names.flatMap((name) => field(12, [...field(1, new TextEncoder().encode(name)), ...field(2, float32)]));
-  const payload = new Uint8Array(graph.end - graph.start + extra.length);
-  payload.set(bytes.subarray(graph.start, graph.end));
-  payload.set(extra, graph.end - graph.start);
-  const header = [...writeVarint(7 * 8 + 2), ...writeVarint(payload.length)];
-  const edited = new Uint8Array(graph.keyStart + header.length + payload.length + (bytes.length - graph.end));
-  edited.set(bytes.subarray(0, graph.keyStart));
-  edited.set(header, graph.keyStart);
-  edited.set(payload, graph.keyStart + header.length);
-  edited.set(bytes.subarray(graph.end), graph.keyStart + header.length + payload.length);
-  return edited;
+  const model = decodeOnnxModel(bytes);
+  const extra = names.map((name) => ({ name, tensorType: { elemType: OnnxDataType.FLOAT } }));
+  return encodeOnnxModel({ ...model, graph: { ...model.graph, outputs: [...model.graph.outputs, ...extra] } });
 }
 
 /**

@@ -1,71 +1,15 @@
 /**
- * Builds the ONNX graphs the attention benchmark compares against, without Python: a minimal
- * protobuf encoder for the handful of onnx.proto messages needed (ModelProto, GraphProto,
- * NodeProto, AttributeProto, TensorProto, ValueInfoProto and its type/shape messages).
- * Field numbers follow onnx/onnx.proto (IR version 8).
+ * Builds the ONNX graphs the attention benchmark compares against, without Python, with
+ * `@latentkit/onnx`'s model writer (`encodeOnnxModel`).
  */
-
-/** Protobuf wire format: varints and length-delimited fields are all these messages need. */
-class ProtoWriter {
-  private readonly bytes: number[] = [];
-
-  private rawVarint(value: number): void {
-    // int64 varint: a negative value is its 64-bit two's complement (ten bytes), e.g. axis −1.
-    let v = BigInt.asUintN(64, BigInt(value));
-    while (v >= 0x80n) {
-      this.bytes.push(Number(v & 0x7fn) | 0x80);
-      v >>= 7n;
-    }
-    this.bytes.push(Number(v));
-  }
-
-  varint(field: number, value: number): this {
-    this.rawVarint(field * 8 + 0);
-    this.rawVarint(value);
-    return this;
-  }
-
-  lengthDelimited(field: number, payload: Uint8Array): this {
-    this.rawVarint(field * 8 + 2);
-    this.rawVarint(payload.length);
-    for (const byte of payload) this.bytes.push(byte);
-    return this;
-  }
-
-  string(field: number, text: string): this {
-    return this.lengthDelimited(field, new TextEncoder().encode(text));
-  }
-
-  float(field: number, value: number): this {
-    this.rawVarint(field * 8 + 5);
-    const buffer = new DataView(new ArrayBuffer(4));
-    buffer.setFloat32(0, value, true);
-    for (let i = 0; i < 4; i++) this.bytes.push(buffer.getUint8(i));
-    return this;
-  }
-
-  finish(): Uint8Array {
-    return Uint8Array.from(this.bytes);
-  }
-}
-
-const FLOAT = 1;
-const INT64 = 7;
-const ATTRIBUTE_FLOAT = 1;
-const ATTRIBUTE_INT = 2;
-const ATTRIBUTE_INTS = 7;
+import { ByteRange, OnnxAttributeType, OnnxDataType, encodeOnnxModel, type OnnxAttribute, type OnnxTensor } from '@latentkit/onnx';
 
 type AttributeValue = { float: number } | { int: number } | { ints: number[] };
 
-function attribute(name: string, value: AttributeValue): Uint8Array {
-  const w = new ProtoWriter().string(1, name);
-  if ('float' in value) w.float(2, value.float).varint(20, ATTRIBUTE_FLOAT);
-  else if ('int' in value) w.varint(3, value.int).varint(20, ATTRIBUTE_INT);
-  else {
-    for (const v of value.ints) w.varint(8, v);
-    w.varint(20, ATTRIBUTE_INTS);
-  }
-  return w.finish();
+function attribute(name: string, value: AttributeValue): OnnxAttribute {
+  if ('float' in value) return { name, type: OnnxAttributeType.FLOAT, f: value.float };
+  if ('int' in value) return { name, type: OnnxAttributeType.INT, i: value.int };
+  return { name, type: OnnxAttributeType.INTS, ints: value.ints };
 }
 
 interface NodeSpec {
@@ -76,41 +20,17 @@ interface NodeSpec {
   attributes?: Record<string, AttributeValue>;
 }
 
-function node(spec: NodeSpec, index: number): Uint8Array {
-  const w = new ProtoWriter();
-  for (const input of spec.inputs) w.string(1, input);
-  for (const output of spec.outputs) w.string(2, output);
-  w.string(3, `${spec.op}_${index}`).string(4, spec.op);
-  for (const [name, value] of Object.entries(spec.attributes ?? {})) w.lengthDelimited(5, attribute(name, value));
-  if (spec.domain) w.string(7, spec.domain);
-  return w.finish();
+/** A TensorProto initializer with little-endian raw_data. */
+function initializer(name: string, dims: number[], dataType: number, raw: Uint8Array): OnnxTensor {
+  return { name, dims, dataType, data: { field: 'raw_data', bytes: ByteRange.of(raw) } };
 }
 
-function valueInfo(name: string, dims: number[]): Uint8Array {
-  const shape = new ProtoWriter();
-  for (const d of dims) shape.lengthDelimited(1, new ProtoWriter().varint(1, d).finish());
-  const tensorType = new ProtoWriter().varint(1, FLOAT).lengthDelimited(2, shape.finish()).finish();
-  const type = new ProtoWriter().lengthDelimited(1, tensorType).finish();
-  return new ProtoWriter().string(1, name).lengthDelimited(2, type).finish();
+function int64Initializer(name: string, values: number[]): OnnxTensor {
+  return initializer(name, [values.length], OnnxDataType.INT64, new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer));
 }
 
-/** A TensorProto initializer with little-endian raw_data (field 9). */
-function initializer(name: string, dims: number[], dataType: number, raw: Uint8Array): Uint8Array {
-  const w = new ProtoWriter();
-  for (const d of dims) w.varint(1, d);
-  return w.varint(2, dataType).string(8, name).lengthDelimited(9, raw).finish();
-}
-
-function int64Initializer(name: string, values: number[]): Uint8Array {
-  const raw = new DataView(new ArrayBuffer(values.length * 8));
-  values.forEach((v, i) => raw.setBigInt64(i * 8, BigInt(v), true));
-  return initializer(name, [values.length], INT64, new Uint8Array(raw.buffer));
-}
-
-function floatScalarInitializer(name: string, value: number): Uint8Array {
-  const raw = new DataView(new ArrayBuffer(4));
-  raw.setFloat32(0, value, true);
-  return initializer(name, [], FLOAT, new Uint8Array(raw.buffer));
+function floatScalarInitializer(name: string, value: number): OnnxTensor {
+  return initializer(name, [], OnnxDataType.FLOAT, new Uint8Array(Float32Array.of(value).buffer));
 }
 
 interface GraphSpec {
@@ -124,18 +44,30 @@ interface GraphSpec {
 }
 
 function model(spec: GraphSpec): Uint8Array {
-  const graph = new ProtoWriter();
-  spec.nodes.forEach((n, i) => graph.lengthDelimited(1, node(n, i)));
-  graph.string(2, 'latentkit_bench');
-  for (const [name, values] of Object.entries(spec.int64Initializers ?? {})) graph.lengthDelimited(5, int64Initializer(name, values));
-  for (const [name, value] of Object.entries(spec.floatScalars ?? {})) graph.lengthDelimited(5, floatScalarInitializer(name, value));
-  for (const [name, dims] of spec.inputs) graph.lengthDelimited(11, valueInfo(name, dims));
-  for (const [name, dims] of spec.outputs) graph.lengthDelimited(12, valueInfo(name, dims));
-  const w = new ProtoWriter().varint(1, 8).string(2, 'latentkit-bench').lengthDelimited(7, graph.finish());
-  for (const [domain, version] of Object.entries(spec.opsets)) {
-    w.lengthDelimited(8, new ProtoWriter().string(1, domain).varint(2, version).finish());
-  }
-  return w.finish();
+  const value = ([name, shape]: [string, number[]]) => ({ name, tensorType: { elemType: OnnxDataType.FLOAT, shape } });
+  return encodeOnnxModel({
+    irVersion: 8,
+    producerName: 'latentkit-bench',
+    opsetImports: Object.entries(spec.opsets).map(([domain, version]) => ({ domain, version })),
+    graph: {
+      name: 'latentkit_bench',
+      nodes: spec.nodes.map((n, i) => ({
+        name: `${n.op}_${i}`,
+        opType: n.op,
+        domain: n.domain ?? '',
+        inputs: n.inputs,
+        outputs: n.outputs,
+        attributes: Object.entries(n.attributes ?? {}).map(([name, v]) => attribute(name, v)),
+      })),
+      initializers: [
+        ...Object.entries(spec.int64Initializers ?? {}).map(([name, values]) => int64Initializer(name, values)),
+        ...Object.entries(spec.floatScalars ?? {}).map(([name, v]) => floatScalarInitializer(name, v)),
+      ],
+      inputs: spec.inputs.map(value),
+      outputs: spec.outputs.map(value),
+      valueInfo: [],
+    },
+  });
 }
 
 /** An attention problem's shape: Q [batch, queryLength, heads·headDim], K/V [batch, keyLength, heads·headDim]. */

@@ -37,7 +37,7 @@ function describeClass(component: ComponentDescription): string {
 function describeDimensions(component: ComponentDescription): string {
   const entries = Object.entries(component.dimensions);
   if (entries.length === 0) return '';
-  return entries.map(([key, value]) => `${key} ${value === null ? '?' : value}`).join(', ');
+  return entries.map(([key, value]) => (value === null ? `${key} ?` : `${key} ${value} (${component.sources[key] ?? 'default'})`)).join(', ');
 }
 
 /**
@@ -79,6 +79,7 @@ export function formatModelDescription(description: ModelDescription): string {
       verdict.problems.forEach((p, i) => lines.push(`  ${i + 1}. ${p.message}`));
     }
   }
+  for (const conflict of description.conflicts) lines.push(`NOT consistent: ${conflict}`);
   for (const note of description.notes) lines.push(`note: ${note}`);
   return `${lines.join('\n')}\n`;
 }

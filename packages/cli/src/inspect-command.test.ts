@@ -17,14 +17,14 @@ describeWithReference('latentkit inspect on tiny-sd', ['tiny-sd', 'onnx'], (tiny
     expect(out).toContain(
       'unet  [diffusers, OnnxRuntimeModel] UNet2DConditionModel\n' +
         '  files     config.json 1.6 KiB, model.onnx 623.2 KiB, weights.pb 3.7 MiB  = 4.3 MiB\n' +
-        '  declared  in_channels 4, out_channels 4, cross_attention_dim 32, sample_size 16\n',
+        '  declared  in_channels 4 (config), out_channels 4 (config), cross_attention_dim 32 (config), sample_size 16 (config)\n',
     );
-    expect(out).toContain('  declared  latent_channels 4, vae_scale_factor 2, scaling_factor 0.18215\n');
+    expect(out).toContain('  declared  latent_channels 4 (config), vae_scale_factor 2 (config), scaling_factor 0.18215 (config)\n');
     expect(out).toContain('text_encoder (text encoder)  [diffusers, OnnxRuntimeModel]\n');
-    expect(out).toContain('  declared  hidden_size 32, max_position_embeddings 77\n');
+    expect(out).toContain('  declared  hidden_size 32 (config), max_position_embeddings 77 (config)\n');
     expect(out).toContain('tokenizer  [transformers, CLIPTokenizer]\n');
-    expect(out).toContain('  declared  model_max_length 77\n');
-    expect(out).toContain('scheduler  [diffusers, PNDMScheduler]\n  files     scheduler_config.json 374 B\n  declared  prediction_type epsilon, num_train_timesteps 1000\n');
+    expect(out).toContain('  declared  model_max_length 77 (config)\n');
+    expect(out).toContain('scheduler  [diffusers, PNDMScheduler]\n  files     scheduler_config.json 374 B\n  declared  prediction_type epsilon (config), num_train_timesteps 1000 (config)\n');
     expect(out).toMatch(/\ncompatible: text_encoder \+ tokenizer, scheduler, unet, vae_decoder, vae_encoder fit together\n$/);
     expect(io.err()).toBe('');
   });

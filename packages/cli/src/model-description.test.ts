@@ -90,7 +90,7 @@ describe('describeModelFolder', () => {
       unet: ['config.json', { in_channels: 9, out_channels: 4, sample_size: 64 }],
     });
     const report = await describeModelFolder(folder);
-    expect(report.notes).toEqual(['unet/config.json: cross_attention_dim is missing or not a number, so the checks that need it were skipped']);
+    expect(report.notes).toEqual(['unet/config.json: cross_attention_dim is missing or not a number, and the graph does not declare it, so the checks that need it were skipped']);
     expect(report.components.find((c) => c.slot === 'unet')!.dimensions.cross_attention_dim).toBeNull();
     // 9 = 4 + 4 + 1 input channels: an inpainting UNet, which fits this VAE.
     expect(report.compatible).toBe(true);

@@ -1,18 +1,13 @@
 /**
- * What `latentkit inspect` reports: a model folder's components described by their config
- * metadata alone (no weights are loaded), and whether they fit, from `@latentkit/pipeline`'s
- * compatibility check.
+ * What `latentkit inspect` reports: a model folder's components described by what their configs
+ * and ONNX graphs declare (no weights are read, no onnxruntime session is opened), and whether
+ * they fit, from the compatibility check in `@latentkit/core`. Nothing imported here loads
+ * onnxruntime, so `inspect` starts at once.
  */
-import {
-  readModelFolder,
-  type ComponentFile,
-  type FolderComponent,
-  type PredictionType,
-} from '@latentkit/core';
-import { checkCompatibility, type ComponentsToCheck } from '@latentkit/pipeline';
+import { checkCompatibility, readModelFolder, type ComponentFile, type FolderComponent } from '@latentkit/core';
+import { componentRole, componentsToCheck, declaredDimensions, type ComponentRole, type DeclaredDimensions, type DimensionSource } from '@latentkit/onnx';
 
-/** The role a slot plays, from its name in `model_index.json`. */
-export type ComponentRole = 'unet' | 'vae' | 'text-encoder' | 'tokenizer' | 'scheduler' | 'other';
+export type { ComponentRole, DimensionSource };
 
 /** One component as declared on disk. */
 export interface ComponentDescription {
@@ -29,6 +24,8 @@ export interface ComponentDescription {
   readonly bytes: number;
   /** Declared dimensions, in the config's own snake_case keys (plus derived `vae_scale_factor`). */
   readonly dimensions: Readonly<Record<string, number | string | null>>;
+  /** Where each declared value was read: `'config'` or `'graph'` (the part's `model.onnx`). */
+  readonly sources: Readonly<Record<string, DimensionSource>>;
 }
 
 /** One problem the compatibility check found. */
@@ -66,74 +63,24 @@ export interface ModelDescription {
   readonly compatible: boolean;
   /** Declared values that are missing or malformed, so a check could not run. */
   readonly notes: readonly string[];
+  /** Parts whose config and graph disagree (each naming both values); any makes the folder incompatible. */
+  readonly conflicts: readonly string[];
 }
 
-function roleOf(slot: string): ComponentRole {
-  if (slot === 'unet' || slot === 'transformer') return 'unet';
-  if (slot === 'vae' || slot.startsWith('vae_')) return 'vae';
-  if (slot.startsWith('text_encoder')) return 'text-encoder';
-  if (slot.startsWith('tokenizer')) return 'tokenizer';
-  if (slot === 'scheduler') return 'scheduler';
-  return 'other';
-}
-
-const integer = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) ? value : null);
-const number = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
-const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-
-/** The declared dimensions of a component, by role. */
-function dimensionsOf(role: ComponentRole, config: Readonly<Record<string, unknown>>): Record<string, number | string | null> {
-  switch (role) {
-    case 'unet':
-      return {
-        in_channels: integer(config.in_channels),
-        out_channels: integer(config.out_channels),
-        cross_attention_dim: integer(config.cross_attention_dim),
-        sample_size: integer(config.sample_size),
-      };
-    case 'vae': {
-      const blocks = Array.isArray(config.block_out_channels) ? config.block_out_channels.length : null;
-      return {
-        latent_channels: integer(config.latent_channels),
-        // diffusers: vae_scale_factor = 2 ** (len(block_out_channels) - 1).
-        vae_scale_factor: blocks === null ? null : 2 ** (blocks - 1),
-        scaling_factor: number(config.scaling_factor),
-      };
-    }
-    case 'text-encoder': {
-      // AltDiffusion's RobertaSeriesModelWithTransformation projects its states to project_dim
-      // (1024 → 768): that, not hidden_size, is the width the UNet sees.
-      const projectDim = integer(config.project_dim);
-      return {
-        hidden_size: integer(config.hidden_size),
-        ...(projectDim !== null ? { project_dim: projectDim } : {}),
-        max_position_embeddings: integer(config.max_position_embeddings),
-      };
-    }
-    case 'tokenizer':
-      return { model_max_length: integer(config.model_max_length) };
-    case 'scheduler':
-      // diffusers' schedulers default to epsilon prediction when the config does not say.
-      return { prediction_type: text(config.prediction_type) ?? 'epsilon', num_train_timesteps: integer(config.num_train_timesteps) };
-    default:
-      return {};
-  }
-}
-
-function describeComponent(modelPath: string, component: FolderComponent): ComponentDescription {
-  const role = roleOf(component.entry.slot);
+function describeComponent(modelPath: string, component: FolderComponent, declared: DeclaredDimensions): ComponentDescription {
   const config = component.config ?? {};
-  const configClassName = text(config._class_name) ?? undefined;
+  const configClassName = typeof config._class_name === 'string' ? config._class_name : undefined;
   return {
     slot: component.entry.slot,
-    role,
+    role: componentRole(component.entry.slot),
     library: component.entry.library,
     className: component.entry.className,
     ...(configClassName ? { configClassName } : {}),
     ...(component.configFile ? { configFile: component.configFile.slice(modelPath.length + 1) } : {}),
     files: component.files,
     bytes: component.files.reduce((sum, file) => sum + file.bytes, 0),
-    dimensions: dimensionsOf(role, config),
+    dimensions: declared.values,
+    sources: declared.sources,
   };
 }
 
@@ -156,70 +103,39 @@ function encoderGroups(encoders: readonly ComponentDescription[]): ComponentDesc
  */
 export async function describeModelFolder(folder: string): Promise<ModelDescription> {
   const model = await readModelFolder(folder);
-  const components = [...model.components.values()].map((c) => describeComponent(model.path, c));
-  const notes: string[] = [];
+  const declared = new Map([...model.components.values()].map((c) => [c.entry.slot, declaredDimensions(c, { readGraph: 'always' })]));
+  const components = [...model.components.values()].map((c) => describeComponent(model.path, c, declared.get(c.entry.slot)!));
   const find = (role: ComponentRole) => components.filter((c) => c.role === role);
-  const need = (component: ComponentDescription, key: string): number | undefined => {
-    const value = component.dimensions[key];
-    if (typeof value === 'number') return value;
-    notes.push(`${component.configFile ?? component.slot}: ${key} is missing or not a number, so the checks that need it were skipped`);
-    return undefined;
-  };
-
-  const unetComponent = find('unet')[0];
-  const vaeComponent = find('vae').find((c) => c.slot === 'vae_decoder') ?? find('vae')[0];
-  const schedulerComponent = find('scheduler')[0];
-  const base: ComponentsToCheck = {};
-  if (unetComponent) {
-    const inChannels = need(unetComponent, 'in_channels');
-    const crossAttentionDim = need(unetComponent, 'cross_attention_dim');
-    const outChannels = unetComponent.dimensions.out_channels;
-    if (inChannels !== undefined && crossAttentionDim !== undefined) {
-      Object.assign(base, { unet: { inChannels, crossAttentionDim, ...(typeof outChannels === 'number' ? { outChannels } : {}) } });
-    }
-  }
-  if (vaeComponent) {
-    const latentChannels = need(vaeComponent, 'latent_channels');
-    const scaleFactor = need(vaeComponent, 'vae_scale_factor');
-    if (latentChannels !== undefined && scaleFactor !== undefined) Object.assign(base, { vae: { latentChannels, scaleFactor } });
-  }
-  if (schedulerComponent) {
-    Object.assign(base, {
-      scheduler: { className: schedulerComponent.configClassName ?? schedulerComponent.className ?? undefined, predictionType: schedulerComponent.dimensions.prediction_type as PredictionType },
-    });
-  }
-
+  const unet = find('unet')[0]?.slot;
+  const vae = (find('vae').find((c) => c.slot === 'vae_decoder') ?? find('vae')[0])?.slot;
+  const scheduler = find('scheduler')[0]?.slot;
   const tokenizers = find('tokenizer');
+  const notes: string[] = [];
+  const conflicts: string[] = [];
+  const verdictOf = (textEncoders: string[], tokenizer: string | undefined): CompatibilityVerdict => {
+    const check = componentsToCheck(model, { unet, vae, scheduler, textEncoders, tokenizer }, (slot) => declared.get(slot));
+    notes.push(...check.notes);
+    conflicts.push(...check.conflicts);
+    const problems = checkCompatibility(check.components);
+    return {
+      textEncoders,
+      ...(tokenizer ? { tokenizer } : {}),
+      compatible: problems.length === 0,
+      problems: problems.map(({ component, field, expected, actual, message }) => ({ component, field, expected, actual, message })),
+    };
+  };
   const verdicts: CompatibilityVerdict[] = [];
   for (const group of encoderGroups(find('text-encoder'))) {
     const suffix = group[0]!.slot.slice('text_encoder'.length);
     const tokenizer = tokenizers.find((t) => t.slot === `tokenizer${/^_\d+$/.test(suffix) ? '' : suffix}`);
-    const textEncoders = group.flatMap((encoder) => {
-      const hiddenSize = need(encoder, encoder.dimensions.project_dim !== undefined ? 'project_dim' : 'hidden_size');
-      const maxLength = encoder.dimensions.max_position_embeddings;
-      return hiddenSize === undefined ? [] : [{ name: encoder.slot, hiddenSize, ...(typeof maxLength === 'number' ? { maxLength } : {}) }];
-    });
-    const tokenizerLength = tokenizer?.dimensions.model_max_length;
-    const problems = checkCompatibility({
-      ...base,
-      ...(textEncoders.length === group.length ? { textEncoders } : {}),
-      ...(tokenizer && typeof tokenizerLength === 'number' ? { tokenizer: { name: tokenizer.slot, maxLength: tokenizerLength } } : {}),
-    });
-    verdicts.push({
-      textEncoders: group.map((e) => e.slot),
-      ...(tokenizer ? { tokenizer: tokenizer.slot } : {}),
-      compatible: problems.length === 0,
-      problems: problems.map(({ component, field, expected, actual, message }) => ({ component, field, expected, actual, message })),
-    });
+    verdicts.push(verdictOf(group.map((e) => e.slot), tokenizer?.slot));
   }
-  if (verdicts.length === 0) {
-    const problems = checkCompatibility(base);
-    verdicts.push({ textEncoders: [], compatible: problems.length === 0, problems: problems.map(({ component, field, expected, actual, message }) => ({ component, field, expected, actual, message })) });
-  }
+  if (verdicts.length === 0) verdicts.push(verdictOf([], undefined));
 
   const version = model.index.raw._diffusers_version;
-  const sampleSize = unetComponent?.dimensions.sample_size;
-  const scaleFactor = vaeComponent?.dimensions.vae_scale_factor;
+  const sampleSize = unet ? declared.get(unet)?.values.sample_size : undefined;
+  const scaleFactor = vae ? declared.get(vae)?.values.vae_scale_factor : undefined;
+  const uniqueConflicts = [...new Set(conflicts)];
   return {
     path: model.path,
     pipelineClassName: model.index.className,
@@ -229,7 +145,8 @@ export async function describeModelFolder(folder: string): Promise<ModelDescript
     bytes: components.reduce((sum, c) => sum + c.bytes, 0),
     ...(typeof sampleSize === 'number' && typeof scaleFactor === 'number' ? { defaultImageSize: sampleSize * scaleFactor } : {}),
     verdicts,
-    compatible: verdicts.every((v) => v.compatible),
+    compatible: uniqueConflicts.length === 0 && verdicts.every((v) => v.compatible),
     notes: [...new Set(notes)],
+    conflicts: uniqueConflicts,
   };
 }

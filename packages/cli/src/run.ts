@@ -6,7 +6,6 @@
 import { InvalidArgumentError, LatentkitError } from '@latentkit/core';
 import type { CliIo } from './cli-io';
 import { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes';
-import { generationCommand } from './generate-command';
 import { COMMANDS, commandHelp, mainHelp, type CommandName } from './help';
 import { inspectCommand } from './inspect-command';
 import { UsageError } from './usage-error';
@@ -85,7 +84,12 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
     return ExitCode.ok;
   }
   try {
-    return first === 'inspect' ? await inspectCommand(rest, io) : await generationCommand(first, rest, io);
+    if (first === 'inspect') return await inspectCommand(rest, io);
+    // Loaded on demand: the generation commands pull in the pipeline and onnxruntime, which
+    // `--help`, `--version` and `inspect` must not wait for.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { generationCommand } = require('./generate-command') as typeof import('./generate-command');
+    return await generationCommand(first, rest, io);
   } catch (error) {
     const code = exitCodeFor(error);
     if (code === ExitCode.interrupted) {

@@ -17,3 +17,4 @@ export * from './registry';
 export * from './config';
 export * from './model-folder';
 export * from './session-options';
+export * from './compatibility';

@@ -8,7 +8,7 @@
  * relative to the model file. Bytes are used only when a caller hands over an edited model.
  */
 import { promises as fs } from 'node:fs';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { InvalidArgumentError, ModelLoadError, toOrtSessionOptions, type SessionOptions } from '@latentkit/core';
 import { defaultCacheFolder, planCachedSession } from './optimized-model-cache';
 
@@ -68,6 +68,10 @@ export async function openOnnxSession(file: string, options: OnnxSessionOptions 
   // Options are checked before the file so that a bad option is reported whatever the path.
   const sessionOptions = toOnnxRuntimeOptions(options);
   const cacheFolder = optimizedModelCacheOf(options);
+  // Loaded here, not at the top: importing @latentkit/onnx (its graph reader, say) must not cost
+  // onnxruntime's native binding, so that `latentkit inspect` and `--help` start at once.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
   if (modelBytes !== undefined) {
     try {
       return await ort.InferenceSession.create(modelBytes, sessionOptions);

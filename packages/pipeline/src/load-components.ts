@@ -29,6 +29,7 @@ import { register as registerClip } from '@latentkit/encoder-clip';
 import { register as registerSchedulers } from '@latentkit/schedulers';
 import { register as registerUNet } from '@latentkit/unet';
 import { register as registerVae, type VaeTilingOptions } from '@latentkit/vae';
+import { componentsToCheck } from '@latentkit/onnx';
 import { assertCompatible } from './compatibility';
 import { optionalSignal } from './validate-inputs';
 import type { GuidanceMode } from './guidance';
@@ -108,7 +109,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
   const given = options.components ?? {};
   const encoderChoice = textEncoderSlots(model, options.textEncoder);
 
-  assertConfigsFit(model, given);
+  assertDeclaredPartsFit(model, given, encoderChoice?.encoder);
 
   // Every component loads in parallel; when one fails, the others are awaited and disposed so
   // that no onnxruntime session outlives a failed load.
@@ -200,23 +201,22 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, late
 }
 
 /**
- * The rules that configs alone can decide (UNet and VAE channels), checked before any session
- * opens so that a mismatched folder fails in milliseconds rather than after loading gigabytes.
- * The full check runs again on the loaded components.
+ * Checks the parts against each other from what their configs declare, completed from their ONNX
+ * graphs where a config is missing or incomplete (diffusers' converter writes none), before any
+ * session opens: a mismatched folder fails in a fraction of a second, naming both values, rather
+ * than after loading gigabytes. Parts given as instances are left to the full check, which runs
+ * again on the loaded components.
  */
-function assertConfigsFit(model: ModelFolder, given: PipelineLoadOptions['components'] & object): void {
-  const unet = model.components.get('unet')?.config;
-  const vae = (model.components.get('vae_decoder') ?? model.components.get('vae'))?.config;
-  const integer = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined);
-  const inChannels = integer(unet?.in_channels);
-  const crossAttentionDim = integer(unet?.cross_attention_dim);
-  const latentChannels = integer(vae?.latent_channels);
-  const blocks = vae?.block_out_channels;
-  if (given.unet || given.vae || inChannels === undefined || crossAttentionDim === undefined || latentChannels === undefined || !Array.isArray(blocks)) return;
-  assertCompatible({
-    unet: { inChannels, crossAttentionDim, outChannels: integer(unet?.out_channels) },
-    vae: { latentChannels, scaleFactor: 2 ** (blocks.length - 1) },
+function assertDeclaredPartsFit(model: ModelFolder, given: PipelineLoadOptions['components'] & object, textEncoderSlot: string | undefined): void {
+  const vae = model.components.has('vae_decoder') ? 'vae_decoder' : model.components.has('vae') ? 'vae' : undefined;
+  const tokenizer = textEncoderSlot === undefined ? undefined : `tokenizer${textEncoderSlot.slice('text_encoder'.length)}`;
+  const { components } = componentsToCheck(model, {
+    ...(given.unet || !model.components.has('unet') ? {} : { unet: 'unet' }),
+    ...(given.vae || vae === undefined ? {} : { vae }),
+    ...(given.textEncoder || textEncoderSlot === undefined ? {} : { textEncoders: [textEncoderSlot] }),
+    ...(given.textEncoder || tokenizer === undefined || !model.components.has(tokenizer) ? {} : { tokenizer }),
   });
+  assertCompatible(components);
 }
 
 /** The text encoder and tokenizer slots for a choice, or undefined for none. */

@@ -5,7 +5,8 @@
  * Exports differ in how they take the timestep — float32 `[batch]` (diffusers' conversion script),
  * a scalar, `[1]`, or int64 — so the input is built from the model's own metadata rather than
  * assumed. Channel counts and the text-state width come from `config.json` and are checked
- * against the graph's declared shapes.
+ * against the graph's declared shapes; without a config they come from the graph (its declared
+ * shapes, else the weight shapes of its first and last convolutions and its cross-attention).
  */
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -24,7 +25,16 @@ import {
   type UNet,
   type UNetInput,
 } from '@latentkit/core';
-import { describeInputs, describeOutputs, fixedDimension, resolveOnnxComponent, withOnnxSession, type OnnxValueInfo } from '@latentkit/onnx';
+import {
+  describeInputs,
+  describeOutputs,
+  fixedDimension,
+  readGraphDimensions,
+  resolveOnnxComponent,
+  withOnnxSession,
+  type GraphDimensions,
+  type OnnxValueInfo,
+} from '@latentkit/onnx';
 
 /** Options of {@link OnnxUNet.fromPretrained}. */
 export interface OnnxUNetOptions {
@@ -96,11 +106,25 @@ export class OnnxUNet implements UNet {
       const schedulerConfig = path.join(component.parentDir, 'scheduler', 'scheduler_config.json');
       if (await exists(schedulerConfig)) config.prediction_type = (await readJsonObject(schedulerConfig)).prediction_type;
     }
-    return withOnnxSession(modelFile, options.sessionOptions, (session) => OnnxUNet.fromSession(session, modelFile, config, configFile));
+    // Where config.json is missing or incomplete (diffusers' converter writes none and leaves
+    // `sample`'s channels dynamic), the graph's weights say: conv_in's and conv_out's shapes.
+    const complete = ['in_channels', 'out_channels', 'cross_attention_dim'].every((key) => config[key] !== undefined);
+    const fromGraph = complete ? {} : readGraphDimensions(modelFile, 'unet');
+    return withOnnxSession(modelFile, options.sessionOptions, (session) => OnnxUNet.fromSession(session, modelFile, config, configFile, fromGraph));
   }
 
-  /** Wraps an open session; `config` is the UNet's parsed `config.json` (may be empty). */
-  static fromSession(session: ort.InferenceSession, modelFile: string, config: Readonly<Record<string, unknown>>, configFile = modelFile): OnnxUNet {
+  /**
+   * Wraps an open session; `config` is the UNet's parsed `config.json` (may be empty), and
+   * `fromGraph` what the graph's weights declare ({@link readGraphDimensions}), used where neither
+   * the config nor the session's input shapes say.
+   */
+  static fromSession(
+    session: ort.InferenceSession,
+    modelFile: string,
+    config: Readonly<Record<string, unknown>>,
+    configFile = modelFile,
+    fromGraph: GraphDimensions = {},
+  ): OnnxUNet {
     const inputs = describeInputs(session);
     const outputs = describeOutputs(session);
     const byName = new Map(inputs.map((i) => [i.name, i]));
@@ -122,9 +146,12 @@ export class OnnxUNet implements UNet {
         throw new ModelLoadError({ path: modelFile, reason: `input '${info.name}' is ${info.type}, but latentkit runs float32 UNets: export with fp32 weights and inputs` });
       }
     }
-    const inChannels = agree(modelFile, configFile, 'in_channels', config.in_channels, fixedDimension(sample, 1), 'sample', 1);
-    const outChannels = agree(modelFile, configFile, 'out_channels', config.out_channels, fixedDimension(outputs[0], 1), outputs[0]!.name, 1) ?? inChannels;
-    const crossAttentionDim = agree(modelFile, configFile, 'cross_attention_dim', config.cross_attention_dim, fixedDimension(states, 2), 'encoder_hidden_states', 2);
+    const inChannels = agree(modelFile, configFile, 'in_channels', config.in_channels, fixedDimension(sample, 1) ?? fromGraph.inChannels, 'sample', 1);
+    const outChannels =
+      agree(modelFile, configFile, 'out_channels', config.out_channels, fixedDimension(outputs[0], 1) ?? fromGraph.outChannels, outputs[0]!.name, 1) ?? inChannels;
+    const crossAttentionDim = agree(
+      modelFile, configFile, 'cross_attention_dim', config.cross_attention_dim, fixedDimension(states, 2) ?? fromGraph.crossAttentionDim, 'encoder_hidden_states', 2,
+    );
     if (inChannels === undefined || outChannels === undefined || crossAttentionDim === undefined) {
       throw new ModelLoadError({
         path: configFile,

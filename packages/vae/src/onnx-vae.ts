@@ -31,7 +31,7 @@ import {
 } from '@latentkit/core';
 import { samplePosterior } from './diagonal-gaussian';
 import { exposePosteriorOutputs } from './onnx-posterior-outputs';
-import { declaredShape, openOnnxSession } from '@latentkit/onnx';
+import { declaredShape, openOnnxSession, readGraphDimensions } from '@latentkit/onnx';
 import { runTiled } from './vae-tiling';
 
 /** When and how to run the VAE in tiles. */
@@ -155,8 +155,11 @@ export class OnnxVae implements Vae {
     if (blocks !== undefined && (!Array.isArray(blocks) || blocks.length === 0)) {
       throw new ModelLoadError({ path: configPath, reason: `$.block_out_channels must be a non-empty array, found ${JSON.stringify(blocks)}` });
     }
+    // Where config.json is missing or incomplete (diffusers' converter writes none), the decoder's
+    // graph says: its first Conv's input channels and its number of upsampling stages.
+    const fromGraph = Array.isArray(blocks) && config.latent_channels !== undefined ? {} : readGraphDimensions(decoderFile, 'vae-decoder');
     // Each down block but the last halves the resolution: 2^(len(block_out_channels) − 1).
-    const scaleFactor = 2 ** ((Array.isArray(blocks) ? blocks.length : 4) - 1);
+    const scaleFactor = Array.isArray(blocks) ? 2 ** (blocks.length - 1) : (fromGraph.scaleFactor ?? 8);
     const scalingFactor = numberField(config, 'scaling_factor', 0.18215, configPath);
     const shiftFactor = numberField(config, 'shift_factor', 0, configPath);
     const sampleSize = typeof config.sample_size === 'number' ? config.sample_size : undefined;
@@ -164,7 +167,7 @@ export class OnnxVae implements Vae {
     const decoder = await openOnnxSession(decoderFile, options.sessionOptions);
     let encoder: ort.InferenceSession | undefined;
     try {
-      const latentChannels = latentChannelsOf(config, decoder, configPath, decoderFile);
+      const latentChannels = latentChannelsOf(config, decoder, configPath, decoderFile, fromGraph.latentChannels);
       let encoderOutput: EncoderOutput | undefined;
       const encoderChoice = options.encoder ?? 'on-demand';
       if (encoderChoice !== true && encoderChoice !== false && encoderChoice !== 'on-demand') {
@@ -384,8 +387,9 @@ function numberField(config: Record<string, unknown>, key: string, fallback: num
   return value;
 }
 
-function latentChannelsOf(config: Record<string, unknown>, decoder: ort.InferenceSession, configFile: string, decoderFile: string): number {
-  const fromGraph = declaredShape(decoder, decoder.inputNames[0]!, 'input')?.[1];
+function latentChannelsOf(config: Record<string, unknown>, decoder: ort.InferenceSession, configFile: string, decoderFile: string, fromWeights: number | undefined): number {
+  const declared = declaredShape(decoder, decoder.inputNames[0]!, 'input')?.[1];
+  const fromGraph = typeof declared === 'number' && declared > 0 ? declared : fromWeights;
   const fromConfig = config.latent_channels;
   if (fromConfig !== undefined && (typeof fromConfig !== 'number' || !Number.isInteger(fromConfig) || fromConfig <= 0)) {
     throw new ModelLoadError({ path: configFile, reason: `$.latent_channels must be a positive integer, found ${JSON.stringify(fromConfig)}` });
@@ -393,7 +397,10 @@ function latentChannelsOf(config: Record<string, unknown>, decoder: ort.Inferenc
   if (typeof fromGraph === 'number' && fromConfig !== undefined && fromGraph !== fromConfig) {
     throw new ModelLoadError({ path: decoderFile, reason: `config.json says latent_channels = ${fromConfig} but the decoder takes ${fromGraph} channels: the config does not belong to this model` });
   }
-  return (fromConfig as number | undefined) ?? (typeof fromGraph === 'number' ? fromGraph : 4);
+  if (fromConfig === undefined && fromGraph === undefined) {
+    throw new ModelLoadError({ path: decoderFile, reason: "neither config.json nor the decoder's graph declares latent_channels: add it to vae_decoder/config.json" });
+  }
+  return (fromConfig as number | undefined) ?? fromGraph!;
 }
 
 function encoderOutputOf(encoder: ort.InferenceSession, encoderFile: string, latentChannels: number): EncoderOutput {

@@ -1,38 +1,26 @@
 /**
- * Writes one-node ONNX models (Identity; Add with external weights) as protobuf bytes, so that the tests need no model file
- * from another package. Field numbers are those of onnx.proto3 (ModelProto, GraphProto, NodeProto,
- * ValueInfoProto, TypeProto.Tensor, TensorShapeProto.Dimension).
+ * Small ONNX models for tests (Identity; Add with external weights), written with the package's
+ * own writer so that the tests need no model file from another package.
  */
+import { ByteRange } from '../byte-source';
+import { OnnxDataType, type OnnxGraphValue, type OnnxModel } from '../onnx-model';
+import { encodeOnnxModel } from '../onnx-model-writer';
 
 /** A dimension: a number is fixed (`dim_value`), a string symbolic (`dim_param`). */
 export type Dimension = number | string;
 
-const FLOAT = 1; // TensorProto.DataType.FLOAT
-
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    bytes.push((rest & 0x7f) | 0x80);
-    rest = Math.floor(rest / 128);
-  }
-  bytes.push(rest);
-  return bytes;
+/** A float32 graph value of `shape`. */
+export function floatValue(name: string, shape: readonly Dimension[]): OnnxGraphValue {
+  return { name, tensorType: { elemType: OnnxDataType.FLOAT, shape } };
 }
 
-function varintField(field: number, value: number): number[] {
-  return [...varint(field << 3), ...varint(value)];
-}
-
-function bytesField(field: number, payload: number[] | string): number[] {
-  const bytes = typeof payload === 'string' ? [...Buffer.from(payload, 'utf8')] : payload;
-  return [...varint((field << 3) | 2), ...varint(bytes.length), ...bytes];
-}
-
-function valueInfo(name: string, shape: readonly Dimension[]): number[] {
-  const dims = shape.flatMap((dim) => bytesField(1, typeof dim === 'number' ? varintField(1, dim) : bytesField(2, dim)));
-  const tensorType = [...varintField(1, FLOAT), ...bytesField(2, dims)];
-  return [...bytesField(1, name), ...bytesField(2, bytesField(1, tensorType))];
+/** A model around `graph` parts, at IR 8 / opset 17. */
+export function modelOf(graph: Partial<OnnxModel['graph']> & Pick<OnnxModel['graph'], 'nodes'>): OnnxModel {
+  return {
+    irVersion: 8,
+    opsetImports: [{ domain: '', version: 17 }],
+    graph: { name: 'test', initializers: [], inputs: [], outputs: [], valueInfo: [], ...graph },
+  };
 }
 
 /**
@@ -44,15 +32,34 @@ function valueInfo(name: string, shape: readonly Dimension[]): number[] {
  * ```
  */
 export function identityModel(shape: readonly Dimension[], names = { input: 'input', output: 'output' }): Uint8Array {
-  const node = [...bytesField(1, names.input), ...bytesField(2, names.output), ...bytesField(4, 'Identity')];
-  const graph = [
-    ...bytesField(1, node),
-    ...bytesField(2, 'identity'),
-    ...bytesField(11, valueInfo(names.input, shape)),
-    ...bytesField(12, valueInfo(names.output, shape)),
-  ];
-  const opset = [...bytesField(1, ''), ...varintField(2, 17)];
-  return Uint8Array.from([...varintField(1, 8), ...bytesField(7, graph), ...bytesField(8, opset)]);
+  return encodeOnnxModel(
+    modelOf({
+      name: 'identity',
+      nodes: [{ name: '', opType: 'Identity', domain: '', inputs: [names.input], outputs: [names.output], attributes: [] }],
+      inputs: [floatValue(names.input, shape)],
+      outputs: [floatValue(names.output, shape)],
+    }),
+  );
+}
+
+/**
+ * The model `output = input + weight` over `[length]` with `weight` stored inside it.
+ *
+ * @example
+ * ```ts
+ * const model = addWeightModel([1, 2, 3]);
+ * ```
+ */
+export function addWeightModel(weight: readonly number[]): OnnxModel {
+  return modelOf({
+    name: 'add',
+    nodes: [{ name: 'add', opType: 'Add', domain: '', inputs: ['input', 'weight'], outputs: ['output'], attributes: [] }],
+    initializers: [
+      { name: 'weight', dataType: OnnxDataType.FLOAT, dims: [weight.length], data: { field: 'raw_data', bytes: ByteRange.of(new Uint8Array(Float32Array.from(weight).buffer)) } },
+    ],
+    inputs: [floatValue('input', [weight.length])],
+    outputs: [floatValue('output', [weight.length])],
+  });
 }
 
 /**
@@ -67,24 +74,17 @@ export function identityModel(shape: readonly Dimension[], names = { input: 'inp
  */
 export function addExternalWeightModel(weight: readonly number[], weightsFile: string): { model: Uint8Array; weights: Uint8Array } {
   const weights = new Uint8Array(Float32Array.from(weight).buffer);
-  const entry = (key: string, value: string) => bytesField(13, [...bytesField(1, key), ...bytesField(2, value)]);
-  const initializer = [
-    ...varintField(1, weight.length),
-    ...varintField(2, FLOAT),
-    ...bytesField(8, 'weight'),
-    ...entry('location', weightsFile),
-    ...entry('offset', '0'),
-    ...entry('length', String(weights.length)),
-    ...varintField(14, 1), // data_location: EXTERNAL
-  ];
-  const node = [...bytesField(1, 'input'), ...bytesField(1, 'weight'), ...bytesField(2, 'output'), ...bytesField(4, 'Add')];
-  const graph = [
-    ...bytesField(1, node),
-    ...bytesField(2, 'add'),
-    ...bytesField(5, initializer),
-    ...bytesField(11, valueInfo('input', [weight.length])),
-    ...bytesField(12, valueInfo('output', [weight.length])),
-  ];
-  const opset = [...bytesField(1, ''), ...varintField(2, 17)];
-  return { model: Uint8Array.from([...varintField(1, 8), ...bytesField(7, graph), ...bytesField(8, opset)]), weights };
+  const inside = addWeightModel(weight);
+  const { data: _inline, ...tensor } = inside.graph.initializers[0]!;
+  void _inline;
+  const external = {
+    ...tensor,
+    externalData: [
+      { key: 'location', value: weightsFile },
+      { key: 'offset', value: '0' },
+      { key: 'length', value: String(weights.length) },
+    ],
+    dataLocation: 1,
+  };
+  return { model: encodeOnnxModel({ ...inside, graph: { ...inside.graph, initializers: [external] } }), weights };
 }

@@ -1,4 +1,4 @@
-import { protobufText, readProtobufFields, readVarint } from './protobuf-fields';
+import { protobufText, readProtobufFields, readVarint } from './protobuf-reader';
 
 describe('protobuf fields', () => {
   it('reads varints', () => {

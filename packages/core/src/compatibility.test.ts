@@ -1,4 +1,4 @@
-import { ComponentMismatchError, IncompatibleComponentsError } from '@latentkit/core';
+import { ComponentMismatchError, IncompatibleComponentsError } from './errors';
 import { assertCompatible, checkCompatibility, type ComponentsToCheck } from './compatibility';
 
 // The declared metadata of SD 1.5's parts (from their configs): no weights are needed to check them.
