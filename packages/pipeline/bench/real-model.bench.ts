@@ -145,7 +145,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(report)}\n`);
     return;
   }
-  const folder = args.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? process.env.LATENTKIT_REAL_MODEL;
+  // The first argument that is neither an option nor an option's value.
+  const valued = new Set(['--steps', '--size', '--runs', '--only']);
+  const folder = args.find((a, i) => !a.startsWith('--') && !valued.has(args[i - 1] ?? '')) ?? process.env.LATENTKIT_REAL_MODEL;
   if (!folder) {
     console.error('usage: pnpm bench:real -- <model folder> [--steps N] [--size PX] [--runs N] [--torch] [--only bare,cold,warm,lean]');
     process.exitCode = 2;
