@@ -94,3 +94,35 @@ describe('model folders', () => {
     expect(() => configField({}, 'in_channels', check)).toThrow('$.in_channels must be a positive integer, found nothing');
   });
 });
+
+describe("optimum's exports of a torch pipeline", () => {
+  it('reads torch classes whose folders hold model.onnx as ONNX parts, and vae as vae_decoder + vae_encoder', async () => {
+    write('model_index.json', JSON.stringify({
+      _class_name: 'StableDiffusionPipeline',
+      unet: ['diffusers', 'UNet2DConditionModel'],
+      vae: ['diffusers', 'AutoencoderKL'],
+      text_encoder: ['transformers', 'CLIPTextModel'],
+      tokenizer: ['transformers', 'CLIPTokenizer'],
+      scheduler: ['diffusers', 'PNDMScheduler'],
+      safety_checker: [null, null],
+    }));
+    for (const part of ['unet', 'vae_decoder', 'vae_encoder', 'text_encoder']) write(`${part}/model.onnx`, 'onnx');
+    write('unet/config.json', JSON.stringify({ in_channels: 4 }));
+    write('tokenizer/vocab.json', '{}');
+    write('scheduler/scheduler_config.json', '{}');
+    const folder = await readModelFolder(root);
+    expect([...folder.components.keys()].sort()).toEqual(['scheduler', 'text_encoder', 'tokenizer', 'unet', 'vae_decoder', 'vae_encoder']);
+    for (const slot of ['unet', 'vae_decoder', 'vae_encoder', 'text_encoder']) {
+      expect(folder.components.get(slot)!.entry).toEqual({ slot, library: 'diffusers', className: 'OnnxRuntimeModel' });
+    }
+    expect(folder.components.get('tokenizer')!.entry.className).toBe('CLIPTokenizer');
+    expect(folder.components.get('unet')!.config).toEqual({ in_channels: 4 });
+  });
+
+  it('keeps a torch vae/ folder as it is', async () => {
+    write('model_index.json', JSON.stringify({ vae: ['diffusers', 'AutoencoderKL'] }));
+    write('vae/config.json', '{}');
+    const folder = await readModelFolder(root);
+    expect(folder.components.get('vae')!.entry).toEqual({ slot: 'vae', library: 'diffusers', className: 'AutoencoderKL' });
+  });
+});

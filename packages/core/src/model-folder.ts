@@ -121,6 +121,13 @@ export interface ModelFolder {
 /**
  * Reads a diffusers-layout model folder: the index, each non-empty component's config and files.
  *
+ * Folders exported by optimum keep the torch pipeline's `model_index.json`
+ * (`"unet": ["diffusers", "UNet2DConditionModel"]`, `"vae": ["diffusers", "AutoencoderKL"]`) while
+ * each part is an ONNX graph (`unet/model.onnx`, `vae_decoder/`, `vae_encoder/`). Such slots are
+ * read as what is on disk: a slot whose folder holds `model.onnx` is `["diffusers",
+ * "OnnxRuntimeModel"]`, and a `vae` slot without a `vae/` folder stands for `vae_decoder/` and
+ * `vae_encoder/` (see {@link onnxExportEntries}).
+ *
  * @example
  * ```ts
  * const folder = await readModelFolder('models/stable-diffusion-v1-5-onnx');
@@ -131,7 +138,7 @@ export async function readModelFolder(modelPath: string): Promise<ModelFolder> {
   const resolved = path.resolve(modelPath);
   const index = await readModelIndex(resolved);
   const components = new Map<string, FolderComponent>();
-  for (const entry of index.components) {
+  for (const entry of await onnxExportEntries(resolved, index.components)) {
     if (entry.library === null && entry.className === null) continue;
     const componentPath = path.join(resolved, entry.slot);
     if (!(await isDirectory(componentPath))) {
@@ -151,10 +158,37 @@ export async function readModelFolder(modelPath: string): Promise<ModelFolder> {
   return { path: resolved, index, components };
 }
 
+const ONNX_ENTRY = { library: 'diffusers', className: 'OnnxRuntimeModel' } as const;
+
 /**
- * Reads a typed field of a config, with an error naming the file and JSON path when it is
- * missing or of the wrong type.
+ * The index's entries as the folder holds them: a torch class whose folder holds `model.onnx`
+ * (optimum's export of a torch pipeline) becomes `["diffusers", "OnnxRuntimeModel"]`, and a `vae`
+ * slot with no `vae/` folder but `vae_decoder/model.onnx` becomes the `vae_decoder` and
+ * `vae_encoder` slots. Other entries stay as they are.
+ *
+ * @example
+ * ```ts
+ * await onnxExportEntries('models/sd15-optimum', [{ slot: 'vae', library: 'diffusers', className: 'AutoencoderKL' }]);
+ * // [{ slot: 'vae_decoder', library: 'diffusers', className: 'OnnxRuntimeModel' }, { slot: 'vae_encoder', … }]
+ * ```
  */
+export async function onnxExportEntries(modelPath: string, entries: readonly ComponentEntry[]): Promise<ComponentEntry[]> {
+  const out: ComponentEntry[] = [];
+  const listed = new Set(entries.map((entry) => entry.slot));
+  const holdsOnnx = (slot: string) => exists(path.join(modelPath, slot, 'model.onnx'));
+  for (const entry of entries) {
+    const torchClass = entry.library !== null && entry.className !== null && entry.className !== ONNX_ENTRY.className;
+    if (torchClass && entry.slot === 'vae' && !(await isDirectory(path.join(modelPath, 'vae'))) && (await holdsOnnx('vae_decoder'))) {
+      for (const slot of ['vae_decoder', 'vae_encoder']) {
+        if (!listed.has(slot) && (await holdsOnnx(slot))) out.push({ slot, ...ONNX_ENTRY });
+      }
+      continue;
+    }
+    out.push(torchClass && (await holdsOnnx(entry.slot)) ? { slot: entry.slot, ...ONNX_ENTRY } : entry);
+  }
+  return out;
+}
+
 export function configField<T>(
   config: Readonly<Record<string, unknown>> | undefined,
   key: string,

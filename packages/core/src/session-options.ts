@@ -29,6 +29,13 @@ export interface SessionOptions {
   executionProvider?: ExecutionProvider;
   /** Default `'all'`. */
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /**
+   * Where onnxruntime's optimized copies of large models (64 MB and up) are kept, so that later
+   * loads skip graph optimization: a folder, or `false` for none. Default: `LATENTKIT_CACHE_DIR`,
+   * else `~/.cache/latentkit` (`$XDG_CACHE_HOME/latentkit`). Clear it with
+   * `clearOptimizedModelCache()` from `@latentkit/onnx`.
+   */
+  optimizedModelCache?: string | false;
 }
 
 /** The subset of onnxruntime's `InferenceSession.SessionOptions` that {@link toOrtSessionOptions} fills. */
@@ -52,7 +59,7 @@ const LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extende
  * resolveSessionOptions({ threads: 2 }); // { threads: 2, executionProvider: 'cpu', graphOptimizationLevel: 'all' }
  * ```
  */
-export function resolveSessionOptions(options: SessionOptions = {}, env: NodeJS.ProcessEnv = process.env): Required<Omit<SessionOptions, 'threads'>> & Pick<SessionOptions, 'threads'> {
+export function resolveSessionOptions(options: SessionOptions = {}, env: NodeJS.ProcessEnv = process.env): Required<Omit<SessionOptions, 'threads' | 'optimizedModelCache'>> & Pick<SessionOptions, 'threads'> {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError({ name: 'sessionOptions', expected: 'an object such as { threads: 4 }', actual: options });
   }

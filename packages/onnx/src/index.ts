@@ -26,3 +26,5 @@ export {
   type DeclaredDimensionsOptions,
   type DimensionSource,
 } from './declared-dimensions';
+export * from './optimized-model-cache';
+export { float32ToFloat16, float16ToFloat32, floatFeed, floatOutput } from './float16';

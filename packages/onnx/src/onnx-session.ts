@@ -10,6 +10,7 @@
 import { promises as fs } from 'node:fs';
 import type * as ort from 'onnxruntime-node';
 import { InvalidArgumentError, ModelLoadError, toOrtSessionOptions, type SessionOptions } from '@latentkit/core';
+import { defaultCacheFolder, planCachedSession } from './optimized-model-cache';
 
 /**
  * Session options a component accepts: latentkit's portable {@link SessionOptions}
@@ -36,7 +37,7 @@ export function toOnnxRuntimeOptions(options: OnnxSessionOptions = {}): ort.Infe
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError({ name: 'sessionOptions', expected: 'an object such as { threads: 4 }', actual: options });
   }
-  const { threads, executionProvider, graphOptimizationLevel, ...onnxRuntimeOnly } = options;
+  const { threads, executionProvider, graphOptimizationLevel, optimizedModelCache: _cache, ...onnxRuntimeOnly } = options;
   const portable = toOrtSessionOptions({ threads, executionProvider, graphOptimizationLevel });
   return { ...portable, ...onnxRuntimeOnly } as ort.InferenceSession.SessionOptions;
 }
@@ -66,16 +67,43 @@ export async function openOnnxSession(file: string, options: OnnxSessionOptions 
   }
   // Options are checked before the file so that a bad option is reported whatever the path.
   const sessionOptions = toOnnxRuntimeOptions(options);
-  if (modelBytes === undefined) await assertModelFile(file);
+  const cacheFolder = optimizedModelCacheOf(options);
   // Loaded here, not at the top: importing @latentkit/onnx (its graph reader, say) must not cost
   // onnxruntime's native binding, so that `latentkit inspect` and `--help` start at once.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+  if (modelBytes !== undefined) {
+    try {
+      return await ort.InferenceSession.create(modelBytes, sessionOptions);
+    } catch (error) {
+      throw new ModelLoadError({ path: file, reason: loadFailureReason(error, sessionOptions), cause: error });
+    }
+  }
+  await assertModelFile(file);
+  const plan = cacheFolder === false ? undefined : await planCachedSession(file, sessionOptions, cacheFolder).catch(() => undefined);
   try {
-    return await (modelBytes === undefined ? ort.InferenceSession.create(file, sessionOptions) : ort.InferenceSession.create(modelBytes, sessionOptions));
+    const session = await ort.InferenceSession.create(plan?.openFile ?? file, plan?.options ?? sessionOptions);
+    await plan?.commit();
+    return session;
   } catch (error) {
+    await plan?.abandon();
+    if (plan?.state === 'hit') {
+      // A damaged cache entry: open the source as if uncached.
+      return openOnnxSession(file, { ...options, optimizedModelCache: false });
+    }
     throw new ModelLoadError({ path: file, reason: loadFailureReason(error, sessionOptions), cause: error });
   }
+}
+
+/** The cache folder the options ask for, or false. */
+function optimizedModelCacheOf(options: OnnxSessionOptions): string | false {
+  const value = options.optimizedModelCache;
+  if (value === false) return false;
+  if (value === undefined) return defaultCacheFolder();
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidArgumentError({ name: 'sessionOptions.optimizedModelCache', expected: 'a folder path, or false for no cache', actual: value });
+  }
+  return value;
 }
 
 async function assertModelFile(file: string): Promise<void> {

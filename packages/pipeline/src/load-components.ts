@@ -142,7 +142,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
         : target.create<Vae>('vae', slot(model, model.components.has('vae_decoder') ? 'vae_decoder' : 'vae'), {
             sessionOptions,
             tiling: options.vaeTiling,
-            encoder: model.components.has('vae_encoder') || !model.index.components.some((c) => c.slot === 'vae_encoder'),
+            encoder: model.components.has('vae_encoder') || !model.index.components.some((c) => c.slot === 'vae_encoder') ? 'on-demand' : false,
           }),
     () =>
       given.textEncoder

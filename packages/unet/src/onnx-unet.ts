@@ -16,7 +16,6 @@ import {
   StateError,
   assertShape,
   exists,
-  fromOrtFloat32,
   readJsonObject,
   throwIfAborted,
   type PredictionType,
@@ -29,6 +28,9 @@ import {
   describeInputs,
   describeOutputs,
   fixedDimension,
+  float32ToFloat16,
+  floatFeed,
+  floatOutput,
   readGraphDimensions,
   resolveOnnxComponent,
   withOnnxSession,
@@ -76,7 +78,7 @@ export function resolveAttentionBackend(requested: unknown): AttentionBackend {
 
 /** How the graph wants its timestep. */
 export interface TimestepFormat {
-  readonly type: 'float32' | 'int64' | 'int32';
+  readonly type: 'float32' | 'float16' | 'int64' | 'int32';
   /** `'scalar'`: a 0-d tensor; `'one'`: shape [1]; `'batch'`: shape [batch]. */
   readonly layout: 'scalar' | 'one' | 'batch';
 }
@@ -127,6 +129,8 @@ export class OnnxUNet implements UNet {
      * concatenates a down-sampled map with an up-sampled one, so other sizes fail inside the graph.
      */
     readonly sampleMultiple: number | undefined = undefined,
+    /** The element type of `sample` and `encoder_hidden_states` (float16 graphs get converted feeds and outputs). */
+    readonly floatType: 'float32' | 'float16' = 'float32',
   ) {
     this.session = session;
     this.outputName = session.outputNames[0]!;
@@ -261,9 +265,13 @@ export class OnnxUNet implements UNet {
     }
     const sample = byName.get('sample')!;
     const states = byName.get('encoder_hidden_states')!;
+    const floatType = sample.type ?? 'float32';
     for (const info of [sample, states]) {
-      if (info.type !== undefined && info.type !== 'float32') {
-        throw new ModelLoadError({ path: modelFile, reason: `input '${info.name}' is ${info.type}, but latentkit runs float32 UNets: export with fp32 weights and inputs` });
+      if ((info.type ?? 'float32') !== floatType || (floatType !== 'float32' && floatType !== 'float16')) {
+        throw new ModelLoadError({
+          path: modelFile,
+          reason: `'sample' is ${sample.type} and 'encoder_hidden_states' ${states.type}, but latentkit runs UNets whose float inputs are both float32 or both float16: re-export the UNet`,
+        });
       }
     }
     const inChannels = agree(modelFile, configFile, 'in_channels', config.in_channels, fixedDimension(sample, 1) ?? fromGraph.inChannels, 'sample', 1);
@@ -285,7 +293,7 @@ export class OnnxUNet implements UNet {
     return new OnnxUNet(
       session, modelFile, inChannels, outChannels, crossAttentionDim, sampleSize, timestep,
       fixedDimension(sample, 0), fixedSampleSize, fixedDimension(states, 1), predictionTypeOf(config.prediction_type, configFile),
-      sampleMultipleOf(config),
+      sampleMultipleOf(config), floatType as 'float32' | 'float16',
     );
   }
 
@@ -320,9 +328,9 @@ export class OnnxUNet implements UNet {
     }
     throwIfAborted(signal);
     const feeds: Record<string, ort.Tensor> = {
-      sample: new ort.Tensor('float32', sample.data, sample.dims),
+      sample: floatFeed(ort.Tensor, this.floatType, sample),
       timestep: this.timestepTensor(timestep, batch),
-      encoder_hidden_states: new ort.Tensor('float32', encoderHiddenStates.data, encoderHiddenStates.dims),
+      encoder_hidden_states: floatFeed(ort.Tensor, this.floatType, encoderHiddenStates),
     };
     const processor = this.processor;
     const results = segmented
@@ -330,7 +338,7 @@ export class OnnxUNet implements UNet {
       : await session!.run(feeds);
     const output = results[this.outputName]!;
     throwIfAborted(signal);
-    return fromOrtFloat32(output, `UNet output '${this.outputName}'`);
+    return floatOutput(output, `UNet output '${this.outputName}'`);
   }
 
   private timestepTensor(timestep: number, batch: number): ort.Tensor {
@@ -374,6 +382,7 @@ export function timestepTensor(format: TimestepFormat, timestep: number, batch: 
   const dims = layout === 'scalar' ? [] : [count];
   if (type === 'int64') return new ort.Tensor('int64', new BigInt64Array(count).fill(BigInt(Math.round(timestep))), dims);
   if (type === 'int32') return new ort.Tensor('int32', new Int32Array(count).fill(Math.round(timestep)), dims);
+  if (type === 'float16') return new ort.Tensor('float16', float32ToFloat16(new Float32Array(count).fill(timestep)), dims);
   return new ort.Tensor('float32', new Float32Array(count).fill(timestep), dims);
 }
 
@@ -388,8 +397,8 @@ export function timestepTensor(format: TimestepFormat, timestep: number, batch: 
  */
 export function timestepFormatOf(info: OnnxValueInfo, modelFile: string): TimestepFormat {
   const type = info.type ?? 'float32';
-  if (type !== 'float32' && type !== 'int64' && type !== 'int32') {
-    throw new ModelLoadError({ path: modelFile, reason: `input 'timestep' is ${type}; latentkit feeds float32, int64 or int32 timesteps: re-export the UNet` });
+  if (type !== 'float32' && type !== 'float16' && type !== 'int64' && type !== 'int32') {
+    throw new ModelLoadError({ path: modelFile, reason: `input 'timestep' is ${type}; latentkit feeds float32, float16, int64 or int32 timesteps: re-export the UNet` });
   }
   const shape = info.shape;
   const layout = shape === undefined ? 'batch' : shape.length === 0 ? 'scalar' : shape[0] === 1 ? 'one' : 'batch';

@@ -86,9 +86,9 @@ describe('samplePosterior', () => {
   });
 
   it('opens up the latent_sample encoder and samples mean + σ·ε with the caller\'s generator', async () => {
-    expect(vae.encoderSampling).toBe('posterior');
     const image = createTensor([1, 3, 32, 32], Float32Array.from({ length: 3 * 1024 }, (_, i) => Math.sin(i / 50)));
     const mean = await vae.encode(image);
+    expect(vae.encoderSampling).toBe('posterior');
     expect([...(await vae.encode(image)).data]).toEqual([...mean.data]);
     const a = await vae.encode(image, { generator: new TorchGenerator(7) });
     const b = await vae.encode(image, { generator: new TorchGenerator(7) });
@@ -170,9 +170,15 @@ const modelTiny = path.resolve(__dirname, '../../model-tiny/model');
     return createTensor([1, 3, height, width], data);
   }
 
-  it('reads the fixed size from the graphs, samples latent_parameters with the generator, and tiles at that size', () => {
+  it('reads the fixed size from the graphs, samples latent_parameters with the generator, and tiles at that size', async () => {
     expect(vae.fixedImageSize).toEqual([64, 64]);
     expect(vae.scaleFactor).toBe(4);
+    // The encoder opens on demand: its output kind is known from the first encode on.
+    expect(vae.canEncode).toBe(true);
+    expect(vae.encoderLoaded).toBe(false);
+    expect(vae.encoderSampling).toBeUndefined();
+    await vae.encode(createTensor([1, 3, 64, 64], new Float32Array(3 * 64 * 64)));
+    expect(vae.encoderLoaded).toBe(true);
     expect(vae.encoderSampling).toBe('latent_parameters');
     expect(vae.tiling).toEqual({ tileSize: 64, overlap: 16 });
   });

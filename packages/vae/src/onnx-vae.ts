@@ -47,8 +47,12 @@ export interface OnnxVaeOptions {
   sessionOptions?: SessionOptions;
   /** Tiling for images larger than the tile (default on, tiles of the VAE's `sample_size`); `false` never tiles. */
   tiling?: VaeTilingOptions | false;
-  /** Load `vae_encoder/` when present (default true); `false` saves its memory when only decoding. */
-  encoder?: boolean;
+  /**
+   * `vae_encoder/`: `'on-demand'` (default) opens its session at the first `encode()`, so that
+   * text-to-image never pays its load time or memory; `true` opens it with the decoder; `false`
+   * never (then `canEncode` is false).
+   */
+  encoder?: boolean | 'on-demand';
 }
 
 /**
@@ -75,6 +79,9 @@ export class OnnxVae implements Vae {
   readonly specificationVersion = 'v1' as const;
   private decoder: ort.InferenceSession | undefined;
   private encoder: ort.InferenceSession | undefined;
+  /** The encoder session being opened on demand (see {@link OnnxVaeOptions.encoder}). */
+  private encoderOpening: Promise<ort.InferenceSession> | undefined;
+  private encoderOutput: EncoderOutput | undefined;
   /** Tile layout in pixels, or undefined when tiling is off. */
   readonly tiling: Required<VaeTilingOptions> | undefined;
 
@@ -87,16 +94,19 @@ export class OnnxVae implements Vae {
     readonly shiftFactor: number,
     /** The image side the VAE was trained at (`sample_size`), when its config says. */
     readonly sampleSize: number | undefined,
-    private readonly encoderOutput: EncoderOutput | undefined,
+    encoderOutput: EncoderOutput | undefined,
     tiling: Required<VaeTilingOptions> | undefined,
     /**
      * The image `[height, width]` the graphs were exported for, when their spatial axes are fixed
      * rather than symbolic: only that size runs, and larger images run in tiles of it.
      */
     readonly fixedImageSize: readonly [number, number] | undefined,
+    /** The encoder's model file and session options when it opens on demand. */
+    private readonly lazyEncoder: { readonly file: string; readonly sessionOptions: SessionOptions | undefined } | undefined,
   ) {
     this.decoder = decoder;
     this.encoder = encoder;
+    this.encoderOutput = encoderOutput;
     this.tiling = tiling;
   }
 
@@ -104,6 +114,7 @@ export class OnnxVae implements Vae {
    * How `encode` samples: `'latent_parameters'` and `'posterior'` (mean and σ exposed from a
    * `latent_sample` graph) draw ε from the caller's generator; `'latent_sample'` (a graph that
    * could not be opened up, e.g. one with external weights) keeps onnxruntime's own noise.
+   * Undefined until an on-demand encoder has opened.
    */
   get encoderSampling(): EncoderOutput['kind'] | undefined {
     return this.encoderOutput?.kind;
@@ -111,6 +122,11 @@ export class OnnxVae implements Vae {
 
   /** Whether `encode` is available (a folder may ship only `vae_decoder/`). */
   get canEncode(): boolean {
+    return this.encoder !== undefined || (this.lazyEncoder !== undefined && this.decoder !== undefined);
+  }
+
+  /** Whether the encoder's session is open (an on-demand encoder opens at the first `encode()`). */
+  get encoderLoaded(): boolean {
     return this.encoder !== undefined;
   }
 
@@ -153,20 +169,18 @@ export class OnnxVae implements Vae {
     try {
       const latentChannels = latentChannelsOf(config, decoder, configPath, decoderFile, fromGraph.latentChannels);
       let encoderOutput: EncoderOutput | undefined;
-      if (options.encoder !== false && (await exists(encoderFile))) {
-        encoder = await openOnnxSession(encoderFile, options.sessionOptions);
-        encoderOutput = encoderOutputOf(encoder, encoderFile, latentChannels);
-        if (encoderOutput.kind === 'latent_sample') {
-          const exposed = await exposeEncoderPosterior(encoderFile, encoderOutput.name, options.sessionOptions);
-          if (exposed) {
-            await encoder.release();
-            ({ session: encoder, output: encoderOutput } = exposed);
-          }
-        }
+      const encoderChoice = options.encoder ?? 'on-demand';
+      if (encoderChoice !== true && encoderChoice !== false && encoderChoice !== 'on-demand') {
+        throw new InvalidArgumentError({ name: 'encoder', expected: "true, false or 'on-demand'", actual: encoderChoice });
+      }
+      const hasEncoder = encoderChoice !== false && (await exists(encoderFile));
+      if (hasEncoder && encoderChoice === true) {
+        ({ session: encoder, output: encoderOutput } = await openEncoder(encoderFile, latentChannels, options.sessionOptions));
       }
       const fixedImageSize = fixedImageSizeOf(decoder, encoder, scaleFactor, decoderFile);
       const tiling = resolveTiling(options.tiling, sampleSize, scaleFactor, fixedImageSize);
-      return new OnnxVae(decoder, encoder, latentChannels, scaleFactor, scalingFactor, shiftFactor, sampleSize, encoderOutput, tiling, fixedImageSize);
+      const lazy = hasEncoder && encoderChoice === 'on-demand' ? { file: encoderFile, sessionOptions: options.sessionOptions } : undefined;
+      return new OnnxVae(decoder, encoder, latentChannels, scaleFactor, scalingFactor, shiftFactor, sampleSize, encoderOutput, tiling, fixedImageSize, lazy);
     } catch (error) {
       await decoder.release();
       await encoder?.release();
@@ -204,12 +218,12 @@ export class OnnxVae implements Vae {
    * where diffusers has it.
    */
   async encode(images: Tensor<Float32Array>, options: VaeEncodeOptions = {}): Promise<Tensor<Float32Array>> {
-    const encoder = this.encoder;
-    if (!encoder) {
-      if (this.decoder === undefined) this.live(undefined);
+    if (this.decoder === undefined) this.live(undefined);
+    if (!this.canEncode) {
       throw new StateError('This VAE has no encoder (the model folder has no vae_encoder/): image-to-image, inpainting and denoising need one');
     }
     assertShape('images', images, [null, 3, null, null]);
+    const encoder = await this.openedEncoder();
     const [batch = 0, , height = 0, width = 0] = images.dims;
     for (const [side, value] of [['height', height], ['width', width]] as const) {
       if (value % this.scaleFactor !== 0 || value === 0) {
@@ -244,13 +258,42 @@ export class OnnxVae implements Vae {
     return encoded;
   }
 
+  /** The encoder's session, opened now when it opens on demand (once, however many calls wait). */
+  private async openedEncoder(): Promise<ort.InferenceSession> {
+    if (this.encoder) return this.encoder;
+    const lazy = this.lazyEncoder!;
+    this.encoderOpening ??= (async () => {
+      const { session, output } = await openEncoder(lazy.file, this.latentChannels, lazy.sessionOptions);
+      try {
+        // dispose() ran while the session opened: release it and refuse.
+        const decoder = this.live(this.decoder);
+        fixedImageSizeOf(decoder, session, this.scaleFactor, lazy.file);
+      } catch (error) {
+        await session.release();
+        throw error;
+      }
+      this.encoder = session;
+      this.encoderOutput = output;
+      return session;
+    })();
+    try {
+      return await this.encoderOpening;
+    } catch (error) {
+      this.encoderOpening = undefined;
+      throw error;
+    }
+  }
+
   /** Releases both sessions. Calling it twice is harmless; `encode`/`decode` afterwards throw. */
   async dispose(): Promise<void> {
-    const { decoder, encoder } = this;
+    const { decoder, encoder, encoderOpening } = this;
     this.decoder = undefined;
     this.encoder = undefined;
+    this.encoderOpening = undefined;
     await decoder?.release();
     await encoder?.release();
+    // An encoder still opening releases itself when it sees the disposed decoder.
+    await encoderOpening?.catch(() => undefined);
   }
 
   /** Whether {@link dispose} has run. */
@@ -275,6 +318,29 @@ export class OnnxVae implements Vae {
   private live<T>(session: T | undefined): T {
     if (session === undefined) throw new StateError('This VAE was disposed: load it again with OnnxVae.fromPretrained()');
     return session;
+  }
+}
+
+/** Opens the encoder and finds how its latents come out (see {@link exposeEncoderPosterior}). */
+async function openEncoder(
+  encoderFile: string,
+  latentChannels: number,
+  sessionOptions: SessionOptions | undefined,
+): Promise<{ session: ort.InferenceSession; output: EncoderOutput }> {
+  let session = await openOnnxSession(encoderFile, sessionOptions);
+  try {
+    let output = encoderOutputOf(session, encoderFile, latentChannels);
+    if (output.kind === 'latent_sample') {
+      const exposed = await exposeEncoderPosterior(encoderFile, output.name, sessionOptions);
+      if (exposed) {
+        await session.release();
+        ({ session, output } = exposed);
+      }
+    }
+    return { session, output };
+  } catch (error) {
+    await session.release();
+    throw error;
   }
 }
 

@@ -1,0 +1,208 @@
+/**
+ * onnxruntime's optimized-model cache: the first session of a model saves the graph as onnxruntime
+ * optimized it (`optimizedModelFilePath`, weights in an external file beside it), later sessions
+ * open that file with graph optimization off, skipping the fusion and constant-folding passes that
+ * take most of a large model's load time.
+ *
+ * An entry is keyed by everything that changes the optimized graph: the model's absolute path, the
+ * size and modification time of every file in its folder (`model.onnx` and its external data:
+ * `weights.pb`, `model.onnx_data`), the execution providers, the optimization level, onnxruntime's
+ * version and the platform. An entry is written to a temporary folder and renamed into place, so
+ * an interrupted save never leaves a half entry. The optimized graph is specific to this machine's
+ * CPU (onnxruntime's level `'all'` inserts layout transforms for it); the cache is local.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type * as ort from 'onnxruntime-node';
+import { InvalidArgumentError } from '@latentkit/core';
+
+/** The file an entry holds (the optimized graph) and its external weights file. */
+const ENTRY_MODEL = 'model.onnx';
+const ENTRY_WEIGHTS = 'model.onnx.data';
+
+/** Models smaller than this (all their files together) load fast enough uncached. */
+export const OPTIMIZED_CACHE_MIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The cache folder: `LATENTKIT_CACHE_DIR`, else `$XDG_CACHE_HOME/latentkit`, else
+ * `~/.cache/latentkit`; entries live in its `optimized-models/` folder.
+ *
+ * @example
+ * ```ts
+ * defaultCacheFolder({ LATENTKIT_CACHE_DIR: '/tmp/lk' }); // '/tmp/lk'
+ * ```
+ */
+export function defaultCacheFolder(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LATENTKIT_CACHE_DIR) return path.resolve(env.LATENTKIT_CACHE_DIR);
+  const base = env.XDG_CACHE_HOME ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+  return path.join(base, 'latentkit');
+}
+
+function entriesFolder(cacheFolder: string): string {
+  return path.join(cacheFolder, 'optimized-models');
+}
+
+/** What identifies one optimized model: the source files and the options that shape the graph. */
+export interface OptimizedModelKey {
+  /** A hex digest of everything below. */
+  readonly digest: string;
+  /** Bytes of the model's folder (model.onnx and external data). */
+  readonly sourceBytes: number;
+}
+
+/**
+ * The key of `modelFile` under `sessionOptions`.
+ *
+ * @example
+ * ```ts
+ * const { digest } = await optimizedModelKey('models/sd15/unet/model.onnx', { graphOptimizationLevel: 'all' });
+ * ```
+ */
+export async function optimizedModelKey(modelFile: string, sessionOptions: ort.InferenceSession.SessionOptions): Promise<OptimizedModelKey> {
+  const file = path.resolve(modelFile);
+  const folder = path.dirname(file);
+  const files: [string, number, number][] = [];
+  let sourceBytes = 0;
+  for (const name of (await fs.readdir(folder)).sort()) {
+    if (name === 'config.json' || name.startsWith('.')) continue;
+    const stat = await fs.stat(path.join(folder, name));
+    if (!stat.isFile()) continue;
+    files.push([name, stat.size, Math.round(stat.mtimeMs)]);
+    sourceBytes += stat.size;
+  }
+  const providers = (sessionOptions.executionProviders ?? ['cpu']).map((provider) => (typeof provider === 'string' ? provider : provider.name));
+  const description = JSON.stringify({
+    file,
+    files,
+    providers,
+    level: sessionOptions.graphOptimizationLevel ?? 'all',
+    onnxruntime: onnxRuntimeVersion(),
+    platform: `${process.platform}-${process.arch}`,
+  });
+  return { digest: createHash('sha256').update(description).digest('hex').slice(0, 32), sourceBytes };
+}
+
+function onnxRuntimeVersion(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('onnxruntime-node/package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Where a cached session comes from, for callers that report it. */
+export interface CachedSessionPlan {
+  /** The file onnxruntime opens. */
+  readonly openFile: string;
+  /** The options it opens with. */
+  readonly options: ort.InferenceSession.SessionOptions;
+  /** `'hit'`: the optimized copy opens; `'fill'`: the source opens and saves its optimized copy; `'skip'`: uncached. */
+  readonly state: 'hit' | 'fill' | 'skip';
+  /** After a successful `'fill'` open: moves the saved entry into place. */
+  commit(): Promise<void>;
+  /** After a failed open: removes what a `'fill'` wrote. */
+  abandon(): Promise<void>;
+}
+
+/**
+ * How to open `modelFile` through the cache in `cacheFolder`: the optimized copy when there is
+ * one, else the source with `optimizedModelFilePath` set to a temporary entry.
+ *
+ * @example
+ * ```ts
+ * const plan = await planCachedSession(file, ortOptions, defaultCacheFolder());
+ * const session = await ort.InferenceSession.create(plan.openFile, plan.options);
+ * await plan.commit();
+ * ```
+ */
+export async function planCachedSession(
+  modelFile: string,
+  options: ort.InferenceSession.SessionOptions,
+  cacheFolder: string,
+  minBytes = OPTIMIZED_CACHE_MIN_BYTES,
+): Promise<CachedSessionPlan> {
+  if (typeof cacheFolder !== 'string' || cacheFolder.length === 0) {
+    throw new InvalidArgumentError({ name: 'cacheFolder', expected: 'a folder path for optimized models', actual: cacheFolder });
+  }
+  const none = async () => undefined;
+  const level = options.graphOptimizationLevel ?? 'all';
+  if (level === 'disabled' || options.optimizedModelFilePath !== undefined) {
+    return { openFile: modelFile, options, state: 'skip', commit: none, abandon: none };
+  }
+  const key = await optimizedModelKey(modelFile, options);
+  if (key.sourceBytes < minBytes) return { openFile: modelFile, options, state: 'skip', commit: none, abandon: none };
+  const entry = path.join(entriesFolder(cacheFolder), key.digest);
+  if (await isComplete(entry)) {
+    return { openFile: path.join(entry, ENTRY_MODEL), options: { ...options, graphOptimizationLevel: 'disabled' }, state: 'hit', commit: none, abandon: none };
+  }
+  const staging = `${entry}.${process.pid}.${Date.now()}.tmp`;
+  await fs.mkdir(staging, { recursive: true });
+  const extra = (options.extra ?? {}) as Record<string, unknown>;
+  const session = (extra.session ?? {}) as Record<string, unknown>;
+  return {
+    openFile: modelFile,
+    state: 'fill',
+    options: {
+      ...options,
+      // onnxruntime warns that a level-'all' graph is hardware specific: this cache is local, by design.
+      logSeverityLevel: options.logSeverityLevel ?? 3,
+      optimizedModelFilePath: path.join(staging, ENTRY_MODEL),
+      extra: {
+        ...extra,
+        // Weights go to one external file so that models over protobuf's 2 GB limit can be saved.
+        session: { ...session, optimized_model_external_initializers_file_name: ENTRY_WEIGHTS, optimized_model_external_initializers_min_size_in_bytes: '1024' },
+      },
+    },
+    async commit() {
+      try {
+        await fs.writeFile(path.join(staging, 'source.json'), JSON.stringify({ source: path.resolve(modelFile), bytes: key.sourceBytes }) + '\n');
+        await fs.rename(staging, entry);
+      } catch {
+        // Another process filled the same entry first, or the disk is full: the session is open either way.
+        await fs.rm(staging, { recursive: true, force: true });
+      }
+    },
+    abandon: () => fs.rm(staging, { recursive: true, force: true }),
+  };
+}
+
+async function isComplete(entry: string): Promise<boolean> {
+  try {
+    await fs.access(path.join(entry, 'source.json'));
+    await fs.access(path.join(entry, ENTRY_MODEL));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Deletes every optimized model in `cacheFolder` (default {@link defaultCacheFolder}) and returns
+ * the bytes freed.
+ *
+ * @example
+ * ```ts
+ * const freed = await clearOptimizedModelCache(); // e.g. 3.4e9
+ * ```
+ */
+export async function clearOptimizedModelCache(cacheFolder: string = defaultCacheFolder()): Promise<number> {
+  const folder = entriesFolder(cacheFolder);
+  let freed = 0;
+  let names: string[];
+  try {
+    names = await fs.readdir(folder);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const entry = path.join(folder, name);
+    for (const file of await fs.readdir(entry).catch(() => [] as string[])) {
+      freed += (await fs.stat(path.join(entry, file)).catch(() => ({ size: 0 }))).size;
+    }
+    await fs.rm(entry, { recursive: true, force: true });
+  }
+  return freed;
+}
