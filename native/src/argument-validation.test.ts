@@ -55,7 +55,6 @@ describe('multiHeadAttention rejects bad arguments', () => {
 });
 
 describe('the element-wise entry points reject bad arguments', () => {
-  const x = new Float32Array(8);
   test.each<[string, () => unknown, ErrorConstructor, RegExp]>([
     ['float32ToFloat16 of a Uint16Array', () => float32ToFloat16(new Uint16Array(3) as never), TypeError, /input must be a Float32Array/],
     ['float16ToFloat32 out length', () => float16ToFloat32(new Uint16Array(3), new Float32Array(2)), RangeError, /out has 2 elements; expected 3/],

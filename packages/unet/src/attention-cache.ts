@@ -8,6 +8,7 @@
  * The first load decodes the graph and writes the folder; later loads only read `plan.json`.
  */
 import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -151,7 +152,10 @@ export async function openPartitionSessions(cached: CachedPartition, modelFile: 
       session: {
         intra_op: { allow_spinning: '0' },
         ...session,
-        model_external_initializers_file_folder_path: path.dirname(path.resolve(modelFile)),
+        // The folder of the model file itself, links resolved: onnxruntime resolves the links of a
+        // weights file and refuses one that then lies outside this folder (a folder of links to an
+        // export elsewhere, as the tests and some download caches make, would otherwise fail).
+        model_external_initializers_file_folder_path: path.dirname(realpathSync(path.resolve(modelFile))),
       },
     },
   };
