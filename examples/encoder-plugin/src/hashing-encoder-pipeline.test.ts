@@ -22,12 +22,14 @@ describeWithReference('fromPretrained() with the hashing encoder in tiny-sd', ['
 
   const folderWithHashingEncoder = (name: string, hiddenSize: number) => hashingModelFolder(scratch, tinySd, name, hiddenSize);
 
-  it('rejects a 64-wide hashing encoder against the 32-wide UNet, with the width in the message', async () => {
+  it('rejects a 64-wide hashing encoder against the 32-wide UNet before any session opens, with both widths in the message', async () => {
     const error = await StableDiffusionPipeline.fromPretrained(folderWithHashingEncoder('wide', 64)).catch((e: unknown) => e);
     expect(IncompatibleComponentsError.isInstance(error)).toBe(true);
     expect((error as Error).message).toBe(
       "The pipeline's components do not fit together (1 problem):\n" +
-        "  1. text encoder 'hashing' produces 64-wide embeddings but the UNet's cross-attention expects 32: " +
+        // Refused from the folder's declared dimensions, before the plugin creates the encoder: so the
+        // component is named by its slot in model_index.json.
+        "  1. text encoder 'text_encoder' produces 64-wide embeddings but the UNet's cross-attention expects 32: " +
         "the width must equal the UNet's cross_attention_dim, and the embeddings must live in the space the UNet was trained on: " +
         'use a text encoder trained for this UNet, or add a projection (64 → 32) trained against the frozen UNet',
     );

@@ -12,6 +12,8 @@
  *  - cold / warm: StableDiffusionPipeline.fromPretrained with an empty, then a filled
  *                 optimized-model cache, then textToImage.
  *  - lean:        warm, plus sequential guidance and onnxruntime's CPU arena and memory patterns off.
+ *  - ort:         warm with `attention: 'onnxruntime'` (the whole UNet graph in one session), the
+ *                 baseline for the native attention the other latentkit scenarios use by default.
  */
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -82,6 +84,7 @@ async function latentkit(settings: Settings, scenario: string): Promise<Report> 
   const pipeline = await StableDiffusionPipeline.fromPretrained(settings.folder, {
     sessionOptions: { optimizedModelCache: settings.cache, ...(lean ? { enableCpuMemArena: false, enableMemPattern: false } : {}) } as never,
     guidanceMode: lean ? 'sequential' : 'batched',
+    ...(scenario === 'ort' ? { attention: 'onnxruntime' as const } : {}),
   });
   const loadSeconds = seconds(start);
   const loadedRssGb = rssGb();
@@ -149,7 +152,7 @@ async function main(): Promise<void> {
   const valued = new Set(['--steps', '--size', '--runs', '--only']);
   const folder = args.find((a, i) => !a.startsWith('--') && !valued.has(args[i - 1] ?? '')) ?? process.env.LATENTKIT_REAL_MODEL;
   if (!folder) {
-    console.error('usage: pnpm bench:real -- <model folder> [--steps N] [--size PX] [--runs N] [--torch] [--only bare,cold,warm,lean]');
+    console.error('usage: pnpm bench:real -- <model folder> [--steps N] [--size PX] [--runs N] [--torch] [--only bare,cold,warm,lean,ort]');
     process.exitCode = 2;
     return;
   }
@@ -158,7 +161,7 @@ async function main(): Promise<void> {
     return i >= 0 ? Number(args[i + 1]) : fallback;
   };
   const onlyIndex = args.indexOf('--only');
-  const only = onlyIndex >= 0 ? args[onlyIndex + 1]!.split(',') : ['bare', 'cold', 'warm', 'lean'];
+  const only = onlyIndex >= 0 ? args[onlyIndex + 1]!.split(',') : ['bare', 'cold', 'warm', 'lean', 'ort'];
   const cache = await fs.mkdtemp(path.join(os.tmpdir(), 'latentkit-bench-cache-'));
   const settings: Settings = { folder: path.resolve(folder), steps: option('--steps', 2), size: option('--size', 512), cache };
   console.log(`model ${settings.folder}, ${settings.size}×${settings.size}, ${settings.steps} steps, ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
