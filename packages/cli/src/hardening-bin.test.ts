@@ -116,10 +116,10 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
     );
   });
 
-  it("warns on stderr naming the words the multilingual tokenizer does not know ('lila')", async () => {
-    const result = await latentkit(['generate', 'ein lila Kreis auf blauem Hintergrund', '--text-encoder', 'multilingual', '--steps', '2', '-q', '--out', path.join(scratch, 'lila.png'), '--model', modelPath]);
+  it("warns on stderr naming the words the multilingual tokenizer does not know ('türkiser')", async () => {
+    const result = await latentkit(['generate', 'ein türkiser Kreis auf blauem Hintergrund', '--text-encoder', 'multilingual', '--steps', '2', '-q', '--out', path.join(scratch, 'tuerkis.png'), '--model', modelPath]);
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/^latentkit: warning: the prompt's words? .*'lila'.* reach the model as \[UNK\]: rephrase/);
+    expect(result.stderr).toMatch(/^latentkit: warning: the prompt's words? .*'türkiser'.* reach the model as \[UNK\]: rephrase/);
   });
 
   it('refuses --steps beyond the schedule before any compute, naming the limit', async () => {

@@ -63,7 +63,7 @@ describeWithReference('latentkit inspect on tiny-sd', ['tiny-sd', 'onnx'], (tiny
       expect(out).toContain('  declared  latent_channels 4 (graph), vae_scale_factor 2 (graph), scaling_factor ?\n');
       expect(out).toContain('  declared  hidden_size 32 (graph), max_position_embeddings 77 (graph)\n');
       expect(out).toContain('  declared  model_max_length 77 (config)\n');
-      expect(out).toMatch(/\ncompatible: text_encoder \+ tokenizer, scheduler, unet, vae_decoder, vae_encoder fit together\n$/);
+      expect(out).toMatch(/\ncompatible: text_encoder \+ tokenizer, scheduler, unet, vae_decoder, vae_encoder fit together\nruns: generate, img2img, inpaint, denoise\n$/);
       const json = JSON.parse(await (async () => {
         const jsonIo = capturedIo();
         await run(['inspect', folder, '--json'], jsonIo);
