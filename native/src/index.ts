@@ -13,7 +13,7 @@ export { MAX_HEAD_DIM } from './attention-shape';
 export { attentionProbabilities, MAX_PROBABILITY_KEYS } from './attention-probabilities';
 export { float32ToFloat16, float16ToFloat32 } from './float16';
 export { latentsToRgb8, type LatentsToRgb8Options } from './latents-to-rgb8';
-export { releaseFreedMemory, cHeapStatistics, type CHeapStatistics } from './release-freed-memory';
+export { releaseFreedMemory, cHeapStatistics, retainFreedMemory, freedMemoryRetentionHolds, type CHeapStatistics } from './release-freed-memory';
 export {
   currentTarget,
   platformPackageName,

@@ -20,6 +20,8 @@ export interface NativeAddon {
   setSimdLevel(level: SimdLevel): SimdLevel;
   releaseFreedMemory(): boolean;
   cHeapStatistics(): CHeapStatistics | undefined;
+  /** Absent from addons built before 0.2 (the platform package may lag a local build). */
+  setFreedMemoryRetention?(retain: boolean): boolean;
   multiHeadAttention(...args: AttentionArguments): Float32Array;
   /** As multiHeadAttention, but `output` may be null (the addon then allocates the result). */
   multiHeadAttentionAsync(...args: AsyncAttentionArguments): Promise<Float32Array>;

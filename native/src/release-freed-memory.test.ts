@@ -1,5 +1,5 @@
 import { addonLoadResult } from './load-addon';
-import { cHeapStatistics, releaseFreedMemory } from './release-freed-memory';
+import { cHeapStatistics, freedMemoryRetentionHolds, releaseFreedMemory, retainFreedMemory } from './release-freed-memory';
 
 // Whether pages were returned depends on the heap's state, so only the contract is tested here;
 // the effect is measured in packages/pipeline/README.md ("Memory").
@@ -28,4 +28,42 @@ describe('cHeapStatistics', () => {
     expect(buffer.byteLength).toBe(64 * 2 ** 20);
   });
   if (heap === undefined) console.warn('release-freed-memory.test: cHeapStatistics untested (no addon, or not glibc ≥ 2.33)');
+});
+
+describe('retainFreedMemory', () => {
+  const glibc = cHeapStatistics() !== undefined && addonLoadResult().addon?.setFreedMemoryRetention !== undefined;
+  // Every buffer stays alive to the end, so that no collection of an earlier one shrinks the count.
+  const alive: ArrayBuffer[] = [];
+  // How much of a new block glibc serves from its heaps (in use) rather than a mapping of its own.
+  // A collection meanwhile can only free earlier blocks, which lowers this, never raises it.
+  const heapGrowthFor = (bytes: number): number => {
+    const before = cHeapStatistics()!.inUseBytes;
+    alive.push(new ArrayBuffer(bytes));
+    return cHeapStatistics()!.inUseBytes - before;
+  };
+  afterAll(() => alive.splice(0));
+
+  test('holds nest and end once each', () => {
+    const first = retainFreedMemory();
+    const second = retainFreedMemory();
+    expect(freedMemoryRetentionHolds()).toBe(glibc ? 2 : 0);
+    first();
+    first(); // a second call of the same release changes nothing
+    expect(freedMemoryRetentionHolds()).toBe(glibc ? 1 : 0);
+    second();
+    expect(freedMemoryRetentionHolds()).toBe(0);
+  });
+
+  (glibc ? test : test.skip)('while held, a large block comes from the heap instead of a mapping of its own (glibc)', () => {
+    // 48 MB is above glibc's largest mmap threshold (32 MiB), so by default it is mapped alone.
+    expect(heapGrowthFor(48 * 2 ** 20)).toBeLessThan(8 * 2 ** 20);
+    const release = retainFreedMemory();
+    try {
+      expect(heapGrowthFor(48 * 2 ** 20)).toBeGreaterThanOrEqual(48 * 2 ** 20);
+    } finally {
+      release();
+    }
+    expect(heapGrowthFor(48 * 2 ** 20)).toBeLessThan(8 * 2 ** 20);
+  });
+  if (!glibc) console.warn('release-freed-memory.test: retainFreedMemory\'s effect untested (no addon, or not glibc)');
 });

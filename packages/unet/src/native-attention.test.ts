@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AbortError, ModelLoadError, StateError, createTensor, type Tensor } from '@latentkit/core';
 import { modelPath } from '@latentkit/model-tiny';
+import { cHeapStatistics, freedMemoryRetentionHolds, isNative } from '@latentkit/native';
 import { CrossAttentionMaps, OnnxUNet, reweightTokens, type AttentionProcessor } from './index';
 
 const shared = process.env.LATENTKIT_SHARED ?? path.resolve(__dirname, '../../../../shared');
@@ -165,5 +166,21 @@ describe('native attention: cache, cancellation, fallbacks', () => {
 
   it('refuses an unknown attention backend, naming it', async () => {
     await expect(OnnxUNet.fromPretrained(modelPath, { attention: 'flash' as never })).rejects.toThrow(/attention.*'native' or 'onnxruntime'.*flash/s);
+  });
+});
+
+describe('freed-memory retention while a partitioned UNet is loaded', () => {
+  const glibc = process.platform === 'linux' && isNative() && cHeapStatistics() !== undefined;
+  (glibc ? it : it.skip)('holds from load to dispose, and not at all with retainFreedMemory: false (glibc)', async () => {
+    const before = freedMemoryRetentionHolds();
+    const unet = await OnnxUNet.fromPretrained(modelPath, { attention: 'native', cacheDir, sessionOptions: { threads: 1 } });
+    expect(unet.attentionBackend).toBe('native');
+    expect(freedMemoryRetentionHolds()).toBe(before + 1);
+    await unet.dispose();
+    await unet.dispose();
+    expect(freedMemoryRetentionHolds()).toBe(before);
+    const without = await OnnxUNet.fromPretrained(modelPath, { attention: 'native', cacheDir, retainFreedMemory: false, sessionOptions: { threads: 1 } });
+    expect(freedMemoryRetentionHolds()).toBe(before);
+    await without.dispose();
   });
 });

@@ -74,6 +74,8 @@ export class SegmentedSession {
     readonly attention: readonly AttentionMatch[],
     readonly outputNames: readonly string[],
     private readonly modelFile: string,
+    /** Called once the sessions are released (ends the UNet's hold on freed C-heap memory). */
+    private readonly onDispose: () => void = () => undefined,
   ) {
     steps.forEach((step, at) => {
       const reads = step.kind === 'segment' ? step.inputs : [attention[step.attention]!.query, attention[step.attention]!.key, attention[step.attention]!.value];
@@ -150,6 +152,10 @@ export class SegmentedSession {
 
   /** Releases every segment session. */
   async dispose(): Promise<void> {
-    for (const session of this.sessions) await session.release();
+    try {
+      for (const session of this.sessions) await session.release();
+    } finally {
+      this.onDispose();
+    }
   }
 }
