@@ -69,24 +69,34 @@ PRESETS = {
         scheduler=('DDIMScheduler', dict(SCHEDULER, clip_sample=False, prediction_type='v_prediction')),
         merges=None, pad_token='!',
     ),
-    # Scaled down for CI: the same blocks, layers and attention layout with few channels, and a
-    # tokenizer with the first 2000 of CLIP's merges (so the embedding has 2514 rows, not 49408).
+    # Scaled down for CI: the same blocks, layers per block, attention layout (16 transformer blocks,
+    # so 32 attention layers, in the UNet), schedulers and I/O with few channels — UNet and VAE
+    # 4/8/16/16 (1/80 and 1/32 of SD's), group norm over 2 groups (2 channels per group at the first
+    # block); text states 1/32 as wide as SD's (24 for 768, 32 for 1024) with CLIP's 8-wide heads
+    # scaled to 3 resp. 4 heads of 8, 4 layers for 12 resp. 3 for 23 — and a tokenizer with the first
+    # 2000 of CLIP's merges (so the embedding has 2514 rows, not 49408).
     'sd15-tiny': dict(
-        text=dict(hidden_size=32, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4, projection_dim=32),
-        unet=dict(SD_UNET, block_out_channels=[8, 16, 32, 32], norm_num_groups=4, cross_attention_dim=32, attention_head_dim=2),
-        vae=dict(SD_VAE, block_out_channels=[8, 16, 32, 32], norm_num_groups=4, sample_size=512),
+        text=dict(hidden_size=24, intermediate_size=96, num_hidden_layers=4, num_attention_heads=3, projection_dim=24),
+        unet=dict(SD_UNET, block_out_channels=[4, 8, 16, 16], norm_num_groups=2, cross_attention_dim=24, attention_head_dim=2),
+        vae=dict(SD_VAE, block_out_channels=[4, 8, 16, 16], norm_num_groups=2, sample_size=512),
         scheduler=('PNDMScheduler', dict(SCHEDULER, skip_prk_steps=True, prediction_type='epsilon')),
         merges=2000,
     ),
     'sd21-tiny': dict(
-        text=dict(hidden_size=64, intermediate_size=256, num_hidden_layers=3, num_attention_heads=4, hidden_act='gelu', projection_dim=32),
-        unet=dict(SD_UNET, sample_size=96, block_out_channels=[8, 16, 32, 32], norm_num_groups=4, cross_attention_dim=64,
+        text=dict(hidden_size=32, intermediate_size=128, num_hidden_layers=3, num_attention_heads=4, hidden_act='gelu', projection_dim=32),
+        unet=dict(SD_UNET, sample_size=96, block_out_channels=[4, 8, 16, 16], norm_num_groups=2, cross_attention_dim=32,
                   attention_head_dim=[1, 2, 4, 4], use_linear_projection=True),
-        vae=dict(SD_VAE, block_out_channels=[8, 16, 32, 32], norm_num_groups=4, sample_size=768),
+        vae=dict(SD_VAE, block_out_channels=[4, 8, 16, 16], norm_num_groups=2, sample_size=768),
         scheduler=('DDIMScheduler', dict(SCHEDULER, clip_sample=False, prediction_type='v_prediction')),
         merges=2000, pad_token='!',
     ),
 }
+
+
+def checkpoint_marker(preset, seed):
+    """What a saved torch checkpoint was built from: reused only when preset, seed and the preset's
+    definition are all the same (so editing a preset rebuilds the checkpoint)."""
+    return json.loads(json.dumps({'preset': preset, 'seed': seed, 'spec': PRESETS[preset]}))
 
 
 def build_torch_checkpoint(preset, seed, folder):
@@ -126,7 +136,7 @@ def build_torch_checkpoint(preset, seed, folder):
         'tokenizer': ['transformers', 'CLIPTokenizer'], 'unet': ['diffusers', 'UNet2DConditionModel'], 'vae': ['diffusers', 'AutoencoderKL'],
     }
     (folder / 'model_index.json').write_text(json.dumps(index, indent=2) + '\n')
-    (folder / 'sd-export.json').write_text(json.dumps({'preset': preset, 'seed': seed}, indent=2) + '\n')
+    (folder / 'sd-export.json').write_text(json.dumps(checkpoint_marker(preset, seed), indent=2) + '\n')
 
 
 class TorchPipeline(SimpleNamespace):
@@ -284,7 +294,7 @@ def main():
     parser.add_argument('--preset', choices=sorted(PRESETS), required=True)
     parser.add_argument('--layout', choices=['diffusers', 'optimum'], default='diffusers')
     parser.add_argument('--out', required=True, help='the ONNX model folder to write (replaced)')
-    parser.add_argument('--torch-out', help='where the torch checkpoint goes (default: <out>.torch); reused when it exists with the same preset and seed')
+    parser.add_argument('--torch-out', help='where the torch checkpoint goes (default: <out>.torch); reused when it was built from the same preset definition and seed')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--external-data', action='store_true', help='optimum layout: every part in model.onnx + model.onnx_data (FORCE_ONNX_EXTERNAL_DATA=1)')
     parser.add_argument('--diffusers-scripts', default=os.environ.get('DIFFUSERS_SCRIPTS', '/work/scratch-layouts/diffusers/scripts'),
@@ -293,7 +303,7 @@ def main():
     out = Path(args.out).resolve()
     torch_folder = Path(args.torch_out or f'{out}.torch').resolve()
     marker = torch_folder / 'sd-export.json'
-    if not (marker.exists() and json.loads(marker.read_text()) == {'preset': args.preset, 'seed': args.seed}):
+    if not (marker.exists() and json.loads(marker.read_text()) == checkpoint_marker(args.preset, args.seed)):
         build_torch_checkpoint(args.preset, args.seed, torch_folder)
     if out.exists():
         shutil.rmtree(out)

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describeWithReference } from '@latentkit/testing';
@@ -113,6 +113,56 @@ describeWithReference('latentkit inspect on tiny-sd', ['tiny-sd', 'onnx'], (tiny
           "  1. text encoder 'text_encoder' produces 64-wide embeddings but the UNet's cross-attention expects 32: ",
       );
     });
+  });
+});
+
+// Real converter output (tools/fixtures/sd-layouts, made by tools/sd-export with diffusers' own
+// convert_stable_diffusion_checkpoint_to_onnx.py): SD 1.5 and SD 2.1 block structures with text
+// states 1/32 as wide as the real ones (24 for 768, 32 for 1024) and no config.json in any ONNX part.
+const layouts = path.resolve(__dirname, '../../../tools/fixtures/sd-layouts');
+const converterFixtures = ['diffusers-sd15', 'diffusers-sd21'].every((name) => existsSync(path.join(layouts, name, 'unet', 'model.onnx')));
+if (!converterFixtures) console.warn(`Skipping inspect on the export-layout fixtures: ${layouts} lacks diffusers-sd15 or diffusers-sd21 (tools/sd-export/make-fixtures.sh)`);
+
+(converterFixtures ? describe : describe.skip)('latentkit inspect on diffusers-converter exports (tools/fixtures/sd-layouts)', () => {
+  let scratch: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-inspect-layouts-'));
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('reads the SD 2.x widths from the graphs (exit 0)', async () => {
+    const io = capturedIo();
+    expect(await run(['inspect', path.join(layouts, 'diffusers-sd21')], io)).toBe(ExitCode.ok);
+    const out = io.out();
+    expect(out).toContain('  declared  prediction_type v_prediction (config), num_train_timesteps 1000 (config)\n');
+    expect(out).toContain('  declared  hidden_size 32 (graph), max_position_embeddings 77 (graph)\n');
+    expect(out).toContain('  declared  in_channels 4 (graph), out_channels 4 (graph), cross_attention_dim 32 (graph), sample_size ?\n');
+    expect(out).toContain('  declared  latent_channels 4 (graph), vae_scale_factor 8 (graph), scaling_factor ?\n');
+    expect(out).toContain('\ncompatible: text_encoder + tokenizer, scheduler, unet, vae_decoder, vae_encoder fit together\n');
+  });
+
+  it.each([
+    { base: 'diffusers-sd15', donor: 'diffusers-sd21', text: 32, unet: 24 },
+    { base: 'diffusers-sd21', donor: 'diffusers-sd15', text: 24, unet: 32 },
+  ])('refuses the $donor text encoder with the $base UNet, naming both widths (exit 3)', async ({ base, donor, text, unet }) => {
+    const folder = path.join(scratch, `${donor}-text-in-${base}`);
+    cpSync(path.join(layouts, base), folder, { recursive: true });
+    for (const part of ['text_encoder', 'tokenizer']) {
+      rmSync(path.join(folder, part), { recursive: true });
+      cpSync(path.join(layouts, donor, part), path.join(folder, part), { recursive: true });
+    }
+    const io = capturedIo();
+    expect(await run(['inspect', folder], io)).toBe(ExitCode.model);
+    expect(io.out()).toContain(`  declared  hidden_size ${text} (graph), max_position_embeddings 77 (graph)\n`);
+    expect(io.out()).toContain(`cross_attention_dim ${unet} (graph)`);
+    expect(io.out()).toContain(
+      'NOT compatible: text_encoder + tokenizer (1 problem)\n' +
+        `  1. text encoder 'text_encoder' produces ${text}-wide embeddings but the UNet's cross-attention expects ${unet}: `,
+    );
+    const generate = capturedIo();
+    expect(await run(['generate', 'a red circle', '--model', folder, '--steps', '1', '--out', path.join(scratch, 'never.png'), '--quiet'], generate)).toBe(ExitCode.model);
+    expect(generate.err()).toContain(`text encoder 'text_encoder' produces ${text}-wide embeddings but the UNet's cross-attention expects ${unet}`);
+    expect(existsSync(path.join(scratch, 'never.png'))).toBe(false);
   });
 });
 
