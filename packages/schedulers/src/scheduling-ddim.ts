@@ -5,6 +5,8 @@
  */
 import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import { clampOriginalSample, predictOriginalSample } from './prediction';
+import { NOISE_SCHEDULE_DEFAULTS } from './noise-schedule';
+import { THRESHOLDING_DEFAULTS } from './thresholding';
 import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
 import { checkSpacing, type TimestepSpacing } from './timestep-spacing';
 
@@ -30,19 +32,12 @@ export interface DDIMSchedulerConfig extends SchedulerConfig {
  * ```
  */
 export const DDIM_DEFAULTS: DDIMSchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
+  ...NOISE_SCHEDULE_DEFAULTS,
   clip_sample: true,
   set_alpha_to_one: true,
   steps_offset: 0,
   prediction_type: 'epsilon',
-  thresholding: false,
-  dynamic_thresholding_ratio: 0.995,
-  clip_sample_range: 1.0,
-  sample_max_value: 1.0,
+  ...THRESHOLDING_DEFAULTS,
   timestep_spacing: 'leading',
   rescale_betas_zero_snr: false,
 };
@@ -70,10 +65,6 @@ export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
     this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
   }
 
-  get initNoiseSigma(): number {
-    return 1;
-  }
-
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
     this.setDiscreteTimesteps(numInferenceSteps, options, this.config.timestep_spacing, this.config.steps_offset);
   }
@@ -83,9 +74,7 @@ export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
    * with σ_t = η·√((1 − ᾱ_{t−1})/(1 − ᾱ_t))·√(1 − ᾱ_t/ᾱ_{t−1}) (eq. 16). η > 0 draws z from the generator.
    */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, options: StepOptions = {}): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    this.indexForTimestep(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    this.checkStep(modelOutput, timestep, sample);
     const eta = options.eta ?? 0;
     if (typeof eta !== 'number' || !(eta >= 0)) {
       throw new InvalidArgumentError({ name: 'options.eta', expected: 'a number ≥ 0', actual: eta });

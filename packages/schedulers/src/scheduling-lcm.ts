@@ -81,10 +81,6 @@ export class LCMScheduler extends SchedulerBase<LCMSchedulerConfig> {
     this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
   }
 
-  get initNoiseSigma(): number {
-    return 1;
-  }
-
   /**
    * n timesteps picked evenly (by index) from the distillation schedule
    * t_k = k·(T // original_inference_steps) − 1, k = 1 … ⌊original·strength⌋, descending.
@@ -115,10 +111,7 @@ export class LCMScheduler extends SchedulerBase<LCMSchedulerConfig> {
       });
     }
     // np.linspace(0, len, n, endpoint=False) floored: evenly spaced indices.
-    this.schedule = Object.freeze(Array.from({ length: numInferenceSteps }, (_, i) => candidates[Math.floor(i * (candidates.length / numInferenceSteps))]!));
-    this.numInferenceSteps = numInferenceSteps;
-    this.stepIndex = undefined;
-    this.beginIndex = undefined;
+    this.startSchedule(Array.from({ length: numInferenceSteps }, (_, i) => candidates[Math.floor(i * (candidates.length / numInferenceSteps))]!), numInferenceSteps);
   }
 
   /**
