@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TorchGenerator, type Tensor, type UNetInput } from '@latentkit/core';
 import { maxAbsDifference, referencePath } from '@latentkit/testing';
-import type { GenerationReference } from './__fixtures__/generation-reference';
+import { referenceCall, type GenerationReference } from './__fixtures__/generation-reference';
 import { StableDiffusionPipeline } from './index';
 
 const tinySd = referencePath('tiny-sd');
@@ -58,12 +58,7 @@ interface Reference extends GenerationReference {
     let result;
     try {
       result = await pipeline.textToImage({
-        prompt: reference.prompt,
-        negativePrompt: reference.negative_prompt,
-        guidanceScale: reference.guidance_scale,
-        numInferenceSteps: reference.num_inference_steps,
-        width: reference.width,
-        height: reference.height,
+        ...referenceCall(reference),
         seed: reference.latent_seed,
         outputType: 'float',
         onStep: ({ timestep, latents }) => {

@@ -1,3 +1,5 @@
+import type { TextToImageOptions } from '../index';
+
 /**
  * What every reference generation the pipeline tests compare against records (diffusers' own run
  * on the same weights, saved as JSON): the call's arguments and what came out at each stage.
@@ -13,4 +15,19 @@ export interface GenerationReference {
   prompt_embeds: number[];
   final_latents: number[];
   image: number[];
+}
+
+/**
+ * The `textToImage` options of the reference's call (prompts, guidance, steps, size); the seed is
+ * the caller's, since the references name it differently.
+ */
+export function referenceCall(reference: GenerationReference): Pick<TextToImageOptions, 'prompt' | 'negativePrompt' | 'guidanceScale' | 'numInferenceSteps' | 'width' | 'height'> {
+  return {
+    prompt: reference.prompt,
+    negativePrompt: reference.negative_prompt,
+    guidanceScale: reference.guidance_scale,
+    numInferenceSteps: reference.num_inference_steps,
+    width: reference.width,
+    height: reference.height,
+  };
 }
