@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, ModelLoadError, StateError } from '@latentkit/core';
-import { maxAbsDifference } from '@latentkit/testing';
+import { describeWithModelTiny, maxAbsDifference } from '@latentkit/testing';
 import { CLIPTextEncoder } from './clip-text-encoder';
 import { CLIPTokenizer } from './clip-tokenizer';
 import { describeWithShared, sharedPath } from './__fixtures__/shared-data';
@@ -162,12 +162,9 @@ describeWithShared('CLIPTextEncoder against diffusers', 'reference/tiny-sd/txt2i
 );
 
 // The project's own model (packages/model-tiny), once trained: a CLIP-tokenized English encoder of width 128.
-const MODEL_TINY = path.resolve(__dirname, '../../model-tiny/model');
-const hasModelTiny = existsSync(path.join(MODEL_TINY, 'text_encoder', 'model.onnx'));
-if (!hasModelTiny) console.warn(`Skipping the model-tiny CLIP check: ${MODEL_TINY}/text_encoder is absent (not trained yet).`);
-(hasModelTiny ? describe : describe.skip)("CLIPTextEncoder on model-tiny's English text encoder", () => {
+describeWithModelTiny("CLIPTextEncoder on model-tiny's English text encoder", ['text_encoder', 'model.onnx'], (modelTiny) => {
   it('loads int32 input_ids → [batch, 77, 128] + pooler_output, with the CLIP tokenizer beside it', async () => {
-    const encoder = await CLIPTextEncoder.fromPretrained(MODEL_TINY);
+    const encoder = await CLIPTextEncoder.fromPretrained(modelTiny);
     expect(encoder.inputIdsType).toBe('int32');
     expect(encoder.hiddenSize).toBe(128);
     expect(encoder.pooledSize).toBeGreaterThan(0);
@@ -179,8 +176,8 @@ if (!hasModelTiny) console.warn(`Skipping the model-tiny CLIP check: ${MODEL_TIN
   });
 
   it("refuses a tokenizer whose length differs from the graph's fixed 77", async () => {
-    const short = await CLIPTokenizer.fromPretrained(MODEL_TINY, { maxLength: 16 });
-    await expect(CLIPTextEncoder.fromPretrained(MODEL_TINY, { tokenizer: short })).rejects.toThrow(
+    const short = await CLIPTokenizer.fromPretrained(modelTiny, { maxLength: 16 });
+    await expect(CLIPTextEncoder.fromPretrained(modelTiny, { tokenizer: short })).rejects.toThrow(
       /the graph takes input_ids of length 77 but the tokenizer makes 16/,
     );
   });

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ComponentMismatchError, StateError } from '@latentkit/core';
-import { maxAbsDifference } from '@latentkit/testing';
+import { describeWithModelTiny, maxAbsDifference } from '@latentkit/testing';
 import { MultilingualTextEncoder } from './multilingual-text-encoder';
 import { MultilingualTokenizer } from './multilingual-tokenizer';
 
@@ -55,12 +55,9 @@ describe('MultilingualTextEncoder (PyTorch reference, |Δ| ≤ 1e-5)', () => {
   });
 });
 
-const MODEL_TINY = path.resolve(__dirname, '../../model-tiny/model');
-const hasModelTiny = existsSync(path.join(MODEL_TINY, 'text_encoder_multilingual', 'model.onnx'));
-if (!hasModelTiny) console.warn(`Skipping the model-tiny encoder check: ${MODEL_TINY}/text_encoder_multilingual is absent (not trained yet).`);
-(hasModelTiny ? describe : describe.skip)("MultilingualTextEncoder on model-tiny's trained encoder", () => {
+describeWithModelTiny("MultilingualTextEncoder on model-tiny's trained encoder", ['text_encoder_multilingual', 'model.onnx'], (modelTiny) => {
   it('loads it and gives [batch, 77, 128]', async () => {
-    const encoder = await MultilingualTextEncoder.fromPretrained(MODEL_TINY);
+    const encoder = await MultilingualTextEncoder.fromPretrained(modelTiny);
     expect(encoder.hiddenSize).toBe(128);
     const { hiddenStates } = await encoder.encode(['un cercle rouge', '']);
     expect(hiddenStates.dims).toEqual([2, 77, 128]);
@@ -68,8 +65,8 @@ if (!hasModelTiny) console.warn(`Skipping the model-tiny encoder check: ${MODEL_
   });
 
   it('refuses a tokenizer whose length differs from the graph\'s fixed 77', async () => {
-    const short = await MultilingualTokenizer.fromPretrained(path.join(MODEL_TINY, 'tokenizer_multilingual'), { maxLength: 16 });
-    await expect(MultilingualTextEncoder.fromPretrained(MODEL_TINY, { tokenizer: short })).rejects.toThrow(
+    const short = await MultilingualTokenizer.fromPretrained(path.join(modelTiny, 'tokenizer_multilingual'), { maxLength: 16 });
+    await expect(MultilingualTextEncoder.fromPretrained(modelTiny, { tokenizer: short })).rejects.toThrow(
       /the graph takes input_ids of length 77 but the tokenizer makes 16/,
     );
   });
