@@ -267,6 +267,15 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
   }
 
   /**
+   * ᾱ at a timestep, or past the first training step (timestep < 0) the final ᾱ the DDIM family
+   * steps to: 1 with `set_alpha_to_one`, else ᾱ_0 (Song et al. 2021, DDIM; diffusers' `final_alpha_cumprod`).
+   */
+  protected alphaCumprodOrFinal(timestep: number, setAlphaToOne: boolean): number {
+    if (timestep >= 0) return this.alphasCumprod[timestep]!;
+    return setAlphaToOne ? 1 : this.alphasCumprod[0]!;
+  }
+
+  /**
    * `setTimesteps` of the discrete-time samplers (DDIM, DDPM): `numInferenceSteps` training
    * timesteps, descending, spaced as `spacing` says and shifted by `stepsOffset`.
    */

@@ -56,13 +56,10 @@ const f32 = Math.fround;
  */
 export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
   readonly order = 1;
-  /** ᾱ used past the last step: 1, or ᾱ_0 when `set_alpha_to_one` is false. */
-  private readonly finalAlphaCumprod: number;
 
   constructor(config?: Readonly<Record<string, unknown>>, options?: SchedulerOptions) {
     super('DDIMScheduler', config, DDIM_DEFAULTS, options);
     checkSpacing(this.className, this.config.timestep_spacing);
-    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
   }
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
@@ -85,7 +82,7 @@ export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
     }
     const prevTimestep = timestep - Math.floor(this.config.num_train_timesteps / this.numInferenceSteps!);
     const alphaProduct = this.alphasCumprod[timestep]!;
-    const alphaProductPrev = prevTimestep >= 0 ? this.alphasCumprod[prevTimestep]! : this.finalAlphaCumprod;
+    const alphaProductPrev = this.alphaCumprodOrFinal(prevTimestep, this.config.set_alpha_to_one);
     const betaProduct = f32(1 - alphaProduct);
     const betaProductPrev = f32(1 - alphaProductPrev);
     const sqrtAlpha = f32(Math.sqrt(alphaProduct));

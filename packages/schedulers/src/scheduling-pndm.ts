@@ -48,7 +48,6 @@ const PNDM_ORDER = 4;
  */
 export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
   readonly order = 1;
-  private readonly finalAlphaCumprod: number;
   private prkTimesteps: number[] = [];
   private counter = 0;
   /** Past ε (newest last), at most four. */
@@ -59,7 +58,6 @@ export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
   constructor(config?: Readonly<Record<string, unknown>>, options?: SchedulerOptions) {
     super('PNDMScheduler', config, PNDM_DEFAULTS, { ...options, predictionTypes: ['epsilon', 'v_prediction'] });
     checkSpacing(this.className, this.config.timestep_spacing);
-    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
   }
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
@@ -186,7 +184,7 @@ export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
   /** The transfer x_t → x_{t−δ} of Liu et al. 2022 eq. 11 (the DDIM update written in ε). */
   private previousSample(sample: Float32Array, timestep: number, previousTimestep: number, modelOutput: Float32Array): Float32Array {
     const alpha = this.alphasCumprod[timestep]!;
-    const alphaPrev = previousTimestep >= 0 ? this.alphasCumprod[previousTimestep]! : this.finalAlphaCumprod;
+    const alphaPrev = this.alphaCumprodOrFinal(previousTimestep, this.config.set_alpha_to_one);
     const beta = f32(1 - alpha);
     const betaPrev = f32(1 - alphaPrev);
     const size = sample.length;
