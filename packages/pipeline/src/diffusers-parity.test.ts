@@ -15,8 +15,11 @@ if (!tinySd) console.warn('Skipping the diffusers parity tests: ../shared/refere
 interface Reference extends GenerationReference {
   latent_seed: number;
   initial_latents: number[];
+  prompt_embeds: number[];
   steps: { t: number; noise_pred_uncond: number[]; noise_pred_text: number[]; latents: number[] }[];
+  final_latents: number[];
   vae_decoder_output: number[];
+  image: number[];
 }
 
 (tinySd ? describe : describe.skip)('parity with diffusers on tiny-sd: txt2img_pndm.json', () => {

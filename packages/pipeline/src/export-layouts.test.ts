@@ -16,14 +16,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createTensor } from '@latentkit/core';
-import { maxAbsDifference } from '@latentkit/testing';
 import { StableDiffusionPipeline } from './index';
-import { referenceCall, type GenerationReference } from './__fixtures__/generation-reference';
 
 const FIXTURES = path.resolve(__dirname, '../../../tools/fixtures/sd-layouts');
 
-interface Reference extends GenerationReference {
+interface Reference {
+  prompt: string;
+  negative_prompt: string;
+  guidance_scale: number;
+  num_inference_steps: number;
+  height: number;
+  width: number;
   seed: number;
+  timesteps: number[];
+  prompt_embeds: number[];
+  final_latents: number[];
+  image: number[];
 }
 
 interface Layout {
@@ -40,6 +48,13 @@ const LAYOUTS = ([
   { name: 'optimum-sd15', timestep: { type: 'float32', layout: 'scalar' }, predictionType: 'epsilon', textWidth: 32, defaultImageSize: 512, scheduler: 'PNDMScheduler' },
   { name: 'optimum-sd21', timestep: { type: 'float32', layout: 'scalar' }, predictionType: 'v_prediction', textWidth: 64, defaultImageSize: 768, scheduler: 'DDIMScheduler' },
 ] satisfies Layout[]).filter((layout) => fs.existsSync(path.join(FIXTURES, layout.name)));
+
+function maxAbsDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  return worst;
+}
 
 describe.each(LAYOUTS)('the $name layout', (layout) => {
   const folder = path.join(FIXTURES, layout.name);
@@ -70,7 +85,12 @@ describe.each(LAYOUTS)('the $name layout', (layout) => {
   // diffusers-sd15); onnxruntime and PyTorch differ in float32 rounding, which the steps carry.
   it("generates diffusers' image from the same seed, and the same image twice", async () => {
     const options = {
-      ...referenceCall(reference),
+      prompt: reference.prompt,
+      negativePrompt: reference.negative_prompt,
+      guidanceScale: reference.guidance_scale,
+      numInferenceSteps: reference.num_inference_steps,
+      width: reference.width,
+      height: reference.height,
       seed: reference.seed,
       outputType: 'float' as const,
     };
