@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createTensor } from '@latentkit/core';
 import { StableDiffusionPipeline } from './index';
+import { referenceCall } from './__fixtures__/generation-reference';
 
 const FIXTURES = path.resolve(__dirname, '../../../tools/fixtures/sd-layouts');
 
@@ -85,12 +86,7 @@ describe.each(LAYOUTS)('the $name layout', (layout) => {
   // diffusers-sd15); onnxruntime and PyTorch differ in float32 rounding, which the steps carry.
   it("generates diffusers' image from the same seed, and the same image twice", async () => {
     const options = {
-      prompt: reference.prompt,
-      negativePrompt: reference.negative_prompt,
-      guidanceScale: reference.guidance_scale,
-      numInferenceSteps: reference.num_inference_steps,
-      width: reference.width,
-      height: reference.height,
+      ...referenceCall(reference),
       seed: reference.seed,
       outputType: 'float' as const,
     };

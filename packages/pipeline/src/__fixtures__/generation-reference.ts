@@ -2,18 +2,11 @@ import type { TextToImageOptions } from '../index';
 
 /**
  * What every reference generation the pipeline tests compare against records (diffusers' own run
- * on the same weights, saved as JSON) about the call: its arguments and the timesteps it visited.
- * Each test's reference adds its outputs in the form its file stores them.
+ * on the same weights, saved as JSON) about the call: its arguments, under their snake_case names,
+ * and the timesteps it visited. Each test's reference adds its outputs in the form its file stores them.
  */
-export interface GenerationReference {
-  prompt: string;
-  negative_prompt: string;
-  guidance_scale: number;
-  num_inference_steps: number;
-  height: number;
-  width: number;
-  timesteps: number[];
-}
+export type GenerationReference = Record<'prompt' | 'negative_prompt', string> &
+  Record<'guidance_scale' | 'num_inference_steps' | 'height' | 'width', number> & { timesteps: number[] };
 
 /**
  * The `textToImage` options of the reference's call (prompts, guidance, steps, size); the seed is
