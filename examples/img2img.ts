@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage } from '@latentkit/testing';
-import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { GENERATION_FLAGS, displayPath, formatTable, generationSettings, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { loadInputImage } from './lib/image-files';
 import { psnr, type Rgb8Image } from './lib/images';
 import { saveLabelledGrid } from './lib/labelled-grid';
@@ -17,9 +17,8 @@ const FLAGS = {
   image: { type: 'string', default: '', help: 'the input image (default: a rendered red circle on blue)' },
   prompt: { type: 'string', default: 'a yellow square on a green background', help: 'where to take the image' },
   strengths: { type: 'string', default: '0.1,0.3,0.5,0.8', help: 'comma-separated strengths in (0, 1]' },
+  ...GENERATION_FLAGS,
   steps: { type: 'number', default: 20, help: 'steps of the full schedule' },
-  guidance: { type: 'number', default: 7.5, help: 'classifier-free guidance scale' },
-  seed: { type: 'number', default: 0, help: 'seed' },
 } as const;
 
 const reading = (image: Rgb8Image) => {
@@ -52,9 +51,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
         image: input,
         prompt,
         strength,
-        numInferenceSteps: Number(values.steps),
-        guidanceScale: Number(values.guidance),
-        seed: Number(values.seed),
+        ...generationSettings(values),
         onStep: () => void steps++,
       });
       outputs.push(images[0]!);

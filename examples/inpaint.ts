@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage, renderShapeImage } from '@latentkit/testing';
-import { displayPath, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { GENERATION_FLAGS, displayPath, generationSettings, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { loadInputImage } from './lib/image-files';
 import type { Rgb8Image } from './lib/images';
 import { saveLabelledGrid } from './lib/labelled-grid';
@@ -17,9 +17,7 @@ import { saveLabelledGrid } from './lib/labelled-grid';
 const FLAGS = {
   image: { type: 'string', default: '', help: 'the input image (default: a rendered red circle on blue)' },
   prompt: { type: 'string', default: 'a yellow circle on a blue background', help: 'what to paint in the masked region' },
-  steps: { type: 'number', default: 20, help: 'denoising steps' },
-  guidance: { type: 'number', default: 7.5, help: 'classifier-free guidance scale' },
-  seed: { type: 'number', default: 0, help: 'seed' },
+  ...GENERATION_FLAGS,
 } as const;
 
 /** Mean absolute difference per 8-bit sample over the pixels where `mask` is white (or black). */
@@ -55,9 +53,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
       image,
       mask,
       prompt: String(values.prompt),
-      numInferenceSteps: Number(values.steps),
-      guidanceScale: Number(values.guidance),
-      seed: Number(values.seed),
+      ...generationSettings(values),
     });
     const result = images[0]!;
     const found = analyseShapeImage(result);

@@ -18,7 +18,7 @@ import { IncompatibleComponentsError, readModelFolder, type TextEncoder } from '
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage } from '@latentkit/testing';
 import { createHashingTextEncoder } from '@latentkit-example/encoder-plugin-hashing';
-import { displayPath, formatTable, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { GENERATION_FLAGS, displayPath, formatTable, generationSettings, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import type { Rgb8Image } from './lib/images';
 import { saveLabelledGrid } from './lib/labelled-grid';
 import { parseShapePrompt } from './lib/latent-distribution';
@@ -47,9 +47,7 @@ const reading = (image: Rgb8Image) => {
 
 const FLAGS = {
   encoder: { type: 'string', default: 'multilingual', help: 'the alternative text encoder slot (text_encoder_<name>)' },
-  steps: { type: 'number', default: 20, help: 'denoising steps' },
-  seed: { type: 'number', default: 0, help: 'seed' },
-  guidance: { type: 'number', default: 7.5, help: 'classifier-free guidance scale' },
+  ...GENERATION_FLAGS,
   languages: { type: 'string', default: 'en,fr,es,de,zh', help: 'comma-separated languages to generate' },
 } as const;
 
@@ -71,7 +69,7 @@ interface Generated {
 export async function main(argv: readonly string[], io: ExampleIo = processIo): Promise<void> {
   const print = printer(io);
   const { model, outDir, values } = parseFlags(argv, FLAGS);
-  const settings = { numInferenceSteps: Number(values.steps), seed: Number(values.seed), guidanceScale: Number(values.guidance) };
+  const settings = generationSettings(values);
   const languages = String(values.languages).split(',');
   const encoderName = String(values.encoder);
   const folder = await readModelFolder(model);

@@ -7,16 +7,14 @@
 import * as path from 'node:path';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage } from '@latentkit/testing';
-import { displayPath, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
+import { GENERATION_FLAGS, displayPath, generationSettings, parseFlags, printer, processIo, runIfScript, type ExampleIo } from './lib/example-cli';
 import { saveLabelledGrid } from './lib/labelled-grid';
 
 const FLAGS = {
   prompt: { type: 'string', default: 'a red circle on a blue background', help: 'the prompt' },
   images: { type: 'number', default: 4, help: 'images per prompt' },
-  steps: { type: 'number', default: 20, help: 'denoising steps' },
-  guidance: { type: 'number', default: 7.5, help: 'classifier-free guidance scale' },
+  ...GENERATION_FLAGS,
   scheduler: { type: 'string', default: '', help: "a scheduler name such as 'euler' (default: the model's)" },
-  seed: { type: 'number', default: 0, help: 'seed' },
 } as const;
 
 /**
@@ -38,9 +36,7 @@ export async function main(argv: readonly string[], io: ExampleIo = processIo): 
     const { images } = await pipeline.textToImage({
       prompt,
       numImagesPerPrompt: Number(values.images),
-      numInferenceSteps: Number(values.steps),
-      guidanceScale: Number(values.guidance),
-      seed: Number(values.seed),
+      ...generationSettings(values),
       onStep: () => void steps++,
     });
     const milliseconds = performance.now() - started;

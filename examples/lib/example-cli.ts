@@ -87,6 +87,33 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec = {}): Parsed
 }
 
 /**
+ * The flags of the examples that generate: steps, guidance and seed, with the defaults they share
+ * (an example changes one by naming it again after the spread).
+ *
+ * @example
+ * ```ts
+ * const FLAGS = { prompt: { type: 'string', default: 'a red circle', help: 'the prompt' }, ...GENERATION_FLAGS } as const;
+ * ```
+ */
+export const GENERATION_FLAGS = {
+  steps: { type: 'number', default: 20, help: 'denoising steps' },
+  guidance: { type: 'number', default: 7.5, help: 'classifier-free guidance scale' },
+  seed: { type: 'number', default: 0, help: 'seed' },
+} as const satisfies FlagSpec;
+
+/**
+ * The pipeline options that the {@link GENERATION_FLAGS} set.
+ *
+ * @example
+ * ```ts
+ * await pipeline.textToImage({ prompt, ...generationSettings(values) });
+ * ```
+ */
+export function generationSettings(values: ParsedFlags['values']): { numInferenceSteps: number; guidanceScale: number; seed: number } {
+  return { numInferenceSteps: Number(values.steps), guidanceScale: Number(values.guidance), seed: Number(values.seed) };
+}
+
+/**
  * Runs an example's `main` when its file is the script node started, and sets the exit code on
  * failure with the error's message (latentkit errors say what to fix).
  *

@@ -6,6 +6,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import os from 'node:os';
+import { randomInputs } from './random-inputs';
 import { matMulModel, multiHeadAttentionModel, plainAttentionModel, type AttentionDims } from './onnx-model';
 import { isNative, multiHeadAttention, nativeStatus } from '../src/index';
 
@@ -42,16 +43,6 @@ export interface Measurement {
 }
 
 const MB = 1024 * 1024;
-
-function randomInputs(length: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = state / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 async function timeRuns(
   run: () => Promise<unknown> | unknown, budgetMs: number, minimumRuns = 3, warmUp = true,

@@ -7,6 +7,7 @@
  */
 import os from 'node:os';
 import { guidanceStep, guidanceStepJs } from './guidance-step';
+import { randomInputs } from './random-inputs';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/float16';
 import { latentsToRgb8Js } from '../src/latents-to-rgb8';
 import { float16ToFloat32, float32ToFloat16, isNative, latentsToRgb8, nativeStatus } from '../src/index';
@@ -14,16 +15,6 @@ import { float16ToFloat32, float32ToFloat16, isNative, latentsToRgb8, nativeStat
 if (!isNative()) {
   console.error(`the addon is not loaded: ${nativeStatus().reason}`);
   process.exit(1);
-}
-
-function random(length: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = state / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 /** Best nanoseconds per element over 7 batches of calls lasting ≥ 50 ms each. */
@@ -62,7 +53,7 @@ const line = (name: string, elements: number, native: number, baseline: number, 
   console.log(`${name.padEnd(44)}${String(elements).padEnd(10)}${native.toFixed(3).padEnd(14)}${baseline.toFixed(3).padEnd(16)}${(baseline / native).toFixed(1)}× (${baselineName})`);
 
 for (const [label, elements] of [['SD 1.5 latents 1×4×64×64', 4 * 64 * 64], ['SDXL latents 2×4×128×128', 2 * 4 * 128 * 128], ['4M elements', 1 << 22]] as const) {
-  const sample = random(elements, 1), uncond = random(elements, 2), cond = random(elements, 3), noise = random(elements, 4);
+  const sample = randomInputs(elements, 1), uncond = randomInputs(elements, 2), cond = randomInputs(elements, 3), noise = randomInputs(elements, 4);
   const out = new Float32Array(elements);
   const fused = nsPerElement(elements, () =>
     guidanceStep({ sample, uncond, cond, noise, guidanceScale: 7.5, sampleCoefficient: 0.98, predictionCoefficient: -0.12, noiseCoefficient: 0.05, out }));
@@ -74,14 +65,14 @@ for (const [label, elements] of [['SD 1.5 latents 1×4×64×64', 4 * 64 * 64], [
 
 {
   const elements = 2 * 4 * 128 * 128;
-  const values = random(elements, 9);
+  const values = randomInputs(elements, 9);
   const halves = new Uint16Array(elements);
   const back = new Float32Array(elements);
   line('float32ToFloat16', elements, nsPerElement(elements, () => float32ToFloat16(values, halves)),
     nsPerElement(elements, () => { for (let i = 0; i < elements; i++) halves[i] = float32ToFloat16Bits(values[i]!); }), 'TS twin');
   line('float16ToFloat32', elements, nsPerElement(elements, () => float16ToFloat32(halves, back)),
     nsPerElement(elements, () => { for (let i = 0; i < elements; i++) back[i] = float16BitsToFloat32(halves[i]!); }), 'TS twin');
-  const image = random(3 * 512 * 512, 5);
+  const image = randomInputs(3 * 512 * 512, 5);
   const rgb = new Uint8Array(image.length);
   line('latentsToRgb8 512×512', image.length, nsPerElement(image.length, () => latentsToRgb8(image, { batch: 1, height: 512, width: 512, out: rgb })),
     nsPerElement(image.length, () => latentsToRgb8Js(image, rgb, 1, 512, 512)), 'TS twin');

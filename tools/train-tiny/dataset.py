@@ -67,6 +67,9 @@ FR_SHAPE = {"circle": "cercle", "square": "carré", "triangle": "triangle"}
 ES_COL = {"red": "rojo", "green": "verde", "blue": "azul", "yellow": "amarillo", "white": "blanco",
           "black": "negro", "orange": "naranja", "purple": "morado"}
 ES_SHAPE = {"circle": "círculo", "square": "cuadrado", "triangle": "triángulo"}
+# French and Spanish share one sentence pattern: shape words, colour words, (small, big), "on", "background"
+ROMANCE = {"fr": (FR_SHAPE, FR_COL, ("petit", "grand"), "sur", "fond"),
+           "es": (ES_SHAPE, ES_COL, ("pequeño", "gran"), "sobre", "fondo")}
 DE_STEM = {"red": "rot", "green": "grün", "blue": "blau", "yellow": "gelb", "white": "weiß",
            "black": "schwarz", "orange": "orangefarben", "purple": "violett"}
 DE_SHAPE = {"circle": ("Kreis", "m"), "square": ("Quadrat", "n"), "triangle": ("Dreieck", "n")}
@@ -100,24 +103,16 @@ def caption(lang, shape, fg, bg, frac, variant):
         if t == 3:
             return f"{a_fg} {fg} {shape} on {bg}"
         return f"{a_fg} {fg} {shape} on {a_bg} {bg} background"
-    if lang == "fr":
+    if lang in ROMANCE:
         t = variant % 3
-        s, c, b = FR_SHAPE[shape], FR_COL[fg], FR_COL[bg]
+        shapes, colours, (small, big), on, background = ROMANCE[lang]
+        s, c, b = shapes[shape], colours[fg], colours[bg]
         if t == 1 and sz:
-            adj = "petit" if sz == "small" else "grand"
-            return f"un {adj} {s} {c} sur fond {b}"
+            adj = small if sz == "small" else big
+            return f"un {adj} {s} {c} {on} {background} {b}"
         if t == 2:
-            return f"{s} {c}, fond {b}"
-        return f"un {s} {c} sur fond {b}"
-    if lang == "es":
-        t = variant % 3
-        s, c, b = ES_SHAPE[shape], ES_COL[fg], ES_COL[bg]
-        if t == 1 and sz:
-            adj = "pequeño" if sz == "small" else "gran"
-            return f"un {adj} {s} {c} sobre fondo {b}"
-        if t == 2:
-            return f"{s} {c}, fondo {b}"
-        return f"un {s} {c} sobre fondo {b}"
+            return f"{s} {c}, {background} {b}"
+        return f"un {s} {c} {on} {background} {b}"
     if lang == "de":
         t = variant % 3
         noun, g = DE_SHAPE[shape]

@@ -3,7 +3,6 @@
 
   nohup /usr/bin/python3 train_mling.py --steps 700 > .runs/mling.log 2>&1 &
 """
-import argparse
 import math
 import os
 import time
@@ -11,20 +10,11 @@ import time
 import torch
 
 import dataset
-from common import RUNS, EMA, setup, step_gen, save_ckpt
+from common import RUNS, EMA, diffusion_args, load_latents, min_snr_weights, noised_latents, print_progress, setup, step_gen, save_ckpt
 from mling_tokenizer import MultilingualTokenizer
 from nets import MultilingualTiny, UNetTiny, sd_alphas_cumprod
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--steps", type=int, default=700)
-ap.add_argument("--batch", type=int, default=32)
-ap.add_argument("--lr", type=float, default=1e-3)
-ap.add_argument("--warmup", type=int, default=50)
-ap.add_argument("--ema", type=float, default=0.995)
-ap.add_argument("--gamma", type=float, default=5.0)
-ap.add_argument("--p_uncond", type=float, default=0.1)
-ap.add_argument("--stop_at", type=int, default=None, help="stop (after checkpointing) at this step; schedule still uses --steps")
-ap.add_argument("--seed", type=int, default=2)
+ap = diffusion_args(steps=700, warmup=50, ema=0.995, seed=2)
 ap.add_argument("--unet", default="unet_ema.pt", help="frozen UNet snapshot in .runs/")
 ap.add_argument("--init", default=None, help="start from this encoder (.runs/ file) instead of random init")
 ap.add_argument("--lang_weights", default=None, help="comma list of sampling weights for en,fr,es,de,zh (default uniform)")
@@ -38,9 +28,7 @@ args = ap.parse_args()
 def main():
     setup(args.seed)
     data = dataset.build()
-    lat = torch.load(os.path.join(RUNS, "latents.pt"))
-    scale = lat["scaling_factor"]
-    means, logvars = lat["mean"].float(), lat["logvar"].float()
+    scale, means, logvars = load_latents()
     N = means.shape[0] - 256
     u = torch.load(os.path.join(RUNS, args.unet))
     unet = UNetTiny(u["cfg"]); unet.load_state_dict(u["unet"]); unet.eval()
@@ -59,8 +47,7 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ema = EMA(model, args.ema)
     ac = sd_alphas_cumprod()
-    snr = ac / (1 - ac)
-    wts = torch.clamp(snr, max=args.gamma) / snr
+    wts = min_snr_weights(ac, args.gamma)
     cache = {}
 
     def enc(text):
@@ -105,11 +92,7 @@ def main():
             dataset.COLOURS[int(data["bg"][i])], float(data["frac"][i]), int(var[j])) for j, i in enumerate(idx.tolist())]
         ids, mask = zip(*[enc(c) for c in caps])
         ids, mask = torch.tensor(ids), torch.tensor(mask)
-        z0 = (means[idx] + torch.exp(0.5 * logvars[idx]) * torch.randn(means[idx].shape, generator=g)) * scale
-        t = torch.randint(args.t_min, 1000, (args.batch,), generator=g)
-        noise = torch.randn(z0.shape, generator=g)
-        a = ac[t].view(-1, 1, 1, 1)
-        zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
+        t, noise, zt = noised_latents(means, logvars, idx, scale, ac, g, t_min=args.t_min)
         for pg in opt.param_groups:
             pg["lr"] = lr_at(step)
         pred = unet(zt, t.float(), model(ids, mask))
@@ -122,9 +105,8 @@ def main():
         step += 1
         acc += loss.item(); nacc += 1
         if step % 25 == 0 or step == args.steps:
-            el = elapsed + time.time() - t0
-            print(f"step {step}/{args.steps} loss={acc / nacc:.4f} lr={lr_at(step):.2e} t={el / 60:.1f}min "
-                  f"({(time.time() - t0) / (step - start):.2f}s/step)", flush=True)
+            print_progress(step, args.steps, acc / nacc, lr_at(step), (elapsed + time.time() - t0) / 60,
+                           (time.time() - t0) / (step - start))
             acc, nacc = 0.0, 0
         if step % 100 == 0 or step == end:
             el = elapsed + time.time() - t0

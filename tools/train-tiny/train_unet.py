@@ -3,7 +3,6 @@
   nohup /usr/bin/python3 train_unet.py --steps 3000 > .runs/unet.log 2>&1 &
 Resumes from .runs/unet.ckpt (the LR schedule depends on --steps; keep it fixed when resuming).
 """
-import argparse
 import math
 import os
 import time
@@ -12,19 +11,10 @@ import torch
 
 import dataset
 from clip_tokenizer import CLIPTokenizer
-from common import RUNS, EMA, setup, step_gen, save_ckpt
+from common import RUNS, EMA, diffusion_args, load_latents, min_snr_weights, noised_latents, print_progress, setup, step_gen, save_ckpt
 from nets import CLIPTextTiny, UNetTiny, UNET_CFG, sd_alphas_cumprod
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--steps", type=int, default=3000)
-ap.add_argument("--batch", type=int, default=32)
-ap.add_argument("--lr", type=float, default=1e-3)
-ap.add_argument("--warmup", type=int, default=150)
-ap.add_argument("--ema", type=float, default=0.999)
-ap.add_argument("--gamma", type=float, default=5.0)
-ap.add_argument("--p_uncond", type=float, default=0.1)
-ap.add_argument("--stop_at", type=int, default=None, help="stop (after checkpointing) at this step; schedule still uses --steps")
-ap.add_argument("--seed", type=int, default=1)
+ap = diffusion_args(steps=3000, warmup=150, ema=0.999, seed=1)
 ap.add_argument("--ckpt_every", type=int, default=100)
 ap.add_argument("--text_time", action="store_true", help="add the pooled-text pathway to the time embedding")
 ap.add_argument("--init_from", default=None, help="phase 2: start weights+EMA from this .runs/ checkpoint (fresh optimiser)")
@@ -59,9 +49,7 @@ class CaptionSampler:
 def main():
     setup(args.seed)
     data = dataset.build()
-    lat = torch.load(os.path.join(RUNS, "latents.pt"))
-    scale = lat["scaling_factor"]
-    means, logvars = lat["mean"].float(), lat["logvar"].float()
+    scale, means, logvars = load_latents()
     N = means.shape[0] - 256
     tok = CLIPTokenizer()
     known = english_vocab_ids(tok)
@@ -75,8 +63,7 @@ def main():
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ema_u, ema_t = EMA(unet, args.ema), EMA(te, args.ema)
     ac = sd_alphas_cumprod()
-    snr = ac / (1 - ac)
-    wts = torch.clamp(snr, max=args.gamma) / snr  # min-SNR-gamma for epsilon prediction
+    wts = min_snr_weights(ac, args.gamma)
 
     ck = os.path.join(RUNS, args.tag + ".ckpt")
     step, elapsed = 0, 0.0
@@ -113,11 +100,7 @@ def main():
         drop = torch.rand(args.batch, generator=g) < args.p_uncond
         ids = torch.stack([empty if drop[j] else torch.tensor(sampler.ids(int(idx[j]), int(var[j])))
                            for j in range(args.batch)])
-        z0 = (means[idx] + torch.exp(0.5 * logvars[idx]) * torch.randn(means[idx].shape, generator=g)) * scale
-        t = torch.randint(0, 1000, (args.batch,), generator=g)
-        noise = torch.randn(z0.shape, generator=g)
-        a = ac[t].view(-1, 1, 1, 1)
-        zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
+        t, noise, zt = noised_latents(means, logvars, idx, scale, ac, g)
         for pg in opt.param_groups:
             pg["lr"] = lr_at(step)
         ctx, _ = te(ids)
@@ -131,9 +114,8 @@ def main():
         step += 1
         acc += loss.item(); nacc += 1
         if step % 25 == 0 or step == args.steps:
-            el = elapsed + time.time() - t0
-            print(f"step {step}/{args.steps} loss={acc / nacc:.4f} lr={lr_at(step):.2e} t={el / 60:.1f}min "
-                  f"({(time.time() - t0) / max(1, step - start):.2f}s/step)", flush=True)
+            print_progress(step, args.steps, acc / nacc, lr_at(step), (elapsed + time.time() - t0) / 60,
+                           (time.time() - t0) / max(1, step - start))
             acc, nacc = 0.0, 0
         if step % args.ckpt_every == 0 or step == end:
             el = elapsed + time.time() - t0

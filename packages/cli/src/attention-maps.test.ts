@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { modelPath } from '@latentkit/model-tiny';
 import { capturedIo } from './__fixtures__/captured-io';
+import { scratchFolder } from './__fixtures__/scratch-folder';
 import { heatmapOver } from './attention-maps';
 import { ExitCode } from './exit-codes';
 import { readImageFile } from './png-files';
@@ -24,16 +24,12 @@ describe('heatmapOver', () => {
 });
 
 (present ? describe : describe.skip)('latentkit generate --attention-maps', () => {
-  let scratch: string;
-  beforeAll(() => {
-    scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-cli-maps-'));
-  });
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const scratch = scratchFolder('latentkit-cli-maps-');
 
   it('writes one heatmap PNG per prompt token, from the start token to the end token', async () => {
-    const maps = path.join(scratch, 'maps');
+    const maps = path.join(scratch(), 'maps');
     const io = capturedIo();
-    const code = await run(['generate', 'a red circle', '--out', path.join(scratch, 'c.png'), '--seed', '3', '--steps', '3', '--threads', '1', '--attention-maps', maps], io);
+    const code = await run(['generate', 'a red circle', '--out', path.join(scratch(), 'c.png'), '--seed', '3', '--steps', '3', '--threads', '1', '--attention-maps', maps], io);
     expect(code).toBe(ExitCode.ok);
     expect(readdirSync(maps).sort()).toEqual(['00-start.png', '01-a.png', '02-red.png', '03-circle.png', '04-end.png']);
     const heatmap = await readImageFile(path.join(maps, '02-red.png'), 'map');

@@ -2,13 +2,13 @@
  * The README's main command on the bundled latentkit-tiny model (no --model), in English and
  * through the multilingual text encoder. Skips while the model folder is not there yet.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { modelPath } from '@latentkit/model-tiny';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { analyseShapeImage } from '@latentkit/testing';
 import { capturedIo } from './__fixtures__/captured-io';
+import { scratchFolder } from './__fixtures__/scratch-folder';
 import { ExitCode } from './exit-codes';
 import { readImageFile } from './png-files';
 import { run } from './run';
@@ -17,14 +17,10 @@ const present = existsSync(path.join(modelPath, 'model_index.json'));
 if (!present) console.warn(`Skipping the CLI's latentkit-tiny tests: ${modelPath} has no model_index.json yet`);
 
 (present ? describe : describe.skip)('latentkit generate with the bundled latentkit-tiny model', () => {
-  let scratch: string;
-  beforeAll(() => {
-    scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-cli-tiny-'));
-  });
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const scratch = scratchFolder('latentkit-cli-tiny-');
 
   it('latentkit generate "a red circle on a blue background" --out circle.png writes the default pipeline’s image: a red circle on blue', async () => {
-    const out = path.join(scratch, 'circle.png');
+    const out = path.join(scratch(), 'circle.png');
     const io = capturedIo();
     expect(await run(['generate', 'a red circle on a blue background', '--out', out, '--seed', '11', '--steps', '25', '--threads', '1', '-q'], io)).toBe(ExitCode.ok);
     expect(io.out()).toBe(`${out}\n`);
@@ -46,7 +42,7 @@ if (!present) console.warn(`Skipping the CLI's latentkit-tiny tests: ${modelPath
   });
 
   it('--text-encoder multilingual takes a French prompt', async () => {
-    const out = path.join(scratch, 'cercle.png');
+    const out = path.join(scratch(), 'cercle.png');
     const io = capturedIo();
     const code = await run(['generate', 'un cercle rouge sur fond bleu', '--text-encoder', 'multilingual', '--out', out, '--seed', '11', '--steps', '25', '--threads', '1', '-q'], io);
     expect({ code, err: io.err() }).toEqual({ code: ExitCode.ok, err: '' });

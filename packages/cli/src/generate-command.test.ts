@@ -1,22 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { StableDiffusionPipeline } from '@latentkit/pipeline';
 import { describeWithReference, renderShapeImage } from '@latentkit/testing';
 import { capturedIo } from './__fixtures__/captured-io';
+import { scratchFolder } from './__fixtures__/scratch-folder';
 import { ExitCode } from './exit-codes';
 import { readImageFile, writePngFile } from './png-files';
 import { run } from './run';
 
 describeWithReference('latentkit generate / img2img / inpaint / denoise on tiny-sd', ['tiny-sd', 'onnx'], (tinySd) => {
-  let scratch: string;
-  beforeAll(() => {
-    scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-cli-'));
-  });
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const scratch = scratchFolder('latentkit-cli-');
 
   it('writes the pipeline’s image, byte for byte, to the PNG named by --out (exit 0), with plain progress lines', async () => {
-    const out = path.join(scratch, 'generate.png');
+    const out = path.join(scratch(), 'generate.png');
     const io = capturedIo({ isTTY: false });
     const argv = ['generate', 'a red circle', '--model', tinySd, '--steps', '3', '--seed', '42', '--guidance', '5', '--negative', 'blue', '--out', out];
     expect(await run(argv, io)).toBe(ExitCode.ok);
@@ -42,15 +37,15 @@ describeWithReference('latentkit generate / img2img / inpaint / denoise on tiny-
 
   it('writes one numbered file per image with --count', async () => {
     const io = capturedIo();
-    const out = path.join(scratch, 'many.png');
+    const out = path.join(scratch(), 'many.png');
     expect(await run(['generate', 'a red circle', '-m', tinySd, '-s', '2', '--seed', '1', '-n', '2', '-o', out, '-q'], io)).toBe(ExitCode.ok);
-    expect(io.out()).toBe(`${path.join(scratch, 'many-1.png')}\n${path.join(scratch, 'many-2.png')}\n`);
+    expect(io.out()).toBe(`${path.join(scratch(), 'many-1.png')}\n${path.join(scratch(), 'many-2.png')}\n`);
     expect(io.err()).toBe('');
   });
 
   it('runs img2img, inpaint and denoise on PNG inputs', async () => {
-    const image = path.join(scratch, 'in.png');
-    const mask = path.join(scratch, 'mask.png');
+    const image = path.join(scratch(), 'in.png');
+    const mask = path.join(scratch(), 'mask.png');
     await writePngFile(image, renderShapeImage({ shape: 'circle', foreground: 'red', background: 'blue', size: 16, width: 32, height: 32 }));
     await writePngFile(mask, renderShapeImage({ shape: 'square', foreground: 'white', background: 'black', size: 12, width: 32, height: 32 }));
     const cases = [
@@ -59,7 +54,7 @@ describeWithReference('latentkit generate / img2img / inpaint / denoise on tiny-
       ['denoise', '--image', image, '--strength', '0.3'],
     ];
     for (const [command, ...rest] of cases) {
-      const out = path.join(scratch, `${command}.png`);
+      const out = path.join(scratch(), `${command}.png`);
       const io = capturedIo();
       const code = await run([command!, ...rest, '--model', tinySd, '--steps', '4', '--seed', '3', '--out', out, '--quiet'], io);
       expect({ command, code, err: io.err() }).toEqual({ command, code: ExitCode.ok, err: '' });
@@ -70,14 +65,14 @@ describeWithReference('latentkit generate / img2img / inpaint / denoise on tiny-
 
   it('exits 2 when the pipeline rejects an argument (a width the VAE cannot divide)', async () => {
     const io = capturedIo();
-    expect(await run(['generate', 'a red circle', '--model', tinySd, '--width', '33', '--out', path.join(scratch, 'x.png')], io)).toBe(ExitCode.usage);
+    expect(await run(['generate', 'a red circle', '--model', tinySd, '--width', '33', '--out', path.join(scratch(), 'x.png')], io)).toBe(ExitCode.usage);
     expect(io.err()).toMatch(/^latentkit generate: --width: width must be .*33/);
   });
 
   it('exits 3 naming the folder when the model cannot be loaded', async () => {
     const io = capturedIo();
-    expect(await run(['generate', 'a red circle', '--model', path.join(scratch, 'no-model'), '--out', path.join(scratch, 'x.png')], io)).toBe(ExitCode.model);
-    expect(io.err()).toBe(`latentkit generate: Cannot load ${path.join(scratch, 'no-model')}: the model folder does not exist\n`);
+    expect(await run(['generate', 'a red circle', '--model', path.join(scratch(), 'no-model'), '--out', path.join(scratch(), 'x.png')], io)).toBe(ExitCode.model);
+    expect(io.err()).toBe(`latentkit generate: Cannot load ${path.join(scratch(), 'no-model')}: the model folder does not exist\n`);
   });
 
   it('exits 130 for Ctrl-C after the last step (during the decode), and writes nothing', async () => {
@@ -88,7 +83,7 @@ describeWithReference('latentkit generate / img2img / inpaint / denoise on tiny-
       if (s.startsWith('step 3/3')) controller.abort();
       return write(s);
     };
-    const out = path.join(scratch, 'late.png');
+    const out = path.join(scratch(), 'late.png');
     expect(await run(['generate', 'a red circle', '--model', tinySd, '--steps', '2', '--out', out], io)).toBe(ExitCode.interrupted);
     expect(io.err()).toMatch(/step 3\/3 .*\nlatentkit: interrupted\n$/);
     expect(io.out()).toBe('');
@@ -104,7 +99,7 @@ describeWithReference('latentkit generate / img2img / inpaint / denoise on tiny-
       if (s.startsWith('step 1/')) controller.abort();
       return write(s);
     };
-    const out = path.join(scratch, 'interrupted.png');
+    const out = path.join(scratch(), 'interrupted.png');
     expect(await run(['generate', 'a red circle', '--model', tinySd, '--steps', '5', '--out', out], io)).toBe(ExitCode.interrupted);
     expect(io.err()).toMatch(/latentkit: interrupted\n$/);
     expect(io.out()).toBe('');

@@ -5,13 +5,13 @@
  * a shell user expects (0 ok, 1 run time, 2 usage, 3 model).
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SCHEDULER_ALIASES, SCHEDULER_CLASSES } from '@latentkit/pipeline';
 import { modelPath } from '@latentkit/model-tiny';
 import { describeWithReference, renderShapeImage } from '@latentkit/testing';
 import { readImageFile, writePngFile } from './png-files';
+import { scratchFolder } from './__fixtures__/scratch-folder';
 
 const bin = path.join(__dirname, '..', 'dist', 'bin.js');
 const built = existsSync(bin);
@@ -33,11 +33,7 @@ function latentkit(argv: readonly string[], options: { shell?: string } = {}): P
   });
 }
 
-let scratch: string;
-beforeAll(() => {
-  scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-bin-'));
-});
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchFolder('latentkit-bin-');
 
 (built ? describe : describe.skip)('the built latentkit: usage, help, schedulers', () => {
   it('-V and --version print the version; no arguments prints the same help as --help, exit 0', async () => {
@@ -68,11 +64,11 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 (built ? describe : describe.skip)('the built latentkit: the output is checked before generating', () => {
   const prompt = 'a red circle';
   it.each([
-    ['a folder', () => scratch, /--out .*: it is a folder; name an image file/],
-    ['a path under a file', () => (writeFileSync(path.join(scratch, 'plain'), 'x'), path.join(scratch, 'plain', 'sub', 'x.png')), /--out .*plain\/sub\/x\.png: .*plain is a file, not a folder; choose another path/],
+    ['a folder', () => scratch(), /--out .*: it is a folder; name an image file/],
+    ['a path under a file', () => (writeFileSync(path.join(scratch(), 'plain'), 'x'), path.join(scratch(), 'plain', 'sub', 'x.png')), /--out .*plain\/sub\/x\.png: .*plain is a file, not a folder; choose another path/],
     ['/dev/full', () => '/dev/full', /--out \/dev\/full: it is not a regular file \(a device or a pipe\); name an image file/],
-    ['an unknown extension', () => path.join(scratch, 'x.bmp'), /--out .*x\.bmp: '\.bmp' is not an image format latentkit writes; use \.png, \.jpg, \.jpeg, \.webp/],
-    ['no extension', () => path.join(scratch, 'x'), /--out .*x: the name has no extension; use \.png/],
+    ['an unknown extension', () => path.join(scratch(), 'x.bmp'), /--out .*x\.bmp: '\.bmp' is not an image format latentkit writes; use \.png, \.jpg, \.jpeg, \.webp/],
+    ['no extension', () => path.join(scratch(), 'x'), /--out .*x: the name has no extension; use \.png/],
   ])('%s: exit 2 with a clear message and no step run', async (_, out, message) => {
     const result = await latentkit(['generate', prompt, '--steps', '2', '--out', out(), '--model', modelPath]);
     expect(result.code).toBe(2);
@@ -81,7 +77,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
   });
 
   it('refuses a device as the target', async () => {
-    const link = path.join(scratch, 'full.png');
+    const link = path.join(scratch(), 'full.png');
     symlinkSync('/dev/full', link);
     const result = await latentkit(['generate', prompt, '--out', link, '--model', modelPath]);
     expect([result.code, result.stderr]).toEqual([2, `latentkit generate: --out ${link}: it is not a regular file (a device or a pipe); name an image file\nRun 'latentkit generate --help' for usage.\n`]);
@@ -90,7 +86,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
   it('writes the format the extension names (PNG, JPEG, WebP), through sharp', async () => {
     // (.png is written by every other generation test; the extension's case is unit-tested.)
     for (const [name, magic] of [['x.jpg', 'ffd8ff'], ['x.webp', '52494646']] as const) {
-      const out = path.join(scratch, 'formats', name);
+      const out = path.join(scratch(), 'formats', name);
       const result = await latentkit(['generate', prompt, '--steps', '2', '--seed', '1', '--out', out, '-q', '--model', modelPath]);
       expect({ name, code: result.code, stderr: result.stderr }).toEqual({ name, code: 0, stderr: '' });
       expect(readFileSync(out).subarray(0, magic.length / 2).toString('hex')).toBe(magic);
@@ -101,14 +97,14 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 (built ? describe : describe.skip)('the built latentkit on latentkit-tiny: defaults, warnings, resizing', () => {
   it("uses the model's recommended defaults (DDIM, 20 steps, guidance 5) and prints at most 10 progress lines without a terminal", async () => {
-    const result = await latentkit(['generate', 'a red circle', '--seed', '3', '--out', path.join(scratch, 'defaults.png'), '--model', modelPath]);
+    const result = await latentkit(['generate', 'a red circle', '--seed', '3', '--out', path.join(scratch(), 'defaults.png'), '--model', modelPath]);
     expect(result.code).toBe(0);
     const steps = result.stderr.split('\n').filter((line) => line.startsWith('step '));
     expect(steps.map((line) => line.split(' ')[1])).toEqual(['2/20', '4/20', '6/20', '8/20', '10/20', '12/20', '14/20', '16/20', '18/20', '20/20']);
   });
 
   it('warns that --steps 1 with leading spacing starts at t=1 and says what to pass', async () => {
-    const result = await latentkit(['generate', 'a red circle', '--steps', '1', '--out', path.join(scratch, 'one.png'), '-q', '--model', modelPath]);
+    const result = await latentkit(['generate', 'a red circle', '--steps', '1', '--out', path.join(scratch(), 'one.png'), '-q', '--model', modelPath]);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe(
       "latentkit: warning: with --steps 1, DDIMScheduler ('leading' timestep spacing) starts denoising at t=1 of 1000, so the image will stay mostly noise: " +
@@ -117,13 +113,13 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
   });
 
   it("warns on stderr naming the words the multilingual tokenizer does not know ('türkiser')", async () => {
-    const result = await latentkit(['generate', 'ein türkiser Kreis auf blauem Hintergrund', '--text-encoder', 'multilingual', '--steps', '2', '-q', '--out', path.join(scratch, 'tuerkis.png'), '--model', modelPath]);
+    const result = await latentkit(['generate', 'ein türkiser Kreis auf blauem Hintergrund', '--text-encoder', 'multilingual', '--steps', '2', '-q', '--out', path.join(scratch(), 'tuerkis.png'), '--model', modelPath]);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/^latentkit: warning: the prompt's words? .*'türkiser'.* reach the model as \[UNK\]: rephrase/);
   });
 
   it('refuses --steps beyond the schedule before any compute, naming the limit', async () => {
-    const result = await latentkit(['generate', 'a red circle', '--steps', '1000', '--out', path.join(scratch, 'many.png'), '--model', modelPath]);
+    const result = await latentkit(['generate', 'a red circle', '--steps', '1000', '--out', path.join(scratch(), 'many.png'), '--model', modelPath]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^latentkit generate: --steps: numInferenceSteps must be at most 999 steps with this config \(timestep_spacing 'leading', steps_offset 1, num_train_timesteps 1000\), got 1000/);
     expect(result.stderr).not.toContain('step 1/');
@@ -131,9 +127,9 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   // fit and stretch: src/image-output.test.ts resizes in every mode in process.
   it.each(['fit'])('resizes an img2img input of another size to the model’s 64×64 with --resize %s, with a note', async (mode) => {
-    const image = path.join(scratch, `wide-${mode}.png`);
+    const image = path.join(scratch(), `wide-${mode}.png`);
     await writePngFile(image, renderShapeImage({ shape: 'circle', foreground: 'red', background: 'blue', size: 16, width: 96, height: 48 }));
-    const out = path.join(scratch, `resized-${mode}.png`);
+    const out = path.join(scratch(), `resized-${mode}.png`);
     const result = await latentkit(['img2img', 'a green circle', '--image', image, '--resize', mode, '--steps', '4', '--out', out, '--model', modelPath]);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(`note: --image is 96×48; resized to 64×64 (the model's size) with --resize ${mode} (crop, fit or stretch)\n`);
@@ -142,7 +138,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
   });
 
   it('refuses --long-prompts chunk where the UNet export has a fixed text length (latentkit-tiny: 77)', async () => {
-    const result = await latentkit(['generate', 'a red circle', '--long-prompts', 'chunk', '--out', path.join(scratch, 'c.png'), '--model', modelPath]);
+    const result = await latentkit(['generate', 'a red circle', '--long-prompts', 'chunk', '--out', path.join(scratch(), 'c.png'), '--model', modelPath]);
     expect([result.code, result.stderr.split('\n')[0]]).toEqual([
       2,
       'latentkit generate: --long-prompts chunk needs a UNet with a dynamic text axis, but this export takes exactly 77 text states: shorten the prompt',
@@ -158,7 +154,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 describeWithReference('the built latentkit on broken copies of tiny-sd', ['tiny-sd', 'onnx'], (tinySd) => {
   /** A copy of tiny-sd with some files replaced. */
   function copyWith(name: string, files: Record<string, string>): string {
-    const folder = path.join(scratch, name);
+    const folder = path.join(scratch(), name);
     cpSync(tinySd, folder, { recursive: true });
     for (const [file, text] of Object.entries(files)) writeFileSync(path.join(folder, file), text);
     return folder;
@@ -167,7 +163,7 @@ describeWithReference('the built latentkit on broken copies of tiny-sd', ['tiny-
 
   it('refuses a negative steps_offset at load (exit 3) instead of writing a black image', async () => {
     const folder = copyWith('offset', { 'scheduler/scheduler_config.json': JSON.stringify({ ...schedulerConfig(), steps_offset: -5 }) });
-    const out = path.join(scratch, 'black.png');
+    const out = path.join(scratch(), 'black.png');
     const result = await latentkit(['generate', 'a red circle', '--steps', '3', '--out', out, '--model', folder]);
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('PNDMScheduler config.steps_offset must be an integer in [0, 999]');
@@ -177,7 +173,7 @@ describeWithReference('the built latentkit on broken copies of tiny-sd', ['tiny-
 
   it('reports a prediction_type typo against scheduler_config.json', async () => {
     const folder = copyWith('prediction', { 'scheduler/scheduler_config.json': JSON.stringify({ ...schedulerConfig(), prediction_type: 'epsilom' }) });
-    const result = await latentkit(['generate', 'a red circle', '--out', path.join(scratch, 'p.png'), '--model', folder]);
+    const result = await latentkit(['generate', 'a red circle', '--out', path.join(scratch(), 'p.png'), '--model', folder]);
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('scheduler_config.json');
     expect(result.stderr).not.toContain('unet/config.json');
@@ -186,13 +182,13 @@ describeWithReference('the built latentkit on broken copies of tiny-sd', ['tiny-
 
   it('model_index.json = {} says the folder lists no components (exit 3)', async () => {
     const folder = copyWith('empty-index', { 'model_index.json': '{}' });
-    const result = await latentkit(['generate', 'a red circle', '--out', path.join(scratch, 'e.png'), '--model', folder]);
+    const result = await latentkit(['generate', 'a red circle', '--out', path.join(scratch(), 'e.png'), '--model', folder]);
     expect(result.code).toBe(3);
     expect(result.stderr).toContain("it has no 'unet' component (it lists no components)");
   });
 
   it('refuses 34×34 up front with the nearest sizes the UNet runs (exit 2)', async () => {
-    const result = await latentkit(['generate', 'a red circle', '--width', '34', '--height', '34', '--out', path.join(scratch, 's.png'), '--model', tinySd]);
+    const result = await latentkit(['generate', 'a red circle', '--width', '34', '--height', '34', '--out', path.join(scratch(), 's.png'), '--model', tinySd]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^latentkit generate: --width: width must be a multiple of 4 .*got 34: use 32 or 36/);
   });
@@ -205,10 +201,10 @@ describeWithReference('the built latentkit on broken copies of tiny-sd', ['tiny-
 
   it('names the words cut at 77 tokens and offers --long-prompts chunk, which then runs (tiny-sd takes any text length)', async () => {
     const long = `a red circle ${Array.from({ length: 80 }, (_, i) => `w${i}`).join(' ')}`;
-    const cut = await latentkit(['generate', long, '--steps', '2', '-q', '--out', path.join(scratch, 'long.png'), '--model', tinySd]);
+    const cut = await latentkit(['generate', long, '--steps', '2', '-q', '--out', path.join(scratch(), 'long.png'), '--model', tinySd]);
     expect(cut.code).toBe(0);
     expect(cut.stderr).toMatch(/^latentkit: warning: the prompt is \d+ tokens but the text encoder reads 77: 'w\d+', .*'w79' are cut off; shorten it or pass --long-prompts chunk\n$/);
-    const chunked = await latentkit(['generate', long, '--long-prompts', 'chunk', '--steps', '2', '-q', '--out', path.join(scratch, 'long.png'), '--model', tinySd]);
+    const chunked = await latentkit(['generate', long, '--long-prompts', 'chunk', '--steps', '2', '-q', '--out', path.join(scratch(), 'long.png'), '--model', tinySd]);
     expect([chunked.code, chunked.stderr]).toEqual([0, '']);
   });
 

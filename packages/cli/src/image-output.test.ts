@@ -1,16 +1,12 @@
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { checkOutputPaths, outputFormat, writeImageFile } from './image-output';
 import { resizeImage } from './input-resize';
 import { readImageFile } from './png-files';
+import { scratchFolder } from './__fixtures__/scratch-folder';
 
 describe('image output and input resizing', () => {
-  let scratch: string;
-  beforeAll(() => {
-    scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-out-'));
-  });
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const scratch = scratchFolder('latentkit-out-');
 
   it('maps extensions to formats, case-insensitively, and refuses the rest', () => {
     expect(['a.png', 'a.JPG', 'a.jpeg', 'a.webp'].map(outputFormat)).toEqual(['png', 'jpeg', 'jpeg', 'webp']);
@@ -18,14 +14,14 @@ describe('image output and input resizing', () => {
   });
 
   it('accepts new paths under folders to create, and an existing writable file', async () => {
-    writeFileSync(path.join(scratch, 'old.png'), 'x');
-    await expect(checkOutputPaths([path.join(scratch, 'new/deeper/x.webp'), path.join(scratch, 'old.png')])).resolves.toBeUndefined();
+    writeFileSync(path.join(scratch(), 'old.png'), 'x');
+    await expect(checkOutputPaths([path.join(scratch(), 'new/deeper/x.webp'), path.join(scratch(), 'old.png')])).resolves.toBeUndefined();
   });
 
   it('reports a write failure (/dev/full: no space) as one clear line', async () => {
     const image = { width: 2, height: 2, channels: 3, data: new Uint8Array(12) };
     // A .png link to /dev/full: the device takes the open and fails the write with ENOSPC.
-    const link = path.join(scratch, 'full.png');
+    const link = path.join(scratch(), 'full.png');
     symlinkSync('/dev/full', link);
     await expect(writeImageFile(link, image)).rejects.toThrow(`cannot write ${link}: no space left on the device (ENOSPC)`);
   });
@@ -39,7 +35,7 @@ describe('image output and input resizing', () => {
       const out = await resizeImage(image, 8, 8, mode);
       expect([mode, out.width, out.height, out.data.length]).toEqual([mode, 8, 8, 8 * 8 * 3]);
     }
-    const file = path.join(scratch, 'r.png');
+    const file = path.join(scratch(), 'r.png');
     await writeImageFile(file, await resizeImage(image, 8, 8, 'stretch'));
     const back = await readImageFile(file, '--out');
     // Tolerance: exact at the far edges, where the stretch keeps the source's pure values.

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describeWithReference } from '@latentkit/testing';
 import { capturedIo } from './__fixtures__/captured-io';
+import { scratchFolder } from './__fixtures__/scratch-folder';
 import { ExitCode } from './exit-codes';
 import { run } from './run';
 
@@ -41,18 +42,14 @@ describeWithReference('latentkit inspect on tiny-sd', ['tiny-sd', 'onnx'], (tiny
   });
 
   describe('a diffusers-converter folder (no config.json in its ONNX parts)', () => {
-    let scratch: string;
+    const scratch = scratchFolder('latentkit-inspect-converter-');
     /** tiny-sd without its parts' config.json files; `textEncoder` replaces text_encoder/model.onnx. */
     const converterCopy = (name: string, textEncoder?: string): string => {
-      const folder = path.join(scratch, name);
+      const folder = path.join(scratch(), name);
       cpSync(tinySd, folder, { recursive: true, filter: (source) => !(path.basename(source) === 'config.json' && readdirSync(path.dirname(source)).includes('model.onnx')) });
       if (textEncoder) cpSync(textEncoder, path.join(folder, 'text_encoder', 'model.onnx'));
       return folder;
     };
-    beforeAll(() => {
-      scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-inspect-converter-'));
-    });
-    afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
     it('checks every dimension from what the graphs declare, and says where each value came from', async () => {
       const folder = converterCopy('fits');
@@ -92,22 +89,20 @@ describeWithReference('latentkit inspect on tiny-sd', ['tiny-sd', 'onnx'], (tiny
   });
 
   describe('a folder whose parts do not fit', () => {
-    let scratch: string;
+    const scratch = scratchFolder('latentkit-inspect-');
     beforeAll(() => {
-      scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-inspect-'));
       // Configs only (no weights): inspect reads metadata, never the models.
       for (const slot of ['scheduler', 'text_encoder', 'tokenizer', 'unet', 'vae_decoder', 'vae_encoder']) {
-        cpSync(path.join(tinySd, slot), path.join(scratch, slot), { recursive: true, filter: (source) => !/\.(onnx|pb)$/.test(source) });
+        cpSync(path.join(tinySd, slot), path.join(scratch(), slot), { recursive: true, filter: (source) => !/\.(onnx|pb)$/.test(source) });
       }
-      cpSync(path.join(tinySd, 'model_index.json'), path.join(scratch, 'model_index.json'));
-      const encoderConfig = path.join(scratch, 'text_encoder', 'config.json');
+      cpSync(path.join(tinySd, 'model_index.json'), path.join(scratch(), 'model_index.json'));
+      const encoderConfig = path.join(scratch(), 'text_encoder', 'config.json');
       writeFileSync(encoderConfig, JSON.stringify({ hidden_size: 64, max_position_embeddings: 77 }));
     });
-    afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
     it('prints the problem and exits 3', async () => {
       const io = capturedIo();
-      expect(await run(['inspect', scratch], io)).toBe(ExitCode.model);
+      expect(await run(['inspect', scratch()], io)).toBe(ExitCode.model);
       expect(io.out()).toContain(
         'NOT compatible: text_encoder + tokenizer (1 problem)\n' +
           "  1. text encoder 'text_encoder' produces 64-wide embeddings but the UNet's cross-attention expects 32: ",

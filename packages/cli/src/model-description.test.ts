@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describeModelFolder } from './model-description';
 import { formatBytes } from './format-model-description';
+import { scratchFolder } from './__fixtures__/scratch-folder';
 
 /** Writes a model folder of configs only: inspect never reads weights. */
 function writeFolder(root: string, index: Record<string, unknown>, configs: Record<string, [string, Record<string, unknown>]>): string {
@@ -28,15 +28,11 @@ const base = {
 };
 
 describe('describeModelFolder', () => {
-  let scratch: string;
-  beforeAll(() => {
-    scratch = mkdtempSync(path.join(tmpdir(), 'latentkit-describe-'));
-  });
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const scratch = scratchFolder('latentkit-describe-');
 
   it('checks each shipped text encoder with its own tokenizer (latentkit-tiny’s multilingual slot)', async () => {
     const folder = writeFolder(
-      path.join(scratch, 'two-encoders'),
+      path.join(scratch(), 'two-encoders'),
       { ...base.index, text_encoder_multilingual: ONNX, tokenizer_multilingual: ['transformers', 'BertTokenizer'] },
       {
         ...base.configs,
@@ -58,7 +54,7 @@ describe('describeModelFolder', () => {
   });
 
   it("checks the width the UNet sees: project_dim when the encoder projects (AltDiffusion's 1024 → 768)", async () => {
-    const folder = writeFolder(path.join(scratch, 'alt-diffusion-like'), base.index, {
+    const folder = writeFolder(path.join(scratch(), 'alt-diffusion-like'), base.index, {
       ...base.configs,
       unet: ['config.json', { in_channels: 4, out_channels: 4, cross_attention_dim: 768, sample_size: 64 }],
       text_encoder: ['config.json', { model_type: 'roberta', hidden_size: 1024, project_dim: 768, max_position_embeddings: 514 }],
@@ -70,7 +66,7 @@ describe('describeModelFolder', () => {
 
   it("adds SDXL's text_encoder_2 to text_encoder: their widths are concatenated", async () => {
     const folder = writeFolder(
-      path.join(scratch, 'sdxl-like'),
+      path.join(scratch(), 'sdxl-like'),
       { ...base.index, text_encoder_2: ONNX, tokenizer_2: ['transformers', 'CLIPTokenizer'] },
       {
         ...base.configs,
@@ -85,7 +81,7 @@ describe('describeModelFolder', () => {
   });
 
   it('notes declared values that are missing, and skips only the checks that need them', async () => {
-    const folder = writeFolder(path.join(scratch, 'missing'), base.index, {
+    const folder = writeFolder(path.join(scratch(), 'missing'), base.index, {
       ...base.configs,
       unet: ['config.json', { in_channels: 9, out_channels: 4, sample_size: 64 }],
     });
@@ -97,7 +93,7 @@ describe('describeModelFolder', () => {
   });
 
   it('reports a UNet whose channels do not fit the VAE', async () => {
-    const folder = writeFolder(path.join(scratch, 'channels'), base.index, {
+    const folder = writeFolder(path.join(scratch(), 'channels'), base.index, {
       ...base.configs,
       vae_decoder: ['config.json', { latent_channels: 16, block_out_channels: [32, 64, 64, 64], scaling_factor: 1.5305 }],
     });

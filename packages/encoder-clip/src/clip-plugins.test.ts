@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ModelLoadError, PluginRegistry, readModelFolder } from '@latentkit/core';
+import { ModelLoadError, PluginRegistry, readModelFolder, type ComponentEntry, type ComponentSource } from '@latentkit/core';
 import { describePluginConformance } from '@latentkit/testing';
 import { CLIPTextEncoder } from './clip-text-encoder';
 import { CLIPTokenizer } from './clip-tokenizer';
@@ -10,6 +10,15 @@ import { existsSync } from 'node:fs';
 const TINY_SD = sharedPath('reference/tiny-sd/onnx');
 const hasShared = existsSync(TINY_SD);
 if (!hasShared) console.warn(`Skipping the plugin create() checks: ${TINY_SD} is absent (set LATENTKIT_SHARED).`);
+
+const FIXTURES = path.resolve(__dirname, '../test-fixtures');
+/** A component source for a folder of test-fixtures/, as the registry would pass it. */
+const fixtureSource = (folder: string, entry: ComponentEntry, config?: Record<string, unknown>): ComponentSource => ({
+  modelPath: FIXTURES,
+  componentPath: path.join(FIXTURES, folder),
+  entry,
+  ...(config ? { config } : {}),
+});
 
 const textEncoderSource = async () => (await readModelFolder(TINY_SD)).components.get('text_encoder')!;
 const tokenizerSource = async () => (await readModelFolder(TINY_SD)).components.get('tokenizer')!;
@@ -50,24 +59,13 @@ describe('CLIP plugins', () => {
   });
 
   it('create() explains a CLIPTextModel folder without model.onnx', async () => {
-    const fixtures = path.resolve(__dirname, '../test-fixtures');
-    const source = {
-      modelPath: fixtures,
-      componentPath: path.join(fixtures, 'missing'),
-      entry: { slot: 'text_encoder', library: 'transformers', className: 'CLIPTextModel' },
-    };
+    const source = fixtureSource('missing', { slot: 'text_encoder', library: 'transformers', className: 'CLIPTextModel' });
     await expect(clipTextEncoderPlugin.create(source)).rejects.toThrow(ModelLoadError);
     await expect(clipTextEncoderPlugin.create(source)).rejects.toThrow(/has no model.onnx: export the text encoder to ONNX/);
   });
 
   it('create() sends a non-CLIP config to the multilingual plugin', async () => {
-    const fixtures = path.resolve(__dirname, '../test-fixtures');
-    const source = {
-      modelPath: fixtures,
-      componentPath: path.join(fixtures, 'clip-int64'),
-      entry: { slot: 'text_encoder', library: 'diffusers', className: 'OnnxRuntimeModel' },
-      config: { model_type: 'xlm-roberta' },
-    };
+    const source = fixtureSource('clip-int64', { slot: 'text_encoder', library: 'diffusers', className: 'OnnxRuntimeModel' }, { model_type: 'xlm-roberta' });
     await expect(clipTextEncoderPlugin.create(source)).rejects.toThrow(/model_type 'xlm-roberta', not a CLIP text model: register @latentkit\/encoder-multilingual/);
   });
 

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, ModelLoadError, StateError } from '@latentkit/core';
+import { describeWithModelTiny, maxAbsDifference } from '@latentkit/testing';
 import { CLIPTextEncoder } from './clip-text-encoder';
 import { CLIPTokenizer } from './clip-tokenizer';
 import { describeWithShared, sharedPath } from './__fixtures__/shared-data';
@@ -16,14 +17,6 @@ const expected = JSON.parse(readFileSync(path.join(FIXTURES, 'clip-expected.json
   masked_last_hidden_state: number[];
 };
 
-/** Largest absolute difference between two float arrays of the same length. */
-function maxAbsDiff(actual: ArrayLike<number>, reference: ArrayLike<number>): number {
-  expect(actual.length).toBe(reference.length);
-  let max = 0;
-  for (let i = 0; i < actual.length; i++) max = Math.max(max, Math.abs(actual[i]! - reference[i]!));
-  return max;
-}
-
 describe('CLIPTextEncoder on the CLIP-shaped fixtures (PyTorch reference, |Δ| ≤ 1e-5)', () => {
   it.each(['clip-int64', 'clip-int32'])('%s: reads the input dtype and outputs from the graph and matches PyTorch', async (name) => {
     const encoder = await CLIPTextEncoder.fromPretrained(path.join(FIXTURES, name));
@@ -33,8 +26,8 @@ describe('CLIPTextEncoder on the CLIP-shaped fixtures (PyTorch reference, |Δ| �
     expect(encoder.maxLength).toBe(77);
     const { hiddenStates, pooled } = await encoder.encodeIds(expected.input_ids);
     expect(hiddenStates.dims).toEqual(expected.dims);
-    expect(maxAbsDiff(hiddenStates.data, expected.last_hidden_state)).toBeLessThanOrEqual(1e-5);
-    expect(maxAbsDiff(pooled!.data, expected.pooler_output)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDifference(hiddenStates.data, expected.last_hidden_state)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDifference(pooled!.data, expected.pooler_output)).toBeLessThanOrEqual(1e-5);
     await encoder.dispose();
   });
 
@@ -42,7 +35,7 @@ describe('CLIPTextEncoder on the CLIP-shaped fixtures (PyTorch reference, |Δ| �
     const encoder = await CLIPTextEncoder.fromPretrained(path.join(FIXTURES, 'clip-int64'), { clipSkip: 1 });
     expect(encoder.statesOutput).toBe('hidden_states.1');
     const { hiddenStates } = await encoder.encodeIds(expected.input_ids);
-    expect(maxAbsDiff(hiddenStates.data, expected.clip_skip_1)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDifference(hiddenStates.data, expected.clip_skip_1)).toBeLessThanOrEqual(1e-5);
     await encoder.dispose();
   });
 
@@ -50,10 +43,10 @@ describe('CLIPTextEncoder on the CLIP-shaped fixtures (PyTorch reference, |Δ| �
     const encoder = await CLIPTextEncoder.fromPretrained(path.join(FIXTURES, 'clip-masked'));
     const derived = await encoder.encodeIds(expected.input_ids);
     // The mask matters: padded positions differ from the unmasked graph's.
-    expect(maxAbsDiff(expected.masked_last_hidden_state, expected.last_hidden_state)).toBeGreaterThan(1e-3);
-    expect(maxAbsDiff(derived.hiddenStates.data, expected.masked_last_hidden_state)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDifference(expected.masked_last_hidden_state, expected.last_hidden_state)).toBeGreaterThan(1e-3);
+    expect(maxAbsDifference(derived.hiddenStates.data, expected.masked_last_hidden_state)).toBeLessThanOrEqual(1e-5);
     const given = await encoder.encodeIds(expected.input_ids, { attentionMask: expected.attention_mask });
-    expect(maxAbsDiff(given.hiddenStates.data, expected.masked_last_hidden_state)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDifference(given.hiddenStates.data, expected.masked_last_hidden_state)).toBeLessThanOrEqual(1e-5);
     await expect(encoder.encodeIds(expected.input_ids, { attentionMask: [[2], [1]] })).rejects.toThrow(/attentionMask\[0\] must be 77 zeros and ones/);
     await encoder.dispose();
   });
@@ -106,13 +99,13 @@ describeWithShared('CLIPTextEncoder against diffusers', 'reference/tiny-sd/txt2i
       const { hiddenStates, pooled } = await encoder.encode([reference.negative_prompt, reference.prompt]);
       expect(hiddenStates.dims).toEqual([2, 77, 32]);
       expect(pooled!.dims).toEqual([2, 32]);
-      expect(maxAbsDiff(hiddenStates.data, reference.prompt_embeds)).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDifference(hiddenStates.data, reference.prompt_embeds)).toBeLessThanOrEqual(1e-5);
     });
 
     it('loads from the text_encoder/ folder too, taking the sibling tokenizer/', async () => {
       const fromComponent = await CLIPTextEncoder.fromPretrained(sharedPath(`${TINY_SD}/text_encoder`));
       const { hiddenStates } = await fromComponent.encode([reference.negative_prompt, reference.prompt]);
-      expect(maxAbsDiff(hiddenStates.data, reference.prompt_embeds)).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDifference(hiddenStates.data, reference.prompt_embeds)).toBeLessThanOrEqual(1e-5);
       await fromComponent.dispose();
     });
 
@@ -130,20 +123,20 @@ describeWithShared('CLIPTextEncoder against diffusers', 'reference/tiny-sd/txt2i
         tokenizer.encode('a red circle'),
         tokenizer.encode(''),
       ]);
-      expect(maxAbsDiff(hiddenStates.data, separately.hiddenStates.data)).toBe(0);
+      expect(maxAbsDifference(hiddenStates.data, separately.hiddenStates.data)).toBe(0);
       expect(pooled!.dims).toEqual([2, 32]);
       expect(Array.from(pooled!.data.subarray(0, 32))).toEqual(Array.from(separately.pooled!.data.subarray(0, 32)));
       // 'truncate' keeps 77 positions: the first chunk only.
       const truncated = await encoder.encode([long]);
       expect(truncated.hiddenStates.dims).toEqual([1, 77, 32]);
-      expect(maxAbsDiff(truncated.hiddenStates.data, separately.hiddenStates.data.subarray(0, 77 * 32))).toBe(0);
+      expect(maxAbsDifference(truncated.hiddenStates.data, separately.hiddenStates.data.subarray(0, 77 * 32))).toBe(0);
       await chunked.dispose();
     });
 
     it('weighting: plain prompts are unchanged; (word:w) scales that token, then restores the mean', async () => {
       const weighted = await CLIPTextEncoder.fromPretrained(sharedPath(TINY_SD), { weighting: true });
       const plain = await weighted.encode([reference.prompt]);
-      expect(maxAbsDiff(plain.hiddenStates.data, reference.prompt_embeds.slice(77 * 32))).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDifference(plain.hiddenStates.data, reference.prompt_embeds.slice(77 * 32))).toBeLessThanOrEqual(1e-5);
 
       const emphasised = await weighted.encode(['a (red:1.5) circle']);
       // Same ids as the plain prompt: the syntax is stripped before tokenizing.
@@ -155,7 +148,7 @@ describeWithShared('CLIPTextEncoder against diffusers', 'reference/tiny-sd/txt2i
       let scaledSum = 0;
       for (const v of scaled) scaledSum += v;
       const expectedWeighted = scaled.map((v) => v * (baseSum / scaledSum));
-      expect(maxAbsDiff(emphasised.hiddenStates.data, expectedWeighted)).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDifference(emphasised.hiddenStates.data, expectedWeighted)).toBeLessThanOrEqual(1e-5);
       await weighted.dispose();
     });
 
@@ -169,12 +162,9 @@ describeWithShared('CLIPTextEncoder against diffusers', 'reference/tiny-sd/txt2i
 );
 
 // The project's own model (packages/model-tiny), once trained: a CLIP-tokenized English encoder of width 128.
-const MODEL_TINY = path.resolve(__dirname, '../../model-tiny/model');
-const hasModelTiny = existsSync(path.join(MODEL_TINY, 'text_encoder', 'model.onnx'));
-if (!hasModelTiny) console.warn(`Skipping the model-tiny CLIP check: ${MODEL_TINY}/text_encoder is absent (not trained yet).`);
-(hasModelTiny ? describe : describe.skip)("CLIPTextEncoder on model-tiny's English text encoder", () => {
+describeWithModelTiny("CLIPTextEncoder on model-tiny's English text encoder", ['text_encoder', 'model.onnx'], (modelTiny) => {
   it('loads int32 input_ids → [batch, 77, 128] + pooler_output, with the CLIP tokenizer beside it', async () => {
-    const encoder = await CLIPTextEncoder.fromPretrained(MODEL_TINY);
+    const encoder = await CLIPTextEncoder.fromPretrained(modelTiny);
     expect(encoder.inputIdsType).toBe('int32');
     expect(encoder.hiddenSize).toBe(128);
     expect(encoder.pooledSize).toBeGreaterThan(0);
@@ -186,8 +176,8 @@ if (!hasModelTiny) console.warn(`Skipping the model-tiny CLIP check: ${MODEL_TIN
   });
 
   it("refuses a tokenizer whose length differs from the graph's fixed 77", async () => {
-    const short = await CLIPTokenizer.fromPretrained(MODEL_TINY, { maxLength: 16 });
-    await expect(CLIPTextEncoder.fromPretrained(MODEL_TINY, { tokenizer: short })).rejects.toThrow(
+    const short = await CLIPTokenizer.fromPretrained(modelTiny, { maxLength: 16 });
+    await expect(CLIPTextEncoder.fromPretrained(modelTiny, { tokenizer: short })).rejects.toThrow(
       /the graph takes input_ids of length 77 but the tokenizer makes 16/,
     );
   });

@@ -13,7 +13,6 @@ import {
   ModelLoadError,
   StateError,
   createTensor,
-  exists,
   fromOrtFloat32,
   throwIfAborted,
   type TextEncodeOptions,
@@ -25,8 +24,8 @@ import { readClipGraphInterface, type ClipGraphInterface } from './clip-graph-in
 import { alignPromptRows, promptRows } from './clip-prompt-rows';
 import { CLIPTokenizer } from './clip-tokenizer';
 import { CLIP_END_OF_TEXT_ID } from './clip-vocabulary';
-import { resolveOnnxComponent, withOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
-import { assertFromPretrainedArguments, assertTokenizerFitsPositions } from '@latentkit/encoder-utils';
+import { ReleasableSession, resolveOnnxComponent, withOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
+import { assertFromPretrainedArguments, assertTokenizerFitsPositions, firstFolderWith, tokenIdData } from '@latentkit/encoder-utils';
 import { applyTokenWeights } from './prompt-weighting';
 
 export interface CLIPTextEncoderOptions {
@@ -81,7 +80,7 @@ export class CLIPTextEncoder implements TextEncoder {
   readonly inputIdsType: 'int32' | 'int64';
   /** The output read as the per-token states (`last_hidden_state`, or `hidden_states.N` with clip skip). */
   readonly statesOutput: string;
-  private session: ort.InferenceSession | undefined;
+  private readonly session: ReleasableSession;
   private readonly ort: typeof import('onnxruntime-node');
   private readonly graph: ClipGraphInterface;
   private readonly longPrompts: 'truncate' | 'chunk';
@@ -93,7 +92,7 @@ export class CLIPTextEncoder implements TextEncoder {
     graph: ClipGraphInterface,
     fields: { maxLength: number; tokenizer?: CLIPTokenizer; longPrompts: 'truncate' | 'chunk'; weighting: boolean },
   ) {
-    this.session = session;
+    this.session = new ReleasableSession(session, 'CLIPTextEncoder');
     this.ort = ortModule;
     this.graph = graph;
     this.hiddenSize = graph.hiddenSize;
@@ -187,13 +186,11 @@ export class CLIPTextEncoder implements TextEncoder {
    * ```
    */
   async encodeIds(rows: readonly (readonly number[])[], options: EncodeIdsOptions = {}): Promise<TextEncoderOutput> {
-    const session = this.session;
-    if (!session) throw new StateError('CLIPTextEncoder was disposed: load it again with CLIPTextEncoder.fromPretrained()');
+    const session = this.session.session;
     if (!Array.isArray(rows) || rows.length === 0) {
       throw new InvalidArgumentError({ name: 'rows', expected: 'a non-empty array of token-id arrays', actual: rows });
     }
     const length = this.maxLength;
-    const ids = this.inputIdsType === 'int64' ? new BigInt64Array(rows.length * length) : new Int32Array(rows.length * length);
     const mask = this.graph.hasAttentionMask ? new BigInt64Array(rows.length * length) : undefined;
     rows.forEach((row, r) => {
       if (!Array.isArray(row) || row.length !== length) {
@@ -201,11 +198,10 @@ export class CLIPTextEncoder implements TextEncoder {
       }
       row.forEach((id, t) => {
         if (!Number.isInteger(id) || id < 0) throw new InvalidArgumentError({ name: `rows[${r}][${t}]`, expected: 'a token id (integer ≥ 0)', actual: id });
-        if (ids instanceof BigInt64Array) ids[r * length + t] = BigInt(id);
-        else ids[r * length + t] = id;
       });
       if (mask) this.fillAttentionMask(mask, row, r, options.attentionMask?.[r]);
     });
+    const ids = tokenIdData(this.inputIdsType, rows, length);
     throwIfAborted(options.signal);
     const feeds: Record<string, ort.Tensor> = { input_ids: new this.ort.Tensor(this.inputIdsType, ids, [rows.length, length]) };
     if (mask) feeds.attention_mask = new this.ort.Tensor('int64', mask, [rows.length, length]);
@@ -220,9 +216,7 @@ export class CLIPTextEncoder implements TextEncoder {
 
   /** Releases the onnxruntime session. Further calls to `encode` throw a {@link StateError}. */
   async dispose(): Promise<void> {
-    const session = this.session;
-    this.session = undefined;
-    await session?.release();
+    await this.session.release();
   }
 
   /** The given mask, or ones up to and including the first `<|endoftext|>`, as the tokenizer makes it. */
@@ -241,10 +235,8 @@ export class CLIPTextEncoder implements TextEncoder {
 }
 
 async function findTokenizer(candidates: readonly string[]): Promise<CLIPTokenizer | undefined> {
-  for (const dir of candidates) {
-    if ((await exists(path.join(dir, 'tokenizer.json'))) || (await exists(path.join(dir, 'vocab.json')))) return CLIPTokenizer.fromPretrained(dir);
-  }
-  return undefined;
+  const dir = await firstFolderWith(candidates, ['tokenizer.json', 'vocab.json']);
+  return dir === undefined ? undefined : CLIPTokenizer.fromPretrained(dir);
 }
 
 function validateOptions(options: CLIPTextEncoderOptions): void {

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ComponentMismatchError, StateError } from '@latentkit/core';
+import { describeWithModelTiny, maxAbsDifference } from '@latentkit/testing';
 import { MultilingualTextEncoder } from './multilingual-text-encoder';
 import { MultilingualTokenizer } from './multilingual-tokenizer';
 
@@ -13,13 +14,6 @@ const expected = JSON.parse(readFileSync(path.join(FIXTURES, 'multilingual-expec
 // The prompts whose tokens the generator wrote out: [CLS] un chat rouge [SEP] and [CLS] 红 色 的 猫 [SEP].
 const PROMPTS = ['un chat rouge', '红色的猫'];
 
-function maxAbsDiff(actual: ArrayLike<number>, reference: ArrayLike<number>): number {
-  expect(actual.length).toBe(reference.length);
-  let max = 0;
-  for (let i = 0; i < actual.length; i++) max = Math.max(max, Math.abs(actual[i]! - reference[i]!));
-  return max;
-}
-
 describe('MultilingualTextEncoder (PyTorch reference, |Δ| ≤ 1e-5)', () => {
   it('loads the model-tiny layout (text_encoder_multilingual/ + tokenizer_multilingual/) and matches PyTorch', async () => {
     const encoder = await MultilingualTextEncoder.fromPretrained(path.join(FIXTURES, 'tiny-multilingual'));
@@ -29,7 +23,7 @@ describe('MultilingualTextEncoder (PyTorch reference, |Δ| ≤ 1e-5)', () => {
     const { hiddenStates, pooled } = await encoder.encode(PROMPTS);
     expect(hiddenStates.dims).toEqual(expected.dims);
     expect(pooled).toBeUndefined();
-    expect(maxAbsDiff(hiddenStates.data, expected.last_hidden_state)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDifference(hiddenStates.data, expected.last_hidden_state)).toBeLessThanOrEqual(1e-5);
     await encoder.dispose();
   });
 
@@ -39,7 +33,7 @@ describe('MultilingualTextEncoder (PyTorch reference, |Δ| ≤ 1e-5)', () => {
     expect(encoder.projection?.inputSize).toBe(32);
     const { hiddenStates } = await encoder.encode(PROMPTS);
     expect(hiddenStates.dims).toEqual([2, 77, 48]);
-    expect(maxAbsDiff(hiddenStates.data, expected.projected)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDifference(hiddenStates.data, expected.projected)).toBeLessThanOrEqual(1e-5);
     await encoder.dispose();
     const unprojected = await MultilingualTextEncoder.fromPretrained(path.join(FIXTURES, 'projected'), { projection: false });
     expect(unprojected.hiddenSize).toBe(32);
@@ -61,12 +55,9 @@ describe('MultilingualTextEncoder (PyTorch reference, |Δ| ≤ 1e-5)', () => {
   });
 });
 
-const MODEL_TINY = path.resolve(__dirname, '../../model-tiny/model');
-const hasModelTiny = existsSync(path.join(MODEL_TINY, 'text_encoder_multilingual', 'model.onnx'));
-if (!hasModelTiny) console.warn(`Skipping the model-tiny encoder check: ${MODEL_TINY}/text_encoder_multilingual is absent (not trained yet).`);
-(hasModelTiny ? describe : describe.skip)("MultilingualTextEncoder on model-tiny's trained encoder", () => {
+describeWithModelTiny("MultilingualTextEncoder on model-tiny's trained encoder", ['text_encoder_multilingual', 'model.onnx'], (modelTiny) => {
   it('loads it and gives [batch, 77, 128]', async () => {
-    const encoder = await MultilingualTextEncoder.fromPretrained(MODEL_TINY);
+    const encoder = await MultilingualTextEncoder.fromPretrained(modelTiny);
     expect(encoder.hiddenSize).toBe(128);
     const { hiddenStates } = await encoder.encode(['un cercle rouge', '']);
     expect(hiddenStates.dims).toEqual([2, 77, 128]);
@@ -74,8 +65,8 @@ if (!hasModelTiny) console.warn(`Skipping the model-tiny encoder check: ${MODEL_
   });
 
   it('refuses a tokenizer whose length differs from the graph\'s fixed 77', async () => {
-    const short = await MultilingualTokenizer.fromPretrained(path.join(MODEL_TINY, 'tokenizer_multilingual'), { maxLength: 16 });
-    await expect(MultilingualTextEncoder.fromPretrained(MODEL_TINY, { tokenizer: short })).rejects.toThrow(
+    const short = await MultilingualTokenizer.fromPretrained(path.join(modelTiny, 'tokenizer_multilingual'), { maxLength: 16 });
+    await expect(MultilingualTextEncoder.fromPretrained(modelTiny, { tokenizer: short })).rejects.toThrow(
       /the graph takes input_ids of length 77 but the tokenizer makes 16/,
     );
   });

@@ -16,7 +16,6 @@ import {
   assertPromptList,
   ComponentMismatchError,
   ModelLoadError,
-  StateError,
   createTensor,
   exists,
   fromOrtFloat32,
@@ -26,8 +25,8 @@ import {
   type TextEncoderOutput,
   type Tokenizer,
 } from '@latentkit/core';
-import { resolveOnnxComponent, withOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
-import { assertFromPretrainedArguments, assertTokenizerFitsPositions } from '@latentkit/encoder-utils';
+import { ReleasableSession, resolveOnnxComponent, withOnnxSession, type OnnxSessionOptions } from '@latentkit/onnx';
+import { assertFromPretrainedArguments, assertTokenizerFitsPositions, firstFolderWith, tokenIdData, type TokenIdType } from '@latentkit/encoder-utils';
 import { MultilingualTokenizer } from './multilingual-tokenizer';
 import { PROJECTION_FILE, TokenProjection } from './token-projection';
 
@@ -42,8 +41,6 @@ export interface MultilingualTextEncoderOptions {
 
 /** Outputs that hold per-token states, in order of preference (AltDiffusion's projected states first). */
 const PER_TOKEN_OUTPUTS = ['projection_state', 'last_hidden_state'];
-
-type IdType = 'int32' | 'int64';
 
 /**
  * A multilingual (or any non-CLIP) ONNX text encoder producing per-token states.
@@ -65,9 +62,9 @@ export class MultilingualTextEncoder implements TextEncoder {
   readonly statesOutput: string;
   /** The projection applied after the graph, when one ships beside it. */
   readonly projection?: TokenProjection;
-  private session: ort.InferenceSession | undefined;
+  private readonly session: ReleasableSession;
   private readonly ort: typeof import('onnxruntime-node');
-  private readonly inputTypes: ReadonlyMap<string, IdType>;
+  private readonly inputTypes: ReadonlyMap<string, TokenIdType>;
 
   private constructor(fields: {
     session: ort.InferenceSession;
@@ -77,9 +74,9 @@ export class MultilingualTextEncoder implements TextEncoder {
     tokenizer: Tokenizer;
     statesOutput: string;
     projection?: TokenProjection;
-    inputTypes: ReadonlyMap<string, IdType>;
+    inputTypes: ReadonlyMap<string, TokenIdType>;
   }) {
-    this.session = fields.session;
+    this.session = new ReleasableSession(fields.session, 'MultilingualTextEncoder');
     this.ort = fields.ort;
     this.hiddenSize = fields.hiddenSize;
     this.maxLength = fields.maxLength;
@@ -103,7 +100,7 @@ export class MultilingualTextEncoder implements TextEncoder {
 
     const ortModule = await import('onnxruntime-node');
     return withOnnxSession(modelFile, options.sessionOptions, (session) => {
-      const inputTypes = new Map<string, IdType>();
+      const inputTypes = new Map<string, TokenIdType>();
       for (const meta of session.inputMetadata) {
         const type = meta.isTensor ? meta.type : undefined;
         if (!['input_ids', 'attention_mask', 'token_type_ids'].includes(meta.name) || (type !== 'int32' && type !== 'int64')) {
@@ -162,8 +159,7 @@ export class MultilingualTextEncoder implements TextEncoder {
   /** Encodes prompts to `[batch, maxLength, hiddenSize]` per-token states (projected when a projection ships). */
   async encode(prompts: readonly string[], options: TextEncodeOptions = {}): Promise<TextEncoderOutput> {
     assertPromptList(prompts);
-    const session = this.session;
-    if (!session) throw new StateError('MultilingualTextEncoder was disposed: load it again with MultilingualTextEncoder.fromPretrained()');
+    const session = this.session.session;
     throwIfAborted(options.signal);
     const length = this.maxLength;
     const tokenized = prompts.map((prompt) => this.tokenizer.tokenize(prompt, { padding: true, truncation: true }));
@@ -171,15 +167,7 @@ export class MultilingualTextEncoder implements TextEncoder {
     const fill = (name: string, values: (t: (typeof tokenized)[number]) => readonly number[]) => {
       const type = this.inputTypes.get(name);
       if (!type) return;
-      const data = type === 'int64' ? new BigInt64Array(prompts.length * length) : new Int32Array(prompts.length * length);
-      tokenized.forEach((t, r) => {
-        const row = values(t);
-        for (let i = 0; i < length; i++) {
-          if (data instanceof BigInt64Array) data[r * length + i] = BigInt(row[i] ?? 0);
-          else data[r * length + i] = row[i] ?? 0;
-        }
-      });
-      feeds[name] = new this.ort.Tensor(type, data, [prompts.length, length]);
+      feeds[name] = new this.ort.Tensor(type, tokenIdData(type, tokenized.map(values), length), [prompts.length, length]);
     };
     fill('input_ids', (t) => t.ids);
     fill('attention_mask', (t) => t.attentionMask);
@@ -193,17 +181,14 @@ export class MultilingualTextEncoder implements TextEncoder {
 
   /** Releases the onnxruntime session. Further calls to `encode` throw a {@link StateError}. */
   async dispose(): Promise<void> {
-    const session = this.session;
-    this.session = undefined;
-    await session?.release();
+    await this.session.release();
   }
 }
 
 async function findTokenizer(parentDir: string, componentDir: string): Promise<MultilingualTokenizer> {
   const candidates = [componentDir, path.join(parentDir, 'tokenizer_multilingual')];
-  for (const dir of candidates) {
-    if (await exists(path.join(dir, 'tokenizer.json'))) return MultilingualTokenizer.fromPretrained(dir);
-  }
+  const dir = await firstFolderWith(candidates, ['tokenizer.json']);
+  if (dir !== undefined) return MultilingualTokenizer.fromPretrained(dir);
   throw new ModelLoadError({
     path: componentDir,
     reason: `no tokenizer.json found in ${candidates.join(' or ')}: ship the encoder's tokenizer there or pass { tokenizer }`,

@@ -32,6 +32,22 @@ export function tokenizerFolderOf(source: ComponentSource): string {
 }
 
 /**
+ * The first of the candidate folders that holds one of the files named, else undefined: where a
+ * tokenizer is looked for beside an encoder.
+ *
+ * @example
+ * ```ts
+ * await firstFolderWith(['m/text_encoder', 'm/tokenizer'], ['tokenizer.json', 'vocab.json']); // 'm/tokenizer'
+ * ```
+ */
+export async function firstFolderWith(candidates: readonly string[], files: readonly string[]): Promise<string | undefined> {
+  for (const dir of candidates) {
+    for (const file of files) if (await exists(path.join(dir, file))) return dir;
+  }
+  return undefined;
+}
+
+/**
  * The component's `model.onnx`, or a {@link ModelLoadError} that says how to export one.
  *
  * @example

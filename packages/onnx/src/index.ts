@@ -7,6 +7,7 @@
  */
 export { openOnnxSession, toOnnxRuntimeOptions, type OnnxSessionOptions } from './onnx-session';
 export { resolveOnnxComponent, withOnnxSession, type OnnxComponentFolder } from './onnx-component';
+export { ReleasableSession } from './releasable-session';
 export { describeInputs, describeOutputs, fixedDimension, declaredShape, type OnnxValueInfo } from './onnx-metadata';
 export { ByteRange, FileSource, memorySource, type ByteSource } from './byte-source';
 export { ProtobufReader, readProtobufFields, readVarint, protobufText, type ProtobufField } from './protobuf-reader';

@@ -5,34 +5,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TorchGenerator, type Tensor, type UNetInput } from '@latentkit/core';
-import { referencePath } from '@latentkit/testing';
+import { maxAbsDifference, referencePath } from '@latentkit/testing';
+import { referenceCall, type GenerationReference } from './__fixtures__/generation-reference';
 import { StableDiffusionPipeline } from './index';
 
 const tinySd = referencePath('tiny-sd');
 if (!tinySd) console.warn('Skipping the diffusers parity tests: ../shared/reference/tiny-sd is absent (set LATENTKIT_SHARED)');
 
-interface Reference {
-  prompt: string;
-  negative_prompt: string;
-  guidance_scale: number;
-  num_inference_steps: number;
-  height: number;
-  width: number;
+interface Reference extends GenerationReference {
   latent_seed: number;
-  timesteps: number[];
   initial_latents: number[];
   prompt_embeds: number[];
   steps: { t: number; noise_pred_uncond: number[]; noise_pred_text: number[]; latents: number[] }[];
   final_latents: number[];
   vae_decoder_output: number[];
   image: number[];
-}
-
-function maxAbsDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
-  return worst;
 }
 
 (tinySd ? describe : describe.skip)('parity with diffusers on tiny-sd: txt2img_pndm.json', () => {
@@ -74,12 +61,7 @@ function maxAbsDifference(actual: ArrayLike<number>, expected: ArrayLike<number>
     let result;
     try {
       result = await pipeline.textToImage({
-        prompt: reference.prompt,
-        negativePrompt: reference.negative_prompt,
-        guidanceScale: reference.guidance_scale,
-        numInferenceSteps: reference.num_inference_steps,
-        width: reference.width,
-        height: reference.height,
+        ...referenceCall(reference),
         seed: reference.latent_seed,
         outputType: 'float',
         onStep: ({ timestep, latents }) => {

@@ -24,6 +24,7 @@ import * as path from 'node:path';
 import { IncompatibleComponentsError, createTensor, readModelFolder } from '@latentkit/core';
 import { declaredDimensions } from '@latentkit/onnx';
 import { StableDiffusionPipeline } from './index';
+import { referenceCall } from './__fixtures__/generation-reference';
 
 const FIXTURES = path.resolve(__dirname, '../../../tools/fixtures/sd-layouts');
 /** The onnxruntime-node that @latentkit/onnx opens sessions with (the pipeline does not depend on it directly). */
@@ -116,12 +117,7 @@ describe.each(LAYOUTS)('the $name layout', (layout) => {
   // float32 rounding, which the steps carry. The reference is exact float32, so nothing is added to it.
   it("generates diffusers' image from the same seed, and the same image twice", async () => {
     const options = {
-      prompt: reference.prompt,
-      negativePrompt: reference.negative_prompt,
-      guidanceScale: reference.guidance_scale,
-      numInferenceSteps: reference.num_inference_steps,
-      width: reference.width,
-      height: reference.height,
+      ...referenceCall(reference),
       seed: reference.seed,
       outputType: 'float' as const,
     };

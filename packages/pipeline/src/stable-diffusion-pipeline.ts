@@ -143,8 +143,7 @@ export class StableDiffusionPipeline {
       this.assertUNetSize(width, height, 'width', 'height');
       const shape = [this.batchOf(o, { width, height }), this.vae.latentChannels, height / this.vae.scaleFactor, width / this.vae.scaleFactor];
       const given = check.latentsValue(o.latents, shape);
-      const prepared = await this.prepare('text-to-image', o, { width, height });
-      try {
+      return this.withPrepared('text-to-image', o, { width, height }, (prepared) => {
         const scheduleStart = performance.now();
         prepared.scheduler.setTimesteps(steps);
         // diffusers: randn(shape, generator) · init_noise_sigma, the run's first draw.
@@ -152,10 +151,8 @@ export class StableDiffusionPipeline {
         const latents = scaleTensor(noise, prepared.scheduler.initNoiseSigma);
         assertFinite(latents, 'initial latents', undefined, given ? 'the latents passed in hold it: pass finite values' : "the generator's noise or the scheduler's init_noise_sigma holds it: check the generator and the scheduler config");
         o.timings?.add('scheduler', performance.now() - scheduleStart);
-        return await this.finish(o, prepared, prepared.scheduler.timesteps, latents);
-      } finally {
-        prepared.release();
-      }
+        return this.finish(o, prepared, prepared.scheduler.timesteps, latents);
+      });
     });
   }
 
@@ -170,16 +167,9 @@ export class StableDiffusionPipeline {
   imageToImage<O extends OutputType = 'uint8'>(options: ImageToImageOptions<O>): Promise<PipelineResult<O>> {
     return this.track(options, async () => {
       const o = (options ?? {}) as ImageToImageOptions<O>;
-      const steps = this.stepCount(o.numInferenceSteps);
-      const strength = check.strengthValue(o.strength, 0.8, steps);
-      const image = this.checkedImage('image', o.image);
+      const { steps, strength, image } = this.imageTaskInputs(o, 0.8);
       const batch = this.batchOf(o, image);
-      const prepared = await this.prepare('image-to-image', o, image);
-      try {
-        return await this.fromImage(o, prepared, image, batch, steps, strength);
-      } finally {
-        prepared.release();
-      }
+      return this.withPrepared('image-to-image', o, image, (prepared) => this.fromImage(o, prepared, image, batch, steps, strength));
     });
   }
 
@@ -195,9 +185,7 @@ export class StableDiffusionPipeline {
   inpaint<O extends OutputType = 'uint8'>(options: InpaintOptions<O>): Promise<PipelineResult<O>> {
     return this.track(options, async () => {
       const o = (options ?? {}) as InpaintOptions<O>;
-      const steps = this.stepCount(o.numInferenceSteps);
-      const strength = check.strengthValue(o.strength, 1, steps);
-      const image = this.checkedImage('image', o.image);
+      const { steps, strength, image } = this.imageTaskInputs(o, 1);
       const mask = assertMaskFits(o.mask, image);
       const batch = this.batchOf(o, image);
       const prepared = await this.prepare('inpaint', o, image);
@@ -241,15 +229,8 @@ export class StableDiffusionPipeline {
   denoise<O extends OutputType = 'uint8'>(options: DenoiseOptions<O>): Promise<PipelineResult<O>> {
     return this.track(options, async () => {
       const o = (options ?? {}) as DenoiseOptions<O>;
-      const steps = this.stepCount(o.numInferenceSteps);
-      const strength = check.strengthValue(o.strength, 0.3, steps);
-      const image = this.checkedImage('image', o.image);
-      const prepared = await this.prepare('denoise', o, image);
-      try {
-        return await this.fromImage(o, prepared, image, 1, steps, strength);
-      } finally {
-        prepared.release();
-      }
+      const { steps, strength, image } = this.imageTaskInputs(o, 0.3);
+      return this.withPrepared('denoise', o, image, (prepared) => this.fromImage(o, prepared, image, 1, steps, strength));
     });
   }
 
@@ -321,6 +302,12 @@ export class StableDiffusionPipeline {
     return steps;
   }
 
+  /** What imageToImage, inpaint and denoise check first: the step count, the strength (its default per task) and the image. */
+  private imageTaskInputs(o: { numInferenceSteps?: number; strength?: number; image?: unknown }, defaultStrength: number): { steps: number; strength: number; image: ImageInput } {
+    const steps = this.stepCount(o.numInferenceSteps);
+    return { steps, strength: check.strengthValue(o.strength, defaultStrength, steps), image: this.checkedImage('image', o.image) };
+  }
+
   private checkedImage(name: string, value: unknown): ImageInput {
     const image = assertImage(name, value);
     check.imageSide(`${name}.width`, image.width, image.width, this.vae.scaleFactor);
@@ -366,6 +353,21 @@ export class StableDiffusionPipeline {
   }
 
   /** Validates the common options, checks compatibility, picks the generator and scheduler, encodes the prompts. */
+  /** Runs `work` on a prepared run ({@link prepare}), releasing it however `work` ends. */
+  private async withPrepared<R>(
+    task: PipelineTask,
+    o: Partial<PromptOptions> & CommonOptions,
+    image: { width: number; height: number },
+    work: (prepared: PreparedRun) => Promise<R>,
+  ): Promise<R> {
+    const prepared = await this.prepare(task, o, image);
+    try {
+      return await work(prepared);
+    } finally {
+      prepared.release();
+    }
+  }
+
   private async prepare(task: PipelineTask, o: Partial<PromptOptions> & CommonOptions, image: { width: number; height: number }): Promise<PreparedRun> {
     const random = check.randomSource(o.seed, o.generator);
     check.oneOf('outputType', o.outputType, ['uint8', 'float'], 'uint8');

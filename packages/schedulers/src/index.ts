@@ -23,6 +23,7 @@ export * from './scheduler-plugin';
 export { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
 export { SIGMA_SCHEDULER_DEFAULTS, SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
 export { SOLVER_SCHEDULER_DEFAULTS, SolverSchedulerBase, noiseLevel, type NoiseLevel, type SolverSchedulerConfig } from './solver-base';
-export { BETA_SCHEDULES, alphasCumprodFrom, betasFor, rescaleZeroTerminalSnr, torchLinspaceFloat32, type NoiseScheduleConfig } from './noise-schedule';
+export { BETA_SCHEDULES, NOISE_SCHEDULE_DEFAULTS, alphasCumprodFrom, betasFor, rescaleZeroTerminalSnr, torchLinspaceFloat32, type NoiseScheduleConfig } from './noise-schedule';
+export { THRESHOLDING_DEFAULTS } from './thresholding';
 export { TIMESTEP_SPACINGS, type TimestepSpacing } from './timestep-spacing';
 export { karrasSigmas, exponentialSigmas, sigmaToTimestep } from './sigmas';

@@ -11,7 +11,6 @@ import { predictOriginalSampleFromSigma } from './prediction';
 import type { SchedulerOptions } from './scheduler-base';
 import { SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
 import { sigmaToTimestep } from './sigmas';
-import { checkStepCount } from './timestep-spacing';
 
 /** The config of both KDPM2 samplers (diffusers' keys, plus `use_exponential_sigmas`). */
 export interface KDPM2SchedulerConfig extends SigmaSchedulerConfig {
@@ -55,19 +54,15 @@ export abstract class KDPM2SchedulerBase extends SigmaSchedulerBase<KDPM2Schedul
   protected abstract midpointsOf(main: Float32Array): { midpoints: Float32Array; timestepOffset: 0 | 1 };
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
-    this.refuseCustomSchedule(options);
-    const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
+    const n = this.checkedStepCount(numInferenceSteps, options);
     const { timesteps, sigmas } = this.interpolatedSchedule(n, true, undefined, true);
     const main = Float32Array.from([...sigmas, 0]);
     const { midpoints, timestepOffset } = this.midpointsOf(main);
     this.sigmas = interleaveRepeat(main);
     this.sigmasMidpoint = interleaveRepeat(midpoints);
     const midpointTimesteps = [...midpoints].map((s) => f32(sigmaToTimestep(s, this.logSigmas)));
-    this.schedule = Object.freeze([timesteps[0]!, ...timesteps.slice(1).flatMap((t, i) => [midpointTimesteps[i + timestepOffset]!, t])]);
-    this.numInferenceSteps = n;
+    this.startSchedule([timesteps[0]!, ...timesteps.slice(1).flatMap((t, i) => [midpointTimesteps[i + timestepOffset]!, t])], n);
     this.intervalStart = undefined;
-    this.stepIndex = undefined;
-    this.beginIndex = undefined;
   }
 
   /** True before the midpoint evaluation of an interval. */

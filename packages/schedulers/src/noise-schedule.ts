@@ -14,6 +14,23 @@ export interface NoiseScheduleConfig {
   rescale_betas_zero_snr?: boolean;
 }
 
+/**
+ * diffusers' defaults for the noise-schedule keys (DDPM's 1000 linear β from 10⁻⁴ to 0.02), which
+ * every scheduler but LCM starts from.
+ *
+ * @example
+ * ```ts
+ * const MY_DEFAULTS = { ...NOISE_SCHEDULE_DEFAULTS, prediction_type: 'epsilon' };
+ * ```
+ */
+export const NOISE_SCHEDULE_DEFAULTS = Object.freeze({
+  num_train_timesteps: 1000,
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  beta_schedule: 'linear',
+  trained_betas: null,
+} as const satisfies NoiseScheduleConfig);
+
 /** The β schedules diffusers implements. */
 export const BETA_SCHEDULES = ['linear', 'scaled_linear', 'squaredcos_cap_v2'] as const;
 

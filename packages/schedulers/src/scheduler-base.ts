@@ -185,7 +185,14 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
     return this.config.prediction_type;
   }
 
-  abstract get initNoiseSigma(): number;
+  /**
+   * 1: the ᾱ-parameterised samplers (DDPM, DDIM, PNDM, LCM, the solvers) start from unit-variance
+   * noise; the σ-parameterised ones override it.
+   */
+  get initNoiseSigma(): number {
+    return 1;
+  }
+
   abstract setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void;
   abstract step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, options?: StepOptions): SchedulerStepOutput;
 
@@ -260,14 +267,39 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
   }
 
   /**
+   * ᾱ at a timestep, or past the first training step (timestep < 0) the final ᾱ the DDIM family
+   * steps to: 1 with `set_alpha_to_one`, else ᾱ_0 (Song et al. 2021, DDIM; diffusers' `final_alpha_cumprod`).
+   */
+  protected alphaCumprodOrFinal(timestep: number, setAlphaToOne: boolean): number {
+    if (timestep >= 0) return this.alphasCumprod[timestep]!;
+    return setAlphaToOne ? 1 : this.alphasCumprod[0]!;
+  }
+
+  /**
    * `setTimesteps` of the discrete-time samplers (DDIM, DDPM): `numInferenceSteps` training
    * timesteps, descending, spaced as `spacing` says and shifted by `stepsOffset`.
    */
   protected setDiscreteTimesteps(numInferenceSteps: number, options: SetTimestepsOptions | undefined, spacing: TimestepSpacing, stepsOffset: number): void {
+    const n = this.checkedStepCount(numInferenceSteps, options);
+    this.startSchedule(discreteTimesteps(spacing, n, this.config.num_train_timesteps, stepsOffset), n);
+  }
+
+  /**
+   * What every `setTimesteps` checks first: no custom `timesteps`/`sigmas` (see
+   * {@link SchedulerBase.refuseCustomSchedule}) and a step count in [1, num_train_timesteps], returned.
+   */
+  protected checkedStepCount(numInferenceSteps: number, options: SetTimestepsOptions | undefined): number {
     this.refuseCustomSchedule(options);
-    const numTrain = this.config.num_train_timesteps;
-    this.numInferenceSteps = checkStepCount(this.className, numInferenceSteps, numTrain);
-    this.schedule = Object.freeze(discreteTimesteps(spacing, numInferenceSteps, numTrain, stepsOffset));
+    return checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
+  }
+
+  /**
+   * Installs a new schedule of `numInferenceSteps` steps (checked by the `schedule` setter) with
+   * no step taken yet; a subclass resets its own multistep state beside it.
+   */
+  protected startSchedule(timesteps: readonly number[], numInferenceSteps: number): void {
+    this.schedule = Object.freeze(timesteps);
+    this.numInferenceSteps = numInferenceSteps;
     this.stepIndex = undefined;
     this.beginIndex = undefined;
   }
@@ -344,6 +376,29 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
         });
       }
     }
+  }
+
+  /**
+   * The checks every multistep `step()` starts with, in this order: `setTimesteps` has run, the
+   * timestep is in the schedule, the model output and sample are float32 tensors of one shape.
+   * Returns the step's index, tracked across steps ({@link SchedulerBase.currentStepIndex}).
+   */
+  protected beginStep(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>): number {
+    this.requireTimesteps('step');
+    const index = this.currentStepIndex(timestep);
+    this.checkStepInputs(modelOutput, sample);
+    return index;
+  }
+
+  /**
+   * The same checks for the samplers whose step depends on the timestep alone (DDPM, DDIM, PNDM):
+   * returns the timestep's position in the schedule without tracking a step index.
+   */
+  protected checkStep(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>): number {
+    this.requireTimesteps('step');
+    const index = this.indexForTimestep(timestep);
+    this.checkStepInputs(modelOutput, sample);
+    return index;
   }
 
   /** Checks the two tensors of a step: same shape, finite. */

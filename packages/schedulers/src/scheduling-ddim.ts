@@ -5,6 +5,8 @@
  */
 import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import { clampOriginalSample, predictOriginalSample } from './prediction';
+import { NOISE_SCHEDULE_DEFAULTS } from './noise-schedule';
+import { THRESHOLDING_DEFAULTS } from './thresholding';
 import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
 import { checkSpacing, type TimestepSpacing } from './timestep-spacing';
 
@@ -30,19 +32,12 @@ export interface DDIMSchedulerConfig extends SchedulerConfig {
  * ```
  */
 export const DDIM_DEFAULTS: DDIMSchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
+  ...NOISE_SCHEDULE_DEFAULTS,
   clip_sample: true,
   set_alpha_to_one: true,
   steps_offset: 0,
   prediction_type: 'epsilon',
-  thresholding: false,
-  dynamic_thresholding_ratio: 0.995,
-  clip_sample_range: 1.0,
-  sample_max_value: 1.0,
+  ...THRESHOLDING_DEFAULTS,
   timestep_spacing: 'leading',
   rescale_betas_zero_snr: false,
 };
@@ -61,17 +56,10 @@ const f32 = Math.fround;
  */
 export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
   readonly order = 1;
-  /** ᾱ used past the last step: 1, or ᾱ_0 when `set_alpha_to_one` is false. */
-  private readonly finalAlphaCumprod: number;
 
   constructor(config?: Readonly<Record<string, unknown>>, options?: SchedulerOptions) {
     super('DDIMScheduler', config, DDIM_DEFAULTS, options);
     checkSpacing(this.className, this.config.timestep_spacing);
-    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
-  }
-
-  get initNoiseSigma(): number {
-    return 1;
   }
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
@@ -83,9 +71,7 @@ export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
    * with σ_t = η·√((1 − ᾱ_{t−1})/(1 − ᾱ_t))·√(1 − ᾱ_t/ᾱ_{t−1}) (eq. 16). η > 0 draws z from the generator.
    */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, options: StepOptions = {}): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    this.indexForTimestep(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    this.checkStep(modelOutput, timestep, sample);
     const eta = options.eta ?? 0;
     if (typeof eta !== 'number' || !(eta >= 0)) {
       throw new InvalidArgumentError({ name: 'options.eta', expected: 'a number ≥ 0', actual: eta });
@@ -96,7 +82,7 @@ export class DDIMScheduler extends SchedulerBase<DDIMSchedulerConfig> {
     }
     const prevTimestep = timestep - Math.floor(this.config.num_train_timesteps / this.numInferenceSteps!);
     const alphaProduct = this.alphasCumprod[timestep]!;
-    const alphaProductPrev = prevTimestep >= 0 ? this.alphasCumprod[prevTimestep]! : this.finalAlphaCumprod;
+    const alphaProductPrev = this.alphaCumprodOrFinal(prevTimestep, this.config.set_alpha_to_one);
     const betaProduct = f32(1 - alphaProduct);
     const betaProductPrev = f32(1 - alphaProductPrev);
     const sqrtAlpha = f32(Math.sqrt(alphaProduct));

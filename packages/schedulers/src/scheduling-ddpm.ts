@@ -4,6 +4,8 @@
  */
 import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
 import { clampOriginalSample, predictOriginalSample } from './prediction';
+import { NOISE_SCHEDULE_DEFAULTS } from './noise-schedule';
+import { THRESHOLDING_DEFAULTS } from './thresholding';
 import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
 import { checkSpacing, type TimestepSpacing } from './timestep-spacing';
 
@@ -32,18 +34,11 @@ export interface DDPMSchedulerConfig extends SchedulerConfig {
  * ```
  */
 export const DDPM_DEFAULTS: DDPMSchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
+  ...NOISE_SCHEDULE_DEFAULTS,
   variance_type: 'fixed_small',
   clip_sample: true,
   prediction_type: 'epsilon',
-  thresholding: false,
-  dynamic_thresholding_ratio: 0.995,
-  clip_sample_range: 1.0,
-  sample_max_value: 1.0,
+  ...THRESHOLDING_DEFAULTS,
   timestep_spacing: 'leading',
   steps_offset: 0,
   rescale_betas_zero_snr: false,
@@ -77,10 +72,6 @@ export class DDPMScheduler extends SchedulerBase<DDPMSchedulerConfig> {
     }
   }
 
-  get initNoiseSigma(): number {
-    return 1;
-  }
-
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
     this.setDiscreteTimesteps(numInferenceSteps, options, this.config.timestep_spacing, this.config.steps_offset);
   }
@@ -90,9 +81,7 @@ export class DDPMScheduler extends SchedulerBase<DDPMSchedulerConfig> {
    * with σ_t² = β̃_t (eq. 7, `fixed_small`) or β_t (`fixed_large`).
    */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, options: StepOptions = {}): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    this.indexForTimestep(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    this.checkStep(modelOutput, timestep, sample);
     // diffusers steps to t − T//n whatever the spacing.
     const prevTimestep = timestep - Math.floor(this.config.num_train_timesteps / this.numInferenceSteps!);
     const alphaProduct = this.alphasCumprod[timestep]!;

@@ -74,9 +74,7 @@ export class DEISMultistepScheduler extends SolverSchedulerBase<DEISMultistepSch
    * in log ρ through the last `order` ρ (Zhang & Chen 2023, eq. 14 with the ρ-parameterisation).
    */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, _options?: StepOptions): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    const index = this.currentStepIndex(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    const index = this.beginStep(modelOutput, timestep, sample);
     const c = this.config;
     const count = this.schedule.length;
     const lowerFinal = index === count - 1 && c.lower_order_final && count < 15;

@@ -89,15 +89,8 @@ export class DPMSolverMultistepScheduler extends SolverSchedulerBase<DPMSolverMu
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
     this.refuseCustomSchedule(options);
-    this.buildSchedule(numInferenceSteps, this.config.num_train_timesteps - this.clippedSteps(), this.config.final_sigmas_type === 'zero');
-  }
-
-  /** Training steps whose λ falls below `lambda_min_clipped` (cut from the schedule's end, for cosine schedules). */
-  private clippedSteps(): number {
-    const minimum = Number(this.config.lambda_min_clipped);
-    let count = 0;
-    for (const sigma of this.trainingSigmas) if (noiseLevel(sigma).lambda < minimum) count++;
-    return count;
+    const lastTimestep = this.config.num_train_timesteps - this.stepsBelowLambda(this.config.lambda_min_clipped);
+    this.buildSchedule(numInferenceSteps, lastTimestep, this.config.final_sigmas_type === 'zero');
   }
 
   /**
@@ -106,9 +99,7 @@ export class DPMSolverMultistepScheduler extends SolverSchedulerBase<DPMSolverMu
    * B; the SDE variants from DPM-Solver++ §5 (stochastic terms with noise z from the generator).
    */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, options: StepOptions = {}): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    const index = this.currentStepIndex(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    const index = this.beginStep(modelOutput, timestep, sample);
     const c = this.config;
     const count = this.schedule.length;
     // The step to σ = 0 is always first order (later diffusers' rule for final_sigmas_type 'zero').

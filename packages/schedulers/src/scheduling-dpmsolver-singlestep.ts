@@ -113,11 +113,9 @@ export class DPMSolverSinglestepScheduler extends SolverSchedulerBase<DPMSolverS
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
     this.refuseCustomSchedule(options);
-    const minimum = Number(this.config.lambda_min_clipped);
-    let clipped = 0;
-    for (const sigma of this.trainingSigmas) if (noiseLevel(sigma).lambda < minimum) clipped++;
     const finalSigmas = this.config.final_sigmas_type;
-    this.buildSchedule(numInferenceSteps, this.config.num_train_timesteps - clipped, finalSigmas === 'zero');
+    const lastTimestep = this.config.num_train_timesteps - this.stepsBelowLambda(this.config.lambda_min_clipped);
+    this.buildSchedule(numInferenceSteps, lastTimestep, finalSigmas === 'zero');
     // diffusers forces lower_order_final when n is not a multiple of the order, and with a final σ of 0.
     const lowerFinal = this.config.lower_order_final || this.numInferenceSteps! % this.config.solver_order !== 0 || finalSigmas === 'zero';
     this.orders = singlestepOrders(this.numInferenceSteps!, this.config.solver_order, lowerFinal, finalSigmas);
@@ -130,9 +128,7 @@ export class DPMSolverSinglestepScheduler extends SolverSchedulerBase<DPMSolverS
    * evaluated inside the group.
    */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, _options?: StepOptions): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    const index = this.currentStepIndex(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    const index = this.beginStep(modelOutput, timestep, sample);
     const x = sample.data;
     const size = x.length;
     const converted = this.pushHistory(size);

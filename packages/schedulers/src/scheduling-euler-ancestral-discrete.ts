@@ -6,7 +6,6 @@
 import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type StepOptions, type Tensor } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
 import { SIGMA_SCHEDULER_DEFAULTS, SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
-import { checkStepCount } from './timestep-spacing';
 import { predictOriginalSampleFromSigma } from './prediction';
 
 /** `EulerAncestralDiscreteScheduler`'s config (diffusers' keys and defaults). */
@@ -44,23 +43,14 @@ export class EulerAncestralDiscreteScheduler extends SigmaSchedulerBase<EulerAnc
 
   constructor(config?: Readonly<Record<string, unknown>>, options?: SchedulerOptions) {
     super('EulerAncestralDiscreteScheduler', config, EULER_ANCESTRAL_DEFAULTS, { ...options, predictionTypes: ['epsilon', 'v_prediction'] });
-    if (this.config.rescale_betas_zero_snr) {
-      this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
-      this.trainingSigmas.set(this.alphasCumprod.map((a) => Math.sqrt(f32(f32(1 - a) / a))));
-      this.logSigmas.set(this.trainingSigmas.map(Math.log));
-      this.sigmas = Float32Array.from([...this.trainingSigmas].reverse());
-    }
+    if (this.config.rescale_betas_zero_snr) this.useZeroTerminalSnrSigmas();
   }
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
-    this.refuseCustomSchedule(options);
-    const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
+    const n = this.checkedStepCount(numInferenceSteps, options);
     const { timesteps, sigmas } = this.interpolatedSchedule(n, true);
     this.sigmas = Float32Array.from([...sigmas, 0]);
-    this.schedule = Object.freeze(timesteps);
-    this.numInferenceSteps = n;
-    this.stepIndex = undefined;
-    this.beginIndex = undefined;
+    this.startSchedule(timesteps, n);
   }
 
   /**
@@ -68,9 +58,7 @@ export class EulerAncestralDiscreteScheduler extends SigmaSchedulerBase<EulerAnc
    * σ_up = √(σ_next²(σ² − σ_next²)/σ²) and σ_down = √(σ_next² − σ_up²).
    */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, options: StepOptions = {}): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    const index = this.currentStepIndex(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    const index = this.beginStep(modelOutput, timestep, sample);
     const generator = this.requireGenerator(options, 'adds fresh noise at every step (ancestral sampling)');
     const sigma = this.sigmas[index]!;
     const sigmaNext = this.sigmas[index + 1]!;

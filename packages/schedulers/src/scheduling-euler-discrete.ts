@@ -5,7 +5,6 @@
 import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type StepOptions, type Tensor } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
 import { SIGMA_SCHEDULER_DEFAULTS, SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
-import { checkStepCount } from './timestep-spacing';
 import { predictOriginalSampleFromSigma } from './prediction';
 
 /** `EulerDiscreteScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
@@ -67,28 +66,19 @@ export class EulerDiscreteScheduler extends SigmaSchedulerBase<EulerDiscreteSche
   constructor(config?: Readonly<Record<string, unknown>>, options?: SchedulerOptions) {
     super('EulerDiscreteScheduler', config, EULER_DISCRETE_DEFAULTS, options);
     if (this.config.interpolation_type !== 'linear') this.refuse('interpolation_type', this.config.interpolation_type, "'linear'");
-    if (this.config.rescale_betas_zero_snr) {
-      // A zero-SNR final step would have σ = ∞; diffusers sets ᾱ_T to 2⁻²⁴ instead.
-      this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
-      this.trainingSigmas.set(this.alphasCumprod.map((a) => Math.sqrt(f32(f32(1 - a) / a))));
-      this.logSigmas.set(this.trainingSigmas.map(Math.log));
-      this.sigmas = Float32Array.from([...this.trainingSigmas].reverse());
-    }
+    if (this.config.rescale_betas_zero_snr) this.useZeroTerminalSnrSigmas();
   }
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
-    this.refuseCustomSchedule(options);
-    const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
+    const n = this.checkedStepCount(numInferenceSteps, options);
     const { timesteps, sigmas } = this.interpolatedSchedule(n, true, this.config);
     this.sigmas = Float32Array.from([...sigmas, 0]);
-    this.schedule = Object.freeze(
+    this.startSchedule(
       this.config.timestep_type === 'continuous' && this.config.prediction_type === 'v_prediction'
         ? sigmas.map((s) => f32(0.25 * Math.log(f32(s)))) // EDM's c_noise = ¼·ln σ
         : timesteps.map(f32),
+      n,
     );
-    this.numInferenceSteps = n;
-    this.stepIndex = undefined;
-    this.beginIndex = undefined;
   }
 
   /**
@@ -96,9 +86,7 @@ export class EulerDiscreteScheduler extends SigmaSchedulerBase<EulerDiscreteSche
    * x' = x + d·(σ_next − σ̂) (Karras et al. 2022, Algorithm 2, lines 5–8).
    */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, options: EulerStepOptions = {}): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    const index = this.currentStepIndex(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    const index = this.beginStep(modelOutput, timestep, sample);
     const { sChurn = 0, sTmin = 0, sTmax = Infinity, sNoise = 1 } = options;
     const sigma = this.sigmas[index]!;
     const gamma = sTmin <= sigma && sigma <= sTmax ? Math.min(sChurn / (this.sigmas.length - 1), 2 ** 0.5 - 1) : 0;

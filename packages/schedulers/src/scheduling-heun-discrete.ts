@@ -7,7 +7,6 @@ import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type 
 import { clipInPlace } from './thresholding';
 import type { SchedulerOptions } from './scheduler-base';
 import { SIGMA_SCHEDULER_DEFAULTS, SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
-import { checkStepCount } from './timestep-spacing';
 import { predictOriginalSampleFromSigma } from './prediction';
 
 /** `HeunDiscreteScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
@@ -57,17 +56,13 @@ export class HeunDiscreteScheduler extends SigmaSchedulerBase<HeunDiscreteSchedu
   }
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
-    this.refuseCustomSchedule(options);
-    const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
+    const n = this.checkedStepCount(numInferenceSteps, options);
     const { timesteps, sigmas } = this.interpolatedSchedule(n, true);
     const all = [...sigmas.map(f32), 0];
     // [σ0, σ1, σ1, …, σ_{n−1}, σ_{n−1}, 0] and [t0, t1, t1, …, t_{n−1}, t_{n−1}].
     this.sigmas = Float32Array.from([all[0]!, ...all.slice(1, -1).flatMap((s) => [s, s]), 0]);
-    this.schedule = Object.freeze([timesteps[0]!, ...timesteps.slice(1).flatMap((t) => [t, t])]);
-    this.numInferenceSteps = n;
+    this.startSchedule([timesteps[0]!, ...timesteps.slice(1).flatMap((t) => [t, t])], n);
     this.pending = undefined;
-    this.stepIndex = undefined;
-    this.beginIndex = undefined;
   }
 
   /** True between the predictor and the corrector evaluation of an interval. */
@@ -80,9 +75,7 @@ export class HeunDiscreteScheduler extends SigmaSchedulerBase<HeunDiscreteSchedu
    * evaluation, x_next = x + ½(d + d')·(σ_next − σ) (Karras et al. 2022, Algorithm 1, lines 5–11).
    */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, _options?: StepOptions): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    const index = this.currentStepIndex(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    const index = this.beginStep(modelOutput, timestep, sample);
     const first = this.pending === undefined;
     const sigma = first ? this.sigmas[index]! : this.sigmas[index - 1]!;
     const sigmaNext = first ? this.sigmas[index + 1]! : this.sigmas[index]!;

@@ -67,9 +67,7 @@ export class KDPM2AncestralDiscreteScheduler extends KDPM2SchedulerBase {
    * Noise is drawn at both calls, as diffusers does, and used at the second.
    */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, options: StepOptions = {}): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    const index = this.currentStepIndex(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    const index = this.beginStep(modelOutput, timestep, sample);
     const generator = this.requireGenerator(options, 'adds fresh noise after each midpoint step (ancestral sampling)');
     const at = this.intervalStart === undefined ? index : index - 1;
     const noise = this.drawNoise(generator, sample.dims, sample.data.length);

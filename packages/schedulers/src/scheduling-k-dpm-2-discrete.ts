@@ -57,9 +57,7 @@ export class KDPM2DiscreteScheduler extends KDPM2SchedulerBase {
    * x_next = x + d_mid·(σ_next − σ) with d_mid from the midpoint evaluation.
    */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, _options?: StepOptions): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    const index = this.currentStepIndex(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    const index = this.beginStep(modelOutput, timestep, sample);
     const first = this.intervalStart === undefined;
     const sigmas = first
       ? { sigma: this.sigmas[index]!, sigmaMidpoint: this.sigmasMidpoint[index + 1]!, target: this.sigmas[index + 1]! }

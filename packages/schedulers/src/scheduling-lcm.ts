@@ -74,15 +74,9 @@ const f32 = Math.fround;
  */
 export class LCMScheduler extends SchedulerBase<LCMSchedulerConfig> {
   readonly order = 1;
-  private readonly finalAlphaCumprod: number;
 
   constructor(config?: Readonly<Record<string, unknown>>, options?: SchedulerOptions) {
     super('LCMScheduler', config, LCM_DEFAULTS, options);
-    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
-  }
-
-  get initNoiseSigma(): number {
-    return 1;
   }
 
   /**
@@ -115,10 +109,7 @@ export class LCMScheduler extends SchedulerBase<LCMSchedulerConfig> {
       });
     }
     // np.linspace(0, len, n, endpoint=False) floored: evenly spaced indices.
-    this.schedule = Object.freeze(Array.from({ length: numInferenceSteps }, (_, i) => candidates[Math.floor(i * (candidates.length / numInferenceSteps))]!));
-    this.numInferenceSteps = numInferenceSteps;
-    this.stepIndex = undefined;
-    this.beginIndex = undefined;
+    this.startSchedule(Array.from({ length: numInferenceSteps }, (_, i) => candidates[Math.floor(i * (candidates.length / numInferenceSteps))]!), numInferenceSteps);
   }
 
   /**
@@ -134,7 +125,7 @@ export class LCMScheduler extends SchedulerBase<LCMSchedulerConfig> {
     const last = index >= this.schedule.length - 1;
     const prevTimestep = last ? timestep : this.schedule[index + 1]!;
     const alphaProduct = this.alphasCumprod[timestep]!;
-    const alphaProductPrev = prevTimestep >= 0 ? this.alphasCumprod[prevTimestep]! : this.finalAlphaCumprod;
+    const alphaProductPrev = this.alphaCumprodOrFinal(prevTimestep, this.config.set_alpha_to_one);
     const scaled = timestep * this.config.timestep_scaling;
     const cSkip = f32(SIGMA_DATA ** 2 / (scaled ** 2 + SIGMA_DATA ** 2));
     const cOut = f32(scaled / (scaled ** 2 + SIGMA_DATA ** 2) ** 0.5);

@@ -6,7 +6,6 @@
 import { createTensor, type SchedulerStepOutput, type SetTimestepsOptions, type StepOptions, type Tensor } from '@latentkit/core';
 import type { SchedulerOptions } from './scheduler-base';
 import { SIGMA_SCHEDULER_DEFAULTS, SigmaSchedulerBase, type SigmaSchedulerConfig } from './sigma-scheduler-base';
-import { checkStepCount } from './timestep-spacing';
 import { predictOriginalSampleFromSigma } from './prediction';
 
 /** `LMSDiscreteScheduler`'s config (diffusers' keys and defaults, plus `use_exponential_sigmas`). */
@@ -55,15 +54,11 @@ export class LMSDiscreteScheduler extends SigmaSchedulerBase<LMSDiscreteSchedule
   }
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
-    this.refuseCustomSchedule(options);
-    const n = checkStepCount(this.className, numInferenceSteps, this.config.num_train_timesteps);
+    const n = this.checkedStepCount(numInferenceSteps, options);
     const { timesteps, sigmas } = this.interpolatedSchedule(n, false);
     this.sigmas = Float32Array.from([...sigmas, 0]);
-    this.schedule = Object.freeze(timesteps.map(f32));
-    this.numInferenceSteps = n;
+    this.startSchedule(timesteps.map(f32), n);
     this.derivatives = [];
-    this.stepIndex = undefined;
-    this.beginIndex = undefined;
   }
 
   /**
@@ -90,9 +85,7 @@ export class LMSDiscreteScheduler extends SigmaSchedulerBase<LMSDiscreteSchedule
 
   /** x_{i+1} = x_i + Σ_j c_j·d_{i−j} with the integrated Lagrange weights c_j. */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, _options?: StepOptions): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    const index = this.currentStepIndex(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    const index = this.beginStep(modelOutput, timestep, sample);
     const sigma = this.sigmas[index]!;
     const x = sample.data;
     const model = modelOutput.data;

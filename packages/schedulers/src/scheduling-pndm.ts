@@ -4,8 +4,9 @@
  * multistep method (PLMS); with `skip_prk_steps` the warm-up is replaced by lower-order PLMS.
  */
 import { InvalidArgumentError, createTensor, type SchedulerStepOutput, type StepOptions, type Tensor, type SetTimestepsOptions } from '@latentkit/core';
+import { NOISE_SCHEDULE_DEFAULTS } from './noise-schedule';
 import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
-import { checkSpacing, checkStepCount, numpyArange, numpyLinspace, roundHalfEven, type TimestepSpacing } from './timestep-spacing';
+import { checkSpacing, numpyArange, numpyLinspace, roundHalfEven, type TimestepSpacing } from './timestep-spacing';
 
 /** `PNDMScheduler`'s config (diffusers' keys and defaults). */
 export interface PNDMSchedulerConfig extends SchedulerConfig {
@@ -24,11 +25,7 @@ export interface PNDMSchedulerConfig extends SchedulerConfig {
  * ```
  */
 export const PNDM_DEFAULTS: PNDMSchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
+  ...NOISE_SCHEDULE_DEFAULTS,
   skip_prk_steps: false,
   set_alpha_to_one: false,
   prediction_type: 'epsilon',
@@ -51,7 +48,6 @@ const PNDM_ORDER = 4;
  */
 export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
   readonly order = 1;
-  private readonly finalAlphaCumprod: number;
   private prkTimesteps: number[] = [];
   private counter = 0;
   /** Past ε (newest last), at most four. */
@@ -62,17 +58,11 @@ export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
   constructor(config?: Readonly<Record<string, unknown>>, options?: SchedulerOptions) {
     super('PNDMScheduler', config, PNDM_DEFAULTS, { ...options, predictionTypes: ['epsilon', 'v_prediction'] });
     checkSpacing(this.className, this.config.timestep_spacing);
-    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
-  }
-
-  get initNoiseSigma(): number {
-    return 1;
   }
 
   setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void {
-    this.refuseCustomSchedule(options);
+    const n = this.checkedStepCount(numInferenceSteps, options);
     const { num_train_timesteps: numTrain, timestep_spacing: spacing, steps_offset: offset } = this.config;
-    const n = checkStepCount(this.className, numInferenceSteps, numTrain);
     let base: number[]; // ascending
     if (spacing === 'linspace') base = numpyLinspace(0, numTrain - 1, n).map(roundHalfEven);
     else if (spacing === 'leading') base = Array.from({ length: n }, (_, i) => i * Math.floor(numTrain / n) + offset);
@@ -109,9 +99,7 @@ export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
   }
 
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, _options?: StepOptions): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    this.indexForTimestep(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    this.checkStep(modelOutput, timestep, sample);
     if (this.history.length > 0 && this.history[0]!.length !== sample.data.length) {
       throw new InvalidArgumentError({ name: 'sample', expected: 'the shape of the previous steps', actual: sample.dims, hint: 'call setTimesteps() before a new run' });
     }
@@ -196,7 +184,7 @@ export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
   /** The transfer x_t → x_{t−δ} of Liu et al. 2022 eq. 11 (the DDIM update written in ε). */
   private previousSample(sample: Float32Array, timestep: number, previousTimestep: number, modelOutput: Float32Array): Float32Array {
     const alpha = this.alphasCumprod[timestep]!;
-    const alphaPrev = previousTimestep >= 0 ? this.alphasCumprod[previousTimestep]! : this.finalAlphaCumprod;
+    const alphaPrev = this.alphaCumprodOrFinal(previousTimestep, this.config.set_alpha_to_one);
     const beta = f32(1 - alpha);
     const betaPrev = f32(1 - alphaPrev);
     const size = sample.length;

@@ -111,9 +111,7 @@ export class UniPCMultistepScheduler extends SolverSchedulerBase<UniPCMultistepS
 
   /** Corrects the incoming sample with UniC (if a previous prediction exists), then predicts with UniP. */
   step(modelOutput: Tensor<Float32Array>, timestep: number, sample: Tensor<Float32Array>, _options?: StepOptions): SchedulerStepOutput {
-    this.requireTimesteps('step');
-    const index = this.currentStepIndex(timestep);
-    this.checkStepInputs(modelOutput, sample);
+    const index = this.beginStep(modelOutput, timestep, sample);
     const c = this.config;
     const size = sample.data.length;
     const useCorrector = index > 0 && !c.disable_corrector.includes(index - 1) && this.lastSample !== undefined;

@@ -4,6 +4,7 @@
  * and the schedule is a list of σ ending in 0.
  */
 import { InvalidArgumentError, createTensor, type PredictionType, type Tensor } from '@latentkit/core';
+import { NOISE_SCHEDULE_DEFAULTS } from './noise-schedule';
 import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
 import { checkSigmaSpacing, interpolateOnGrid, logFloat32, respacedSigmas, sigmaToTimestep, sigmasFromAlphasCumprod, type SigmaSpacingConfig } from './sigmas';
 import { checkSpacing, roundHalfEven, sigmaTimesteps, type TimestepSpacing } from './timestep-spacing';
@@ -24,11 +25,7 @@ export interface SigmaSchedulerConfig extends SchedulerConfig {
  * ```
  */
 export const SIGMA_SCHEDULER_DEFAULTS: Readonly<SigmaSchedulerConfig> = Object.freeze({
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
+  ...NOISE_SCHEDULE_DEFAULTS,
   prediction_type: 'epsilon',
   timestep_spacing: 'linspace',
   steps_offset: 0,
@@ -70,7 +67,7 @@ export abstract class SigmaSchedulerBase<C extends SigmaSchedulerConfig> extends
    * σ_max for `linspace`/`trailing` spacing, else √(σ_max² + 1) (the `leading` schedule does not
    * start at the last training step), as diffusers.
    */
-  get initNoiseSigma(): number {
+  override get initNoiseSigma(): number {
     let max = 0;
     for (const s of this.sigmas) if (s > max) max = s;
     if (this.config.timestep_spacing === 'linspace' || this.config.timestep_spacing === 'trailing') return max;
@@ -137,6 +134,17 @@ export abstract class SigmaSchedulerBase<C extends SigmaSchedulerConfig> extends
       if (float32Timesteps) timesteps = timesteps.map(Math.fround);
     }
     return { timesteps, sigmas };
+  }
+
+  /**
+   * `rescale_betas_zero_snr` for σ samplers: a zero-SNR final step would have σ = ∞, so diffusers
+   * sets ᾱ_T to 2⁻²⁴ instead and recomputes the training σ from it.
+   */
+  protected useZeroTerminalSnrSigmas(): void {
+    this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
+    this.trainingSigmas.set(this.alphasCumprod.map((a) => Math.sqrt(f32(f32(1 - a) / a))));
+    this.logSigmas.set(this.trainingSigmas.map(Math.log));
+    this.sigmas = Float32Array.from([...this.trainingSigmas].reverse());
   }
 
   /** Refuses an option this class does not implement, naming the alternatives. */

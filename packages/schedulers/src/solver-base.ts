@@ -6,6 +6,7 @@
 import { InvalidArgumentError, type PredictionType, type Tensor } from '@latentkit/core';
 import { SchedulerBase, type SchedulerConfig, type SchedulerOptions } from './scheduler-base';
 import { checkSigmaSpacing, interpolateOnGrid, logFloat32, respacedSigmas, sigmaToTimestep, sigmasFromAlphasCumprod } from './sigmas';
+import { NOISE_SCHEDULE_DEFAULTS } from './noise-schedule';
 import { dynamicThresholdInPlace } from './thresholding';
 import { checkSpacing, checkStepCount, roundHalfEven, solverTimesteps, type TimestepSpacing } from './timestep-spacing';
 
@@ -32,11 +33,7 @@ export interface SolverSchedulerConfig extends SchedulerConfig {
  * ```
  */
 export const SOLVER_SCHEDULER_DEFAULTS: Readonly<SolverSchedulerConfig> = Object.freeze({
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
+  ...NOISE_SCHEDULE_DEFAULTS,
   solver_order: 2,
   prediction_type: 'epsilon',
   thresholding: false,
@@ -111,10 +108,6 @@ export abstract class SolverSchedulerBase<C extends SolverSchedulerConfig> exten
     return 3;
   }
 
-  get initNoiseSigma(): number {
-    return 1;
-  }
-
   /**
    * Timesteps and σ: n integer timesteps of the spacing with σ interpolated there and a final σ
    * of the first training step (σ_min), or Karras/exponential σ from σ_max down to σ_min with
@@ -136,12 +129,20 @@ export abstract class SolverSchedulerBase<C extends SolverSchedulerConfig> exten
     }
     if (finalSigmaZero) sigmas[sigmas.length - 1] = 0;
     this.sigmas = Float32Array.from(sigmas);
-    this.schedule = Object.freeze(timesteps);
-    this.numInferenceSteps = timesteps.length;
+    this.startSchedule(timesteps, timesteps.length);
     this.history = new Array<Float32Array | undefined>(this.config.solver_order).fill(undefined);
     this.lowerOrderCount = 0;
-    this.stepIndex = undefined;
-    this.beginIndex = undefined;
+  }
+
+  /**
+   * How many training steps have λ = log(α/σ) below `lambdaMinClipped` (diffusers' `lambda_min_clipped`):
+   * cut from the schedule's end, for cosine schedules whose last steps have λ → −∞.
+   */
+  protected stepsBelowLambda(lambdaMinClipped: number | string): number {
+    const minimum = Number(lambdaMinClipped);
+    let count = 0;
+    for (const sigma of this.trainingSigmas) if (noiseLevel(sigma).lambda < minimum) count++;
+    return count;
   }
 
   /** Appends a converted output to the history, recycling the oldest buffer when it fits. */

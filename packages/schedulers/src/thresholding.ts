@@ -4,6 +4,22 @@
  * [1, max], then x̂₀ ← clamp(x̂₀, −s, s)/s. Both work in place on float32 data.
  */
 
+/**
+ * diffusers' defaults for the thresholding keys of the ᾱ samplers (DDPM, DDIM, LCM): off, and
+ * when on, the 99.5th percentile of |x̂₀| clamped to [1, 1]; clipping to [−1, 1].
+ *
+ * @example
+ * ```ts
+ * const MY_DEFAULTS = { ...THRESHOLDING_DEFAULTS, clip_sample: true };
+ * ```
+ */
+export const THRESHOLDING_DEFAULTS = Object.freeze({
+  thresholding: false,
+  dynamic_thresholding_ratio: 0.995,
+  clip_sample_range: 1.0,
+  sample_max_value: 1.0,
+});
+
 const f32 = Math.fround;
 
 /** Clamps every value to [−range, range]. */

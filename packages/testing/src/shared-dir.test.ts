@@ -1,7 +1,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { findRepositoryRoot, referencePath, sharedDir } from './shared-dir';
+import { findRepositoryRoot, modelTinyPath, referencePath, sharedDir } from './shared-dir';
 
 describe('sharedDir', () => {
   const saved = process.env.LATENTKIT_SHARED;
@@ -34,5 +34,13 @@ describe('sharedDir', () => {
     expect(findRepositoryRoot(path.join(repo, 'packages', 'x'))).toBe(repo);
     mkdirSync(path.join(scratch, 'shared'));
     expect(sharedDir(path.join(repo, 'packages', 'x'))).toBe(path.join(scratch, 'shared'));
+  });
+});
+
+describe('modelTinyPath', () => {
+  it("is latentkit-tiny's folder in this repository when it holds the entry, else undefined", () => {
+    const model = path.join(findRepositoryRoot(__dirname)!, 'packages', 'model-tiny', 'model');
+    expect(modelTinyPath()).toBe(model);
+    expect(modelTinyPath('no-such-part', 'model.onnx')).toBeUndefined();
   });
 });

@@ -80,16 +80,59 @@ export function referencePath(...segments: string[]): string | undefined {
  * ```
  */
 export function describeWithReference(name: string, segments: readonly string[], body: (referenceDir: string) => void): void {
-  const target = referencePath(...segments);
+  describeWhenPresent(
+    'describeWithReference',
+    name,
+    referencePath(...segments),
+    `reference data reference/${segments.join('/')} not found (set LATENTKIT_SHARED to the shared folder, or place it at <repo>/../shared)`,
+    body,
+  );
+}
+
+/**
+ * The folder of latentkit-tiny, the project's own trained model (`packages/model-tiny/model` in
+ * this repository), when it holds the entry named by `segments` (e.g. `'unet', 'model.onnx'`); else undefined.
+ *
+ * @example
+ * ```ts
+ * modelTinyPath('text_encoder', 'model.onnx'); // '/…/latentkit/packages/model-tiny/model', or undefined
+ * ```
+ */
+export function modelTinyPath(...segments: string[]): string | undefined {
+  for (const root of [findRepositoryRoot(), findRepositoryRoot(__dirname)]) {
+    const model = root && path.join(root, 'packages', 'model-tiny', 'model');
+    if (model && existsSync(path.join(model, ...segments))) return model;
+  }
+  return undefined;
+}
+
+/**
+ * `describe()` with latentkit-tiny's folder when it holds `segments`; otherwise a skipped block and
+ * a warning (the model is trained and committed separately, so a checkout may not have it yet).
+ *
+ * @example
+ * ```ts
+ * describeWithModelTiny('the trained multilingual encoder', ['text_encoder_multilingual', 'model.onnx'], (modelDir) => {
+ *   it('loads', async () => { await MultilingualTextEncoder.fromPretrained(modelDir); });
+ * });
+ * ```
+ */
+export function describeWithModelTiny(name: string, segments: readonly string[], body: (modelDir: string) => void): void {
+  describeWhenPresent(
+    'describeWithModelTiny',
+    name,
+    modelTinyPath(...segments),
+    `latentkit-tiny's ${segments.join('/')} is absent (packages/model-tiny/model, not trained yet)`,
+    body,
+  );
+}
+
+function describeWhenPresent(caller: string, name: string, target: string | undefined, missing: string, body: (dir: string) => void): void {
   if (target) {
     const globals = globalThis as { describe?: (name: string, body: () => void) => void };
-    if (typeof globals.describe !== 'function') throw new Error('describeWithReference() must be called from a test file (no global describe)');
+    if (typeof globals.describe !== 'function') throw new Error(`${caller}() must be called from a test file (no global describe)`);
     globals.describe(name, () => body(target));
     return;
   }
-  describeSkipped(
-    `reference data reference/${segments.join('/')} not found (set LATENTKIT_SHARED to the shared folder, or place it at <repo>/../shared)`,
-    name,
-    () => body(''),
-  );
+  describeSkipped(missing, name, () => body(''));
 }
