@@ -43,11 +43,23 @@ thread_local Scratch threadScratch;
 
 }  // namespace
 
+// A heap buffer freed on every exit path.
+struct Buffer {
+  float* data = nullptr;
+  explicit Buffer(int64_t floats) {
+    const size_t bytes = (static_cast<size_t>(floats) * sizeof(float) + 63) / 64 * 64;
+    data = static_cast<float*>(std::aligned_alloc(64, bytes));
+    if (data == nullptr) throw std::bad_alloc();
+  }
+  ~Buffer() { std::free(data); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+};
+
 void multiHeadAttention(const AttentionProblem& request) {
   AttentionProblem problem = request;
   const AttentionKernel& kernel = chooseKernel();
   const int64_t queryBlocks = (problem.queryLength + kernel.queryBlock - 1) / kernel.queryBlock;
-  const int64_t tasks = problem.batch * problem.heads * queryBlocks;
   const int64_t scratchFloats = kernel.scratchFloats(problem.headDim);
   // Task order decides what stays in cache. With long key sequences (self-attention), consecutive
   // tasks walk the query blocks of one head, so that head's K and V stay in L2. When the K and V
@@ -58,18 +70,51 @@ void multiHeadAttention(const AttentionProblem& request) {
   problem.headsInner = allHeadsKeyValueBytes <= (int64_t{512} << 10);
   const bool headsInner = problem.headsInner;
   std::atomic<bool> outOfMemory{false};
-  const std::function<void(int64_t)> task = [&](int64_t index) {
-    const int64_t block = headsInner ? (index / problem.heads) % queryBlocks : index % queryBlocks;
-    const int64_t head = headsInner ? index % problem.heads : (index / queryBlocks) % problem.heads;
-    const int64_t batchIndex = index / (queryBlocks * problem.heads);
+  const auto runTask = [&](const AttentionProblem& work, int64_t batchIndex, int64_t head, int64_t block) {
     float* scratch = threadScratch.reserve(scratchFloats);
     if (scratch == nullptr) {  // reported after the join: never throw on a pool thread
       outOfMemory.store(true, std::memory_order_relaxed);
       return;
     }
-    kernel.runBlock(problem, batchIndex, head, block * kernel.queryBlock, scratch);
+    kernel.runBlock(work, batchIndex, head, block * kernel.queryBlock, scratch);
   };
-  parallelFor(tasks, task);
+
+  constexpr int64_t kPackChunk = 512;  // keys per packing task: a whole number of panels
+  if (headsInner || kernel.keyPanel == 0 || kPackChunk % kernel.keyPanel != 0) {
+    const int64_t tasks = problem.batch * problem.heads * queryBlocks;
+    const std::function<void(int64_t)> task = [&](int64_t index) {
+      const int64_t block = headsInner ? (index / problem.heads) % queryBlocks : index % queryBlocks;
+      const int64_t head = headsInner ? index % problem.heads : (index / queryBlocks) % problem.heads;
+      runTask(problem, index / (queryBlocks * problem.heads), head, block);
+    };
+    parallelFor(tasks, task);
+  } else {
+    // Long key sequences, one (batch, head) at a time: its K and V are first copied into panels
+    // (attention-tile.h). In place, K and V rows lie heads·d floats apart (2 KB for 8 heads of
+    // 64), so the rows of a key block fall into a few cache sets and evict each other from L1
+    // and L2, and every query block fetches them again from L3; the panels are contiguous, and
+    // K's panels put the key tile's values for one head dimension in one cache line. The copy
+    // costs one pass over K and V per call, next to Nq/query-block passes over them.
+    const int64_t panel = kernel.keyPanel;
+    const int64_t paddedKeys = (problem.keyLength + panel - 1) / panel * panel;
+    const Buffer keyPanels(paddedKeys * problem.headDim);
+    const Buffer valuePanels(problem.keyLength * problem.headDim);
+    const int64_t packTasks = (problem.keyLength + kPackChunk - 1) / kPackChunk;
+    AttentionProblem packed = problem;
+    packed.packedKey = keyPanels.data;
+    packed.packedValue = valuePanels.data;
+    for (int64_t pair = 0; pair < problem.batch * problem.heads; ++pair) {
+      const int64_t batchIndex = pair / problem.heads;
+      const int64_t head = pair % problem.heads;
+      parallelFor(packTasks, [&](int64_t index) {
+        const int64_t begin = index * kPackChunk;
+        const int64_t end = begin + kPackChunk < problem.keyLength ? begin + kPackChunk : problem.keyLength;
+        kernel.packKeyPanels(problem, batchIndex, head, begin, end, keyPanels.data);
+        kernel.packValuePanels(problem, batchIndex, head, begin, end, valuePanels.data);
+      });
+      parallelFor(queryBlocks, [&](int64_t block) { runTask(packed, batchIndex, head, block); });
+    }
+  }
   if (outOfMemory.load()) throw std::bad_alloc();
 }
 

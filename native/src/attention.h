@@ -24,6 +24,12 @@ struct AttentionProblem {
   float scale;
   /** Set by multiHeadAttention: tasks run heads-innermost (see attention.cc); tiles prefetch accordingly. */
   bool headsInner = false;
+  /**
+   * Set by multiHeadAttention for one (batch, head) at a time: that head's K and V rows copied
+   * contiguously ([keyLength, headDim] each). nullptr: the tiles read K and V in place.
+   */
+  const float* packedKey = nullptr;
+  const float* packedValue = nullptr;
 };
 
 /**
@@ -36,6 +42,13 @@ struct AttentionKernel {
   int queryBlock;
   int64_t (*scratchFloats)(int64_t headDim);
   void (*runBlock)(const AttentionProblem& problem, int64_t batchIndex, int64_t head, int64_t queryStart, float* scratch);
+  /** Keys per K panel (a multiple of which starts every key block); 0: this kernel reads K and V in place only. */
+  int keyPanel = 0;
+  /** Rearrange keys [begin, end) of one (batch, head) into the panels runBlock reads (see attention-tile.h). */
+  void (*packKeyPanels)(const AttentionProblem& problem, int64_t batchIndex, int64_t head, int64_t begin, int64_t end,
+                        float* panels) = nullptr;
+  void (*packValuePanels)(const AttentionProblem& problem, int64_t batchIndex, int64_t head, int64_t begin,
+                          int64_t end, float* panels) = nullptr;
 };
 
 const AttentionKernel& attentionKernelPortable();

@@ -51,7 +51,10 @@ function guardedOutput(length: number): { out: Float32Array; guardsIntact(): boo
 }
 
 // [batch, heads, queryLength, keyLength, headDim]: odd sizes, d not a multiple of 8, Nk = 1,
-// single query, d = 256, blocks that end mid-tile.
+// single query, d = 256, blocks that end mid-tile. The last three have K and V above 512 KB,
+// where the AVX-512 kernel packs each head's K and V into panels first (attention.cc): several
+// heads, several packing chunks of 512 keys, a last panel and a last head-dimension tile that
+// are partly filled.
 const SHAPES: [number, number, number, number, number][] = [
   [1, 1, 1, 1, 1],
   [2, 3, 67, 77, 40],
@@ -64,6 +67,9 @@ const SHAPES: [number, number, number, number, number][] = [
   [1, 1, 300, 257, 33],
   [2, 2, 1, 77, 160],
   [1, 1, 70, 70, 6],
+  [2, 3, 70, 1100, 40],
+  [1, 2, 40, 600, 75],
+  [1, 1, 9, 2049, 64],
 ];
 
 describe.each(implementations)('multiHeadAttention ($name) against a float64 reference', (implementation) => {
@@ -93,9 +99,11 @@ describe.each(implementations)('multiHeadAttention ($name) against a float64 ref
     expect(maxAbsoluteError(out, expected)).toBeLessThanOrEqual(3e-5);
   });
 
-  test('the key padding mask ignores masked keys; a fully masked sequence gives zeros', () => {
+  test.each([
+    [3, 2, 21, 140, 40],
+    [3, 2, 21, 1030, 40], // K and V above 512 KB: packed panels
+  ])('the key padding mask ignores masked keys; a fully masked sequence gives zeros (batch %i, heads %i, Nq %i, Nk %i, d %i)', (batch, heads, nq, nk, d) => {
     const random = seededRandom(11);
-    const [batch, heads, nq, nk, d] = [3, 2, 21, 140, 40];
     const q = randomArray(batch * nq * heads * d, random, 2);
     const k = randomArray(batch * nk * heads * d, random, 2);
     const v = randomArray(batch * nk * heads * d, random, 1);
