@@ -143,7 +143,10 @@ const AttentionKernel& attentionKernelAvx512() {
                                       &TileAvx512::runBlock,
                                       TileAvx512::kKeyPanel,
                                       &TileAvx512::packKeyPanels,
-                                      &TileAvx512::packValuePanels};
+                                      &TileAvx512::packValuePanels,
+                                      TileAvx512::kKeyBlock,
+                                      &TileAvx512::taskStateFloats,
+                                      &TileAvx512::runKeyRange};
   return kernel;
 }
 

@@ -32,6 +32,7 @@ template <class V, int QV, int BK, int KT = 6, int DT = 6, int SB = 1>
 struct FlashAttentionTile {
   // K can be packed into panels of KT keys only when every key block starts on a panel.
   static constexpr int kKeyPanel = BK % KT == 0 ? KT : 0;
+  static constexpr int kKeyBlock = BK;
   static constexpr int kKeyTile = KT;
   static constexpr int kDimTile = DT;
   using R = typename V::Reg;
@@ -304,17 +305,19 @@ struct FlashAttentionTile {
     }
   }
 
-  // Output rows [queryStart, queryStart + kQueryBlock) of one (batch, head): SB query blocks that
-  // walk the key blocks together, so each block of K and V is fetched into the caches once for
-  // SB·BQ queries rather than once per BQ.
-  static void runBlock(const AttentionProblem& p, int64_t b, int64_t h, int64_t queryStart, float* scratch) {
+  // Keys [keyBegin, keyEnd) (keyBegin a multiple of BK) for output rows [queryStart, queryStart +
+  // kQueryBlock) of one (batch, head): SB query blocks that walk the key blocks together, so each
+  // block of K and V is fetched into the caches once for SB·BQ queries rather than once per BQ.
+  // `state` (taskStateFloats) holds the blocks' running state between calls: the first call
+  // (keyBegin 0) starts it, the last (keyEnd = Nk) writes the output. `scoresT`: BK·BQ floats.
+  static void runKeyRange(const AttentionProblem& p, int64_t b, int64_t h, int64_t queryStart, float* scoresT,
+                          float* state, int64_t keyBegin, int64_t keyEnd) {
     const int64_t d = p.headDim;
     const int64_t stride = p.heads * d;
-    float* scoresT = scratch;
     QueryBlock blocks[SB] = {};
     int count = 0;
     for (int s = 0; s < SB && queryStart + s * BQ < p.queryLength; ++s, ++count) {
-      float* base = scratch + static_cast<int64_t>(BK) * BQ + s * blockFloats(d);
+      float* base = state + s * blockFloats(d);
       const int64_t start = queryStart + s * BQ;
       blocks[s] = QueryBlock{base,
                              base + d * BQ,
@@ -323,12 +326,35 @@ struct FlashAttentionTile {
                              base + 2 * d * BQ + 2 * BQ,
                              start,
                              p.queryLength - start < BQ ? p.queryLength - start : BQ};
-      beginBlock(p, b, h, blocks[s]);
+      if (keyBegin == 0) beginBlock(p, b, h, blocks[s]);
     }
+    // K and V of this (batch, head): in place (row stride heads·d), or packed by the caller into
+    // panels (packKeyPanels, packValuePanels), which keeps long key sequences streaming through
+    // the caches instead of mapping onto a few cache sets (attention.cc).
+    const bool packed = p.packedKey != nullptr;
+    const float* keyBase = packed ? p.packedKey : p.key + b * p.keyLength * stride + h * d;
+    const float* valueBase = packed ? p.packedValue : p.value + b * p.keyLength * stride + h * d;
+    const uint8_t* mask = p.keyMask != nullptr ? p.keyMask + b * p.keyLength : nullptr;
+    for (int64_t keyStart = keyBegin; keyStart < keyEnd; keyStart += BK) {
+      const int64_t keys = keyEnd - keyStart < BK ? keyEnd - keyStart : BK;
+      for (int s = 0; s < count; ++s) stepBlock(p, keyBase, valueBase, mask, keyStart, keys, blocks[s], scoresT);
+    }
+    if (keyEnd == p.keyLength) {
+      for (int s = 0; s < count; ++s) endBlock(p, b, h, blocks[s]);
+    }
+  }
+
+  // Floats of running state per task (SB query blocks), for runKeyRange.
+  static int64_t taskStateFloats(int64_t headDim) { return SB * blockFloats(headDim); }
+
+  // All keys for one task, with its state in `scratch` (scratchFloats).
+  static void runBlock(const AttentionProblem& p, int64_t b, int64_t h, int64_t queryStart, float* scratch) {
     // Cross-attention runs the heads of a query block one after another (attention.cc). With so
     // few keys the rows of Q and O dominate the memory traffic: fetch the next task's slice of
     // them (the next head, or head 0 of the next block) while this one computes.
     if (p.headsInner) {
+      const int64_t d = p.headDim;
+      const int64_t stride = p.heads * d;
       const bool lastHead = h + 1 == p.heads;
       const int64_t nextStart = lastHead ? queryStart + kQueryBlock : queryStart;
       const int64_t nextRows = p.queryLength - nextStart < kQueryBlock ? p.queryLength - nextStart : kQueryBlock;
@@ -341,19 +367,7 @@ struct FlashAttentionTile {
         }
       }
     }
-
-    // K and V of this (batch, head): in place (row stride heads·d), or packed by the caller into
-    // panels (packKeyPanels, packValuePanels), which keeps long key sequences streaming through
-    // the caches instead of mapping onto a few cache sets (attention.cc).
-    const bool packed = p.packedKey != nullptr;
-    const float* keyBase = packed ? p.packedKey : p.key + b * p.keyLength * stride + h * d;
-    const float* valueBase = packed ? p.packedValue : p.value + b * p.keyLength * stride + h * d;
-    const uint8_t* mask = p.keyMask != nullptr ? p.keyMask + b * p.keyLength : nullptr;
-    for (int64_t keyStart = 0; keyStart < p.keyLength; keyStart += BK) {
-      const int64_t keys = p.keyLength - keyStart < BK ? p.keyLength - keyStart : BK;
-      for (int s = 0; s < count; ++s) stepBlock(p, keyBase, valueBase, mask, keyStart, keys, blocks[s], scoresT);
-    }
-    for (int s = 0; s < count; ++s) endBlock(p, b, h, blocks[s]);
+    runKeyRange(p, b, h, queryStart, scratch, scratch + static_cast<int64_t>(BK) * BQ, 0, p.keyLength);
   }
 };
 

@@ -2,6 +2,7 @@
 // and runs them with the kernel chosen for this CPU.
 #include "attention.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <functional>
@@ -70,35 +71,43 @@ void multiHeadAttention(const AttentionProblem& request) {
   problem.headsInner = allHeadsKeyValueBytes <= (int64_t{512} << 10);
   const bool headsInner = problem.headsInner;
   std::atomic<bool> outOfMemory{false};
-  const auto runTask = [&](const AttentionProblem& work, int64_t batchIndex, int64_t head, int64_t block) {
-    float* scratch = threadScratch.reserve(scratchFloats);
-    if (scratch == nullptr) {  // reported after the join: never throw on a pool thread
-      outOfMemory.store(true, std::memory_order_relaxed);
-      return;
-    }
-    kernel.runBlock(work, batchIndex, head, block * kernel.queryBlock, scratch);
-  };
-
   constexpr int64_t kPackChunk = 512;  // keys per packing task: a whole number of panels
-  if (headsInner || kernel.keyPanel == 0 || kPackChunk % kernel.keyPanel != 0) {
+  if (headsInner || kernel.keyPanel == 0 || kernel.runKeyRange == nullptr || kPackChunk % kernel.keyPanel != 0) {
     const int64_t tasks = problem.batch * problem.heads * queryBlocks;
     const std::function<void(int64_t)> task = [&](int64_t index) {
       const int64_t block = headsInner ? (index / problem.heads) % queryBlocks : index % queryBlocks;
       const int64_t head = headsInner ? index % problem.heads : (index / queryBlocks) % problem.heads;
-      runTask(problem, index / (queryBlocks * problem.heads), head, block);
+      const int64_t batchIndex = index / (queryBlocks * problem.heads);
+      float* scratch = threadScratch.reserve(scratchFloats);
+      if (scratch == nullptr) {  // reported after the join: never throw on a pool thread
+        outOfMemory.store(true, std::memory_order_relaxed);
+        return;
+      }
+      kernel.runBlock(problem, batchIndex, head, block * kernel.queryBlock, scratch);
     };
     parallelFor(tasks, task);
   } else {
-    // Long key sequences, one (batch, head) at a time: its K and V are first copied into panels
-    // (attention-tile.h). In place, K and V rows lie heads·d floats apart (2 KB for 8 heads of
-    // 64), so the rows of a key block fall into a few cache sets and evict each other from L1
-    // and L2, and every query block fetches them again from L3; the panels are contiguous, and
-    // K's panels put the key tile's values for one head dimension in one cache line. The copy
-    // costs one pass over K and V per call, next to Nq/query-block passes over them.
+    // Long key sequences, one (batch, head) at a time. First its K and V are copied into panels
+    // (attention-tile.h): in place, K and V rows lie heads·d floats apart (2 KB for 8 heads of
+    // 64), so the rows of a key block fall into a few cache sets and evict each other, and K's
+    // panels put a key tile's values for one head dimension in one cache line. The copy costs one
+    // pass over K and V per call, next to Nq / queryBlock passes over them.
+    //
+    // Then the keys are taken in chunks whose K and V fit in L2 together (kChunkBytes), and every
+    // query task of the head runs one chunk before any runs the next, keeping its running
+    // softmax state (Qᵀ, Oᵀ, m, ℓ: about (2d + 3) floats per query) in memory between chunks.
+    // Each chunk of K and V is thus read from L3 once per core rather than once per query task.
+    // Measured on Zen 5 (1 MB L2), d 64, Nk 4096, one thread: 62 % → 73 % of the FMA peak.
+    const int64_t d = problem.headDim;
     const int64_t panel = kernel.keyPanel;
     const int64_t paddedKeys = (problem.keyLength + panel - 1) / panel * panel;
-    const Buffer keyPanels(paddedKeys * problem.headDim);
-    const Buffer valuePanels(problem.keyLength * problem.headDim);
+    const Buffer keyPanels(paddedKeys * d);
+    const Buffer valuePanels(problem.keyLength * d);
+    const int64_t stateFloats = kernel.taskStateFloats(d);
+    const Buffer states(queryBlocks * stateFloats);
+    constexpr int64_t kChunkBytes = int64_t{512} << 10;  // K and V of one chunk: half of a 1 MB L2
+    const int64_t keyBlock = kernel.keyBlock;
+    const int64_t chunkKeys = std::max(keyBlock, kChunkBytes / (2 * d * int64_t{sizeof(float)}) / keyBlock * keyBlock);
     const int64_t packTasks = (problem.keyLength + kPackChunk - 1) / kPackChunk;
     AttentionProblem packed = problem;
     packed.packedKey = keyPanels.data;
@@ -108,11 +117,23 @@ void multiHeadAttention(const AttentionProblem& request) {
       const int64_t head = pair % problem.heads;
       parallelFor(packTasks, [&](int64_t index) {
         const int64_t begin = index * kPackChunk;
-        const int64_t end = begin + kPackChunk < problem.keyLength ? begin + kPackChunk : problem.keyLength;
+        const int64_t end = std::min(begin + kPackChunk, problem.keyLength);
         kernel.packKeyPanels(problem, batchIndex, head, begin, end, keyPanels.data);
         kernel.packValuePanels(problem, batchIndex, head, begin, end, valuePanels.data);
       });
-      parallelFor(queryBlocks, [&](int64_t block) { runTask(packed, batchIndex, head, block); });
+      for (int64_t keyBegin = 0; keyBegin < problem.keyLength; keyBegin += chunkKeys) {
+        const int64_t keyEnd = std::min(keyBegin + chunkKeys, problem.keyLength);
+        parallelFor(queryBlocks, [&](int64_t block) {
+          float* scratch = threadScratch.reserve(scratchFloats);
+          if (scratch == nullptr) {  // reported after the join: never throw on a pool thread
+            outOfMemory.store(true, std::memory_order_relaxed);
+            return;
+          }
+          kernel.runKeyRange(packed, batchIndex, head, block * kernel.queryBlock, scratch, states.data + block * stateFloats,
+                             keyBegin, keyEnd);
+        });
+        if (outOfMemory.load()) throw std::bad_alloc();
+      }
     }
   }
   if (outOfMemory.load()) throw std::bad_alloc();

@@ -49,6 +49,17 @@ struct AttentionKernel {
                         float* panels) = nullptr;
   void (*packValuePanels)(const AttentionProblem& problem, int64_t batchIndex, int64_t head, int64_t begin,
                           int64_t end, float* panels) = nullptr;
+  /** Keys per softmax block: key ranges given to runKeyRange start at multiples of it. */
+  int keyBlock = 0;
+  /** Floats of running state one task keeps between runKeyRange calls. */
+  int64_t (*taskStateFloats)(int64_t headDim) = nullptr;
+  /**
+   * Keys [keyBegin, keyEnd) for the task at queryStart, its running state in `state`: the call
+   * with keyBegin 0 starts it, the one with keyEnd = keyLength writes the output rows. `scratch`
+   * as for runBlock.
+   */
+  void (*runKeyRange)(const AttentionProblem& problem, int64_t batchIndex, int64_t head, int64_t queryStart,
+                      float* scratch, float* state, int64_t keyBegin, int64_t keyEnd) = nullptr;
 };
 
 const AttentionKernel& attentionKernelPortable();

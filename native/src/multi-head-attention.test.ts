@@ -51,10 +51,11 @@ function guardedOutput(length: number): { out: Float32Array; guardsIntact(): boo
 }
 
 // [batch, heads, queryLength, keyLength, headDim]: odd sizes, d not a multiple of 8, Nk = 1,
-// single query, d = 256, blocks that end mid-tile. The last three have K and V above 512 KB,
-// where the AVX-512 kernel packs each head's K and V into panels first (attention.cc): several
-// heads, several packing chunks of 512 keys, a last panel and a last head-dimension tile that
-// are partly filled.
+// single query, d = 256, blocks that end mid-tile. The last four have K and V above 512 KB,
+// where the AVX-512 kernel packs each head's K and V into panels first and runs the keys in
+// chunks of 512 KB of K and V (attention.cc): several heads, several packing chunks of 512 keys,
+// a last panel and a last head-dimension tile that are partly filled, 3 key chunks (d 64 and
+// d 160, the last one short and not a whole key block).
 const SHAPES: [number, number, number, number, number][] = [
   [1, 1, 1, 1, 1],
   [2, 3, 67, 77, 40],
@@ -70,6 +71,7 @@ const SHAPES: [number, number, number, number, number][] = [
   [2, 3, 70, 1100, 40],
   [1, 2, 40, 600, 75],
   [1, 1, 9, 2049, 64],
+  [1, 2, 20, 1000, 160],
 ];
 
 describe.each(implementations)('multiHeadAttention ($name) against a float64 reference', (implementation) => {
@@ -101,7 +103,7 @@ describe.each(implementations)('multiHeadAttention ($name) against a float64 ref
 
   test.each([
     [3, 2, 21, 140, 40],
-    [3, 2, 21, 1030, 40], // K and V above 512 KB: packed panels
+    [3, 2, 21, 1030, 160], // K and V above 512 KB: packed panels, 3 key chunks of 384 keys
   ])('the key padding mask ignores masked keys; a fully masked sequence gives zeros (batch %i, heads %i, Nq %i, Nk %i, d %i)', (batch, heads, nq, nk, d) => {
     const random = seededRandom(11);
     const q = randomArray(batch * nq * heads * d, random, 2);
