@@ -232,6 +232,25 @@ Napi::Value attentionProbabilitiesSync(const Napi::CallbackInfo& info) {
   return output;
 }
 
+// setAttentionPath('auto' | 'packed' | 'in-place'): the test and benchmark knob of attention.h.
+Napi::Value setAttentionPathBinding(const Napi::CallbackInfo& info) {
+  const Napi::Value value = info[0];
+  const std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : std::string();
+  AttentionPath path = AttentionPath::Auto;
+  if (name == "auto") {
+    path = AttentionPath::Auto;
+  } else if (name == "packed") {
+    path = AttentionPath::Packed;
+  } else if (name == "in-place") {
+    path = AttentionPath::InPlace;
+  } else {
+    throwTypeError(info.Env(), "setAttentionPath: expected 'auto', 'packed' or 'in-place', received " +
+                                   (value.IsString() ? "'" + name + "'" : describeJsValue(value)));
+  }
+  setAttentionPath(path);
+  return Napi::String::New(info.Env(), name);
+}
+
 Napi::Value kernelName(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), attentionKernelName());
 }
@@ -243,6 +262,7 @@ void registerAttention(Napi::Env env, Napi::Object exports) {
   exports.Set("multiHeadAttentionAsync",
               Napi::Function::New(env, multiHeadAttentionAsync, "multiHeadAttentionAsync"));
   exports.Set("attentionKernel", Napi::Function::New(env, kernelName, "attentionKernel"));
+  exports.Set("setAttentionPath", Napi::Function::New(env, setAttentionPathBinding, "setAttentionPath"));
   exports.Set("attentionProbabilities",
               Napi::Function::New(env, attentionProbabilitiesSync, "attentionProbabilities"));
 }

@@ -74,6 +74,14 @@ const AttentionKernel& attentionKernelAvx512();
  */
 void multiHeadAttention(const AttentionProblem& problem);
 
+/**
+ * How long key sequences run: Auto chooses by size (attention.cc); Packed copies each head's K
+ * and V into panels and runs L2-sized key chunks whenever the kernel can (AVX-512); InPlace reads
+ * K and V where they are. A test and benchmark knob, process-wide, like setSimdLevel.
+ */
+enum class AttentionPath { Auto = 0, Packed = 1, InPlace = 2 };
+AttentionPath setAttentionPath(AttentionPath path);
+
 /** The instruction set the kernel in use was compiled for: "avx512", "avx2" or "scalar". */
 const char* attentionKernelName();
 

@@ -18,6 +18,8 @@ export interface NativeAddon {
   describeBuild(): { simd: string; detectedSimd: string; f16c: boolean; threads: number; pendingAsyncCalls: number };
   attentionKernel(): string;
   setSimdLevel(level: SimdLevel): SimdLevel;
+  /** Test and benchmark knob: how long key sequences run (src/attention.h). Optional: older builds lack it. */
+  setAttentionPath?(path: 'auto' | 'packed' | 'in-place'): string;
   releaseFreedMemory(): boolean;
   cHeapStatistics(): CHeapStatistics | undefined;
   multiHeadAttention(...args: AttentionArguments): Float32Array;
