@@ -133,8 +133,18 @@ struct VectorAvx512 {
 };
 
 using TileAvx512 = FlashAttentionTile<VectorAvx512, 2, 128, 8, 8, 2>;
+// Short key sequences (cross-attention's 77 text tokens), where the Q and O rows, not K and V,
+// make the memory traffic: 6 × 6 tiles and one query block per task measured 3–5 % faster there
+// than the tile above (GFLOP per CPU-second, 7 interleaved rounds, one and two threads).
+using TileAvx512Short = FlashAttentionTile<VectorAvx512, 2, 128, 6, 6, 1>;
 
 }  // namespace
+
+const AttentionKernel& attentionKernelAvx512Short() {
+  static const AttentionKernel kernel{"avx512", TileAvx512Short::kQueryBlock, &TileAvx512Short::scratchFloats,
+                                      &TileAvx512Short::runBlock};
+  return kernel;
+}
 
 const AttentionKernel& attentionKernelAvx512() {
   static const AttentionKernel kernel{"avx512",

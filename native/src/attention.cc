@@ -14,10 +14,11 @@
 namespace latentkit {
 namespace {
 
-const AttentionKernel& chooseKernel() {
+// The kernel for this CPU; `shortKeys`: the variant for short key sequences where one exists.
+const AttentionKernel& chooseKernel(bool shortKeys = false) {
   switch (activeSimdLevel()) {
 #if defined(LATENTKIT_X86)
-    case SimdLevel::Avx512: return attentionKernelAvx512();
+    case SimdLevel::Avx512: return shortKeys ? attentionKernelAvx512Short() : attentionKernelAvx512();
     case SimdLevel::Avx2: return attentionKernelAvx2();
 #endif
     default: return attentionKernelPortable();
@@ -80,9 +81,6 @@ struct Buffer {
 
 void multiHeadAttention(const AttentionProblem& request) {
   AttentionProblem problem = request;
-  const AttentionKernel& kernel = chooseKernel();
-  const int64_t queryBlocks = (problem.queryLength + kernel.queryBlock - 1) / kernel.queryBlock;
-  const int64_t scratchFloats = kernel.scratchFloats(problem.headDim);
   // Task order decides what stays in cache. With long key sequences (self-attention), consecutive
   // tasks walk the query blocks of one head, so that head's K and V stay in L2. When the K and V
   // of every head fit in L2 together (cross-attention on 77 tokens: 200 KB), consecutive tasks
@@ -91,6 +89,9 @@ void multiHeadAttention(const AttentionProblem& request) {
   const int64_t allHeadsKeyValueBytes = 2 * problem.keyLength * problem.heads * problem.headDim * int64_t{sizeof(float)};
   problem.headsInner = allHeadsKeyValueBytes <= (int64_t{512} << 10);
   const bool headsInner = problem.headsInner;
+  const AttentionKernel& kernel = chooseKernel(headsInner);
+  const int64_t queryBlocks = (problem.queryLength + kernel.queryBlock - 1) / kernel.queryBlock;
+  const int64_t scratchFloats = kernel.scratchFloats(problem.headDim);
   std::atomic<bool> outOfMemory{false};
   constexpr int64_t kPackChunk = 512;  // keys per packing task: a whole number of panels
   const bool packable = kernel.keyPanel != 0 && kernel.runKeyRange != nullptr && kPackChunk % kernel.keyPanel == 0;

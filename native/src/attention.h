@@ -66,6 +66,8 @@ const AttentionKernel& attentionKernelPortable();
 #if defined(LATENTKIT_X86)
 const AttentionKernel& attentionKernelAvx2();
 const AttentionKernel& attentionKernelAvx512();
+/** The AVX-512 tile for short key sequences (heads-innermost order, attention.cc). */
+const AttentionKernel& attentionKernelAvx512Short();
 #endif
 
 /**

@@ -37,7 +37,8 @@ const natives: Implementation[] = levels.map((level) => ({
   },
 }));
 // The AVX-512 kernel's packed path (K and V in panels, L2-sized key chunks), which it chooses by
-// itself only for large self-attention (Nk·d·8 ≥ 1 MB and Nq ≥ 512), forced on every shape here.
+// itself only for large self-attention (Nk·d·8 ≥ 1 MB and Nq ≥ 512), forced here on every shape
+// whose K and V exceed 512 KB (smaller ones run heads-innermost with the short-key tile).
 if (levels.includes('avx512') && addon?.setAttentionPath) {
   natives.push({
     name: 'native avx512, packed path forced',
@@ -68,7 +69,7 @@ function guardedOutput(length: number): { out: Float32Array; guardsIntact(): boo
 
 // [batch, heads, queryLength, keyLength, headDim]: odd sizes, d not a multiple of 8, Nk = 1,
 // single query, d = 256, blocks that end mid-tile. For the AVX-512 kernel's packed path (forced
-// below), which copies each head's K and V into panels and runs the keys in chunks of 512 KB of
+// below, for the shapes with K and V above 512 KB: d 256 and the last four), which copies each head's K and V into panels and runs the keys in chunks of 512 KB of
 // K and V (attention.cc), the last four add several heads, several packing chunks of 512 keys,
 // a last panel and a last head-dimension tile that are partly filled, and 3 key chunks (d 64
 // and d 160, the last one short and not a whole key block).
