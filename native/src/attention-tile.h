@@ -328,6 +328,22 @@ struct FlashAttentionTile {
                              p.queryLength - start < BQ ? p.queryLength - start : BQ};
       if (keyBegin == 0) beginBlock(p, b, h, blocks[s]);
     }
+    // Cross-attention runs the heads of a query block one after another (attention.cc). With so
+    // few keys the rows of Q and O dominate the memory traffic: fetch the next task's slice of
+    // them (the next head, or head 0 of the next block) while this one computes.
+    if (p.headsInner && keyBegin == 0) {
+      const bool lastHead = h + 1 == p.heads;
+      const int64_t nextStart = lastHead ? queryStart + kQueryBlock : queryStart;
+      const int64_t nextRows = p.queryLength - nextStart < kQueryBlock ? p.queryLength - nextStart : kQueryBlock;
+      const int64_t nextColumn = (lastHead ? 0 : h + 1) * d;
+      const int64_t rowOffset = (b * p.queryLength + nextStart) * stride + nextColumn;
+      for (int64_t i = 0; i < nextRows; ++i) {
+        for (int64_t c = 0; c < d; c += 16) {
+          __builtin_prefetch(p.query + rowOffset + i * stride + c, 0, 3);
+          __builtin_prefetch(p.output + rowOffset + i * stride + c, 1, 3);
+        }
+      }
+    }
     // K and V of this (batch, head): in place (row stride heads·d), or packed by the caller into
     // panels (packKeyPanels, packValuePanels), which keeps long key sequences streaming through
     // the caches instead of mapping onto a few cache sets (attention.cc).
@@ -349,24 +365,6 @@ struct FlashAttentionTile {
 
   // All keys for one task, with its state in `scratch` (scratchFloats).
   static void runBlock(const AttentionProblem& p, int64_t b, int64_t h, int64_t queryStart, float* scratch) {
-    // Cross-attention runs the heads of a query block one after another (attention.cc). With so
-    // few keys the rows of Q and O dominate the memory traffic: fetch the next task's slice of
-    // them (the next head, or head 0 of the next block) while this one computes.
-    if (p.headsInner) {
-      const int64_t d = p.headDim;
-      const int64_t stride = p.heads * d;
-      const bool lastHead = h + 1 == p.heads;
-      const int64_t nextStart = lastHead ? queryStart + kQueryBlock : queryStart;
-      const int64_t nextRows = p.queryLength - nextStart < kQueryBlock ? p.queryLength - nextStart : kQueryBlock;
-      const int64_t nextColumn = (lastHead ? 0 : h + 1) * d;
-      const int64_t rowOffset = (b * p.queryLength + nextStart) * stride + nextColumn;
-      for (int64_t i = 0; i < nextRows; ++i) {
-        for (int64_t c = 0; c < d; c += 16) {
-          __builtin_prefetch(p.query + rowOffset + i * stride + c, 0, 3);
-          __builtin_prefetch(p.output + rowOffset + i * stride + c, 1, 3);
-        }
-      }
-    }
     runKeyRange(p, b, h, queryStart, scratch, scratch + static_cast<int64_t>(BK) * BQ, 0, p.keyLength);
   }
 };
