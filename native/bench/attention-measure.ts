@@ -16,6 +16,8 @@ export interface MeasureRequest extends AttentionDims {
   method: Method;
   /** Minimum wall time to spend on timed runs (ms). */
   budgetMs?: number;
+  /** Threads for our kernel (LATENTKIT_THREADS) and onnxruntime (intraOpNumThreads); default: all cores. */
+  threads?: number;
 }
 
 export interface Measurement {
@@ -67,7 +69,9 @@ async function measure(request: MeasureRequest): Promise<Measurement> {
   const { method, batch, heads, headDim, queryLength, keyLength } = request;
   const budget = request.budgetMs ?? 2000;
   const hidden = heads * headDim;
-  const threads = os.availableParallelism();
+  const threads = request.threads ?? os.availableParallelism();
+  // Read by the addon when its thread pool starts, at the first call below.
+  if (request.threads !== undefined) process.env.LATENTKIT_THREADS = String(request.threads);
   const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' };
 
   if (method === 'ort-matmul') {

@@ -42,11 +42,13 @@ const expectClose = (label, a, b, tolerance) => {
   if (!ok) failures.push(label);
 };
 
-// Attention: self-attention (Nq = Nk = 77, 2 heads of 40) and cross-attention to 77 tokens, every kernel the CPU has.
+// Attention: self-attention (Nq = Nk = 77, 2 heads of 40), cross-attention to 77 tokens, and a
+// long key sequence (K and V above 512 KB: the AVX-512 kernel packs panels and runs key chunks),
+// every kernel the CPU has.
 const levels = ['scalar', 'avx2', 'avx512'];
 const best = build.detectedSimd;
-for (const [nq, nk, headDim] of [[77, 77, 40], [64, 77, 64]]) {
-  const [batch, heads] = [2, 2];
+for (const [nq, nk, headDim, heads] of [[77, 77, 40, 2], [64, 77, 64, 2], [40, 1100, 64, 3]]) {
+  const batch = 2;
   const q = filled(batch * nq * heads * headDim);
   const k = filled(batch * nk * heads * headDim);
   const v = filled(batch * nk * heads * headDim);
@@ -58,6 +60,17 @@ for (const [nq, nk, headDim] of [[77, 77, 40], [64, 77, 64]]) {
     expectClose(`attention ${nq}×${nk}×${headDim} (${level})`, out, expected, 1e-5);
   }
   addon.setSimdLevel(best);
+}
+
+// Head-averaged attention probabilities (when this build has them): the same float64 loops as
+// the twin, so equal but for the last bit of exp.
+if (typeof addon.attentionProbabilities === 'function') {
+  const [batch, heads, headDim, nq, nk] = [2, 3, 40, 33, 77];
+  const q = filled(batch * nq * heads * headDim, 2);
+  const k = filled(batch * nk * heads * headDim, 2);
+  const mask = Uint8Array.from({ length: batch * nk }, (_, j) => (j % 5 === 0 ? 0 : 1));
+  const native = addon.attentionProbabilities(q, k, new Float32Array(batch * nq * nk), mask, batch, heads, headDim, 1 / Math.sqrt(headDim));
+  expectClose('attentionProbabilities', native, twin.attentionProbabilities(q, k, { batch, heads, headDim, mask }), 1e-7);
 }
 
 // Guidance step: bit-identical.

@@ -49,7 +49,7 @@ using TileAvx2 = FlashAttentionTile<VectorAvx2, 2, 128>;
 }  // namespace
 
 const AttentionKernel& attentionKernelAvx2() {
-  static const AttentionKernel kernel{"avx2", TileAvx2::BQ, &TileAvx2::scratchFloats, &TileAvx2::runBlock};
+  static const AttentionKernel kernel{"avx2", TileAvx2::kQueryBlock, &TileAvx2::scratchFloats, &TileAvx2::runBlock};
   return kernel;
 }
 

@@ -3,6 +3,8 @@
 // src/multi-head-attention.ts):
 //   (query, key, value, output, keyMask | null, batch, heads, headDim, scale)
 // The asynchronous call also accepts output = null: it then allocates the result itself.
+// attentionProbabilities: (query, key, output, keyMask | null, batch, heads, headDim, scale),
+// assembled by src/attention-probabilities.ts.
 #include <napi.h>
 
 #include <memory>
@@ -11,6 +13,7 @@
 
 #include "argument-checks.h"
 #include "async-call.h"
+#include "attention-probabilities.h"
 #include "attention.h"
 #include "bindings.h"
 
@@ -169,6 +172,85 @@ Napi::Value multiHeadAttentionAsync(const Napi::CallbackInfo& info) {
   return queueAsyncCall(info.Env(), std::move(call), "latentkit:multiHeadAttention");
 }
 
+// Head-averaged probabilities [batch, Nq, Nk] for short key sequences; every length is checked
+// before any memory is read.
+Napi::Value attentionProbabilitiesSync(const Napi::CallbackInfo& info) {
+  const char* function = "attentionProbabilities";
+  Napi::Env env = info.Env();
+  if (info.Length() != 8) {
+    throwTypeError(env, std::string(function) + ": expected 8 arguments (query, key, output, keyMask, batch, heads, "
+                                                "headDim, scale), received " + std::to_string(info.Length()));
+  }
+  Napi::Float32Array query, key, output;
+  Napi::Uint8Array keyMask;
+  readTypedArray(info, 0, napi_float32_array, "Float32Array", function, "query", false, &query);
+  readTypedArray(info, 1, napi_float32_array, "Float32Array", function, "key", false, &key);
+  readTypedArray(info, 2, napi_float32_array, "Float32Array", function, "output", false, &output);
+  const bool hasMask = readTypedArray(info, 3, napi_uint8_array, "Uint8Array", function, "keyMask", true, &keyMask);
+  const int64_t batch = readInteger(info, 4, function, "batch", 1, int64_t{1} << 31);
+  const int64_t heads = readInteger(info, 5, function, "heads", 1, int64_t{1} << 20);
+  const int64_t headDim = readInteger(info, 6, function, "headDim", 1, kMaxHeadDim);
+  const double scale = readFiniteNumber(info, 7, function, "scale");
+
+  const int64_t perSequence = checkedProduct(env, function, batch, checkedProduct(env, function, heads, headDim));
+  const int64_t queryElements = static_cast<int64_t>(query.ElementLength());
+  const int64_t keyElements = static_cast<int64_t>(key.ElementLength());
+  const std::string layout = "batch·heads·headDim = " + std::to_string(batch) + "·" + std::to_string(heads) + "·" +
+                             std::to_string(headDim) + " = " + std::to_string(perSequence);
+  if (queryElements % perSequence != 0) {
+    throwRangeError(env, std::string(function) + ": query has " + std::to_string(queryElements) +
+                             " elements, which is not a multiple of " + layout +
+                             "; query must be [batch, queryLength, heads·headDim]");
+  }
+  if (keyElements == 0 || keyElements % perSequence != 0) {
+    throwRangeError(env, std::string(function) + ": key has " + std::to_string(keyElements) +
+                             " elements; expected a positive multiple of " + layout +
+                             " (key must be [batch, keyLength ≥ 1, heads·headDim])");
+  }
+  const int64_t queryLength = queryElements / perSequence;
+  const int64_t keyLength = keyElements / perSequence;
+  if (keyLength > kMaxProbabilityKeys) {
+    throwRangeError(env, std::string(function) + ": key length " + std::to_string(keyLength) + " is above " +
+                             std::to_string(kMaxProbabilityKeys) +
+                             "; capture cross-attention (77 text tokens), not self-attention");
+  }
+  const int64_t outputElements = checkedProduct(env, function, checkedProduct(env, function, batch, queryLength), keyLength);
+  if (static_cast<int64_t>(output.ElementLength()) != outputElements) {
+    throwRangeError(env, std::string(function) + ": output has " + std::to_string(output.ElementLength()) +
+                             " elements; expected batch·queryLength·keyLength = " + std::to_string(outputElements));
+  }
+  if (hasMask && static_cast<int64_t>(keyMask.ElementLength()) != batch * keyLength) {
+    throwRangeError(env, std::string(function) + ": keyMask has " + std::to_string(keyMask.ElementLength()) +
+                             " elements; expected batch·keyLength = " + std::to_string(batch * keyLength));
+  }
+  if (overlaps(output, query) || overlaps(output, key) || (hasMask && overlaps(output, keyMask))) {
+    throwRangeError(env, std::string(function) + ": output shares memory with an input; pass a separate array");
+  }
+  ProbabilityProblem problem{query.Data(), key.Data(), output.Data(), hasMask ? keyMask.Data() : nullptr,
+                             batch, heads, queryLength, keyLength, headDim, scale};
+  attentionProbabilities(problem);
+  return output;
+}
+
+// setAttentionPath('auto' | 'packed' | 'in-place'): the test and benchmark knob of attention.h.
+Napi::Value setAttentionPathBinding(const Napi::CallbackInfo& info) {
+  const Napi::Value value = info[0];
+  const std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : std::string();
+  AttentionPath path = AttentionPath::Auto;
+  if (name == "auto") {
+    path = AttentionPath::Auto;
+  } else if (name == "packed") {
+    path = AttentionPath::Packed;
+  } else if (name == "in-place") {
+    path = AttentionPath::InPlace;
+  } else {
+    throwTypeError(info.Env(), "setAttentionPath: expected 'auto', 'packed' or 'in-place', received " +
+                                   (value.IsString() ? "'" + name + "'" : describeJsValue(value)));
+  }
+  setAttentionPath(path);
+  return Napi::String::New(info.Env(), name);
+}
+
 Napi::Value kernelName(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), attentionKernelName());
 }
@@ -180,6 +262,9 @@ void registerAttention(Napi::Env env, Napi::Object exports) {
   exports.Set("multiHeadAttentionAsync",
               Napi::Function::New(env, multiHeadAttentionAsync, "multiHeadAttentionAsync"));
   exports.Set("attentionKernel", Napi::Function::New(env, kernelName, "attentionKernel"));
+  exports.Set("setAttentionPath", Napi::Function::New(env, setAttentionPathBinding, "setAttentionPath"));
+  exports.Set("attentionProbabilities",
+              Napi::Function::New(env, attentionProbabilitiesSync, "attentionProbabilities"));
 }
 
 }  // namespace latentkit

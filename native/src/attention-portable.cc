@@ -62,7 +62,7 @@ using TilePortable = FlashAttentionTile<VectorPortable, 2, 128>;
 }  // namespace
 
 const AttentionKernel& attentionKernelPortable() {
-  static const AttentionKernel kernel{"scalar", TilePortable::BQ, &TilePortable::scratchFloats,
+  static const AttentionKernel kernel{"scalar", TilePortable::kQueryBlock, &TilePortable::scratchFloats,
                                       &TilePortable::runBlock};
   return kernel;
 }

@@ -2,11 +2,14 @@
  * Attention probabilities averaged over heads, `mean_h softmax(Q_h·K_hᵀ·scale)`: what attention
  * processors capture to show which text token each image position attends to. Only for small
  * key lengths (cross-attention's 77 text tokens), where the `[batch, Nq, Nk]` result is small;
- * the fused kernel never forms this matrix. TypeScript, accumulating in float64; it runs only for
- * the layers a caller chooses to capture.
+ * the fused kernel never forms this matrix. Accumulates in float64; the addon computes it on all
+ * cores (src/attention-probabilities.cc), the TypeScript twin (attention-probabilities-js.ts)
+ * serves the call when the addon is not loaded, with the same results.
  */
 import { requireArray } from './argument-checks';
+import { attentionProbabilitiesJs } from './attention-probabilities-js';
 import { resolveAttentionShape, type MultiHeadAttentionOptions } from './attention-shape';
+import { nativeAddon } from './load-addon';
 
 /** The largest key length {@link attentionProbabilities} accepts (its output grows with Nq·Nk). */
 export const MAX_PROBABILITY_KEYS = 1024;
@@ -31,38 +34,10 @@ export function attentionProbabilities(query: Float32Array, key: Float32Array, o
       `attentionProbabilities: key length ${keyLength} is above ${MAX_PROBABILITY_KEYS}; capture cross-attention (77 text tokens), not self-attention`,
     );
   }
-  const stride = heads * headDim;
   const out = new Float32Array(batch * queryLength * keyLength);
-  const scores = new Float64Array(keyLength);
-  const sum = new Float64Array(keyLength);
-  for (let b = 0; b < batch; b++) {
-    for (let i = 0; i < queryLength; i++) {
-      sum.fill(0);
-      const queryRow = (b * queryLength + i) * stride;
-      for (let h = 0; h < heads; h++) {
-        let maximum = -Infinity;
-        for (let j = 0; j < keyLength; j++) {
-          if (mask !== null && mask[b * keyLength + j] === 0) {
-            scores[j] = -Infinity;
-            continue;
-          }
-          const keyRow = (b * keyLength + j) * stride + h * headDim;
-          let dot = 0;
-          for (let c = 0; c < headDim; c++) dot += query[queryRow + h * headDim + c]! * checkedKey[keyRow + c]!;
-          scores[j] = dot * scale;
-          if (scores[j]! > maximum) maximum = scores[j]!;
-        }
-        if (maximum === -Infinity) continue; // every key masked: this head contributes zeros
-        let total = 0;
-        for (let j = 0; j < keyLength; j++) {
-          scores[j] = Math.exp(scores[j]! - maximum);
-          total += scores[j]!;
-        }
-        for (let j = 0; j < keyLength; j++) sum[j]! += scores[j]! / total;
-      }
-      const row = (b * queryLength + i) * keyLength;
-      for (let j = 0; j < keyLength; j++) out[row + j] = sum[j]! / heads;
-    }
+  const addon = nativeAddon();
+  if (addon?.attentionProbabilities !== undefined) {
+    return addon.attentionProbabilities(shape.query, shape.key, out, mask, batch, heads, headDim, scale);
   }
-  return out;
+  return attentionProbabilitiesJs(shape, out);
 }

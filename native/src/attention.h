@@ -24,6 +24,12 @@ struct AttentionProblem {
   float scale;
   /** Set by multiHeadAttention: tasks run heads-innermost (see attention.cc); tiles prefetch accordingly. */
   bool headsInner = false;
+  /**
+   * Set by multiHeadAttention for one (batch, head) at a time: that head's K and V rows copied
+   * contiguously ([keyLength, headDim] each). nullptr: the tiles read K and V in place.
+   */
+  const float* packedKey = nullptr;
+  const float* packedValue = nullptr;
 };
 
 /**
@@ -36,12 +42,32 @@ struct AttentionKernel {
   int queryBlock;
   int64_t (*scratchFloats)(int64_t headDim);
   void (*runBlock)(const AttentionProblem& problem, int64_t batchIndex, int64_t head, int64_t queryStart, float* scratch);
+  /** Keys per K panel (a multiple of which starts every key block); 0: this kernel reads K and V in place only. */
+  int keyPanel = 0;
+  /** Rearrange keys [begin, end) of one (batch, head) into the panels runBlock reads (see attention-tile.h). */
+  void (*packKeyPanels)(const AttentionProblem& problem, int64_t batchIndex, int64_t head, int64_t begin, int64_t end,
+                        float* panels) = nullptr;
+  void (*packValuePanels)(const AttentionProblem& problem, int64_t batchIndex, int64_t head, int64_t begin,
+                          int64_t end, float* panels) = nullptr;
+  /** Keys per softmax block: key ranges given to runKeyRange start at multiples of it. */
+  int keyBlock = 0;
+  /** Floats of running state one task keeps between runKeyRange calls. */
+  int64_t (*taskStateFloats)(int64_t headDim) = nullptr;
+  /**
+   * Keys [keyBegin, keyEnd) for the task at queryStart, its running state in `state`: the call
+   * with keyBegin 0 starts it, the one with keyEnd = keyLength writes the output rows. `scratch`
+   * as for runBlock.
+   */
+  void (*runKeyRange)(const AttentionProblem& problem, int64_t batchIndex, int64_t head, int64_t queryStart,
+                      float* scratch, float* state, int64_t keyBegin, int64_t keyEnd) = nullptr;
 };
 
 const AttentionKernel& attentionKernelPortable();
 #if defined(LATENTKIT_X86)
 const AttentionKernel& attentionKernelAvx2();
 const AttentionKernel& attentionKernelAvx512();
+/** The AVX-512 tile for short key sequences (heads-innermost order, attention.cc). */
+const AttentionKernel& attentionKernelAvx512Short();
 #endif
 
 /**
@@ -49,6 +75,14 @@ const AttentionKernel& attentionKernelAvx512();
  * Throws std::bad_alloc (on the calling thread) if a worker could not get its scratch memory.
  */
 void multiHeadAttention(const AttentionProblem& problem);
+
+/**
+ * How long key sequences run: Auto chooses by size (attention.cc); Packed copies each head's K
+ * and V into panels and runs L2-sized key chunks whenever the kernel can (AVX-512); InPlace reads
+ * K and V where they are. A test and benchmark knob, process-wide, like setSimdLevel.
+ */
+enum class AttentionPath { Auto = 0, Packed = 1, InPlace = 2 };
+AttentionPath setAttentionPath(AttentionPath path);
 
 /** The instruction set the kernel in use was compiled for: "avx512", "avx2" or "scalar". */
 const char* attentionKernelName();

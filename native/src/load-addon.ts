@@ -18,6 +18,8 @@ export interface NativeAddon {
   describeBuild(): { simd: string; detectedSimd: string; f16c: boolean; threads: number; pendingAsyncCalls: number };
   attentionKernel(): string;
   setSimdLevel(level: SimdLevel): SimdLevel;
+  /** Test and benchmark knob: how long key sequences run (src/attention.h). Optional: older builds lack it. */
+  setAttentionPath?(path: 'auto' | 'packed' | 'in-place'): string;
   releaseFreedMemory(): boolean;
   cHeapStatistics(): CHeapStatistics | undefined;
   /** Absent from addons built before 0.2 (the platform package may lag a local build). */
@@ -25,6 +27,15 @@ export interface NativeAddon {
   multiHeadAttention(...args: AttentionArguments): Float32Array;
   /** As multiHeadAttention, but `output` may be null (the addon then allocates the result). */
   multiHeadAttentionAsync(...args: AsyncAttentionArguments): Promise<Float32Array>;
+  /**
+   * (query, key, output [batch·Nq·Nk], keyMask, batch, heads, headDim, scale): head-averaged
+   * probabilities. Optional: a build from source that predates it lacks it, and the TypeScript
+   * twin serves `attentionProbabilities` then.
+   */
+  attentionProbabilities?(
+    query: Float32Array, key: Float32Array, output: Float32Array, keyMask: Uint8Array | null,
+    batch: number, heads: number, headDim: number, scale: number,
+  ): Float32Array;
   guidanceStep(
     output: Float32Array,
     guidedOutput: Float32Array | null,

@@ -36,6 +36,23 @@ const natives: Implementation[] = levels.map((level) => ({
     return multiHeadAttention(q, k, v, options);
   },
 }));
+// The AVX-512 kernel's packed path (K and V in panels, L2-sized key chunks), which it chooses by
+// itself only for large self-attention (Nk·d·8 ≥ 1 MB and Nq ≥ 512), forced here on every shape
+// whose K and V exceed 512 KB (smaller ones run heads-innermost with the short-key tile).
+if (levels.includes('avx512') && addon?.setAttentionPath) {
+  natives.push({
+    name: 'native avx512, packed path forced',
+    run(q, k, v, options) {
+      expect(addon!.setSimdLevel('avx512')).toBe('avx512');
+      addon!.setAttentionPath!('packed');
+      try {
+        return multiHeadAttention(q, k, v, options);
+      } finally {
+        addon!.setAttentionPath!('auto');
+      }
+    },
+  });
+}
 const implementations = [twin, ...natives];
 
 /** An output view with sentinels on both sides (to catch stray writes), poisoned with NaN. */
@@ -51,7 +68,11 @@ function guardedOutput(length: number): { out: Float32Array; guardsIntact(): boo
 }
 
 // [batch, heads, queryLength, keyLength, headDim]: odd sizes, d not a multiple of 8, Nk = 1,
-// single query, d = 256, blocks that end mid-tile.
+// single query, d = 256, blocks that end mid-tile. For the AVX-512 kernel's packed path (forced
+// below, for the shapes with K and V above 512 KB: d 256 and the last four), which copies each head's K and V into panels and runs the keys in chunks of 512 KB of
+// K and V (attention.cc), the last four add several heads, several packing chunks of 512 keys,
+// a last panel and a last head-dimension tile that are partly filled, and 3 key chunks (d 64
+// and d 160, the last one short and not a whole key block).
 const SHAPES: [number, number, number, number, number][] = [
   [1, 1, 1, 1, 1],
   [2, 3, 67, 77, 40],
@@ -64,6 +85,10 @@ const SHAPES: [number, number, number, number, number][] = [
   [1, 1, 300, 257, 33],
   [2, 2, 1, 77, 160],
   [1, 1, 70, 70, 6],
+  [1, 3, 40, 1100, 40],
+  [1, 2, 40, 600, 75],
+  [1, 1, 9, 2049, 64],
+  [1, 2, 20, 1000, 160],
 ];
 
 describe.each(implementations)('multiHeadAttention ($name) against a float64 reference', (implementation) => {
@@ -93,9 +118,11 @@ describe.each(implementations)('multiHeadAttention ($name) against a float64 ref
     expect(maxAbsoluteError(out, expected)).toBeLessThanOrEqual(3e-5);
   });
 
-  test('the key padding mask ignores masked keys; a fully masked sequence gives zeros', () => {
+  test.each([
+    [3, 2, 21, 140, 40],
+    [3, 2, 21, 1030, 160], // packed path: 3 key chunks of 384 keys
+  ])('the key padding mask ignores masked keys; a fully masked sequence gives zeros (batch %i, heads %i, Nq %i, Nk %i, d %i)', (batch, heads, nq, nk, d) => {
     const random = seededRandom(11);
-    const [batch, heads, nq, nk, d] = [3, 2, 21, 140, 40];
     const q = randomArray(batch * nq * heads * d, random, 2);
     const k = randomArray(batch * nk * heads * d, random, 2);
     const v = randomArray(batch * nk * heads * d, random, 1);

@@ -6,7 +6,8 @@ import { findAttention } from './attention-pattern';
 import { partitionAroundAttention } from './attention-partition';
 import { decodeModel } from './onnx-graph-codec';
 import { SegmentedSession } from './segmented-session';
-import { multiHeadAttentionGraph, scaledDotProductAttentionGraph } from './__fixtures__/attention-graphs';
+import { float16ToFloat32, float32ToFloat16 } from '@latentkit/native';
+import { float16AttentionGraph, multiHeadAttentionGraph, scaledDotProductAttentionGraph } from './__fixtures__/attention-graphs';
 
 const shared = process.env.LATENTKIT_SHARED ?? path.resolve(__dirname, '../../../../shared');
 const tinySdUNet = path.join(shared, 'reference/tiny-sd/onnx/unet/model.onnx');
@@ -97,6 +98,40 @@ describe('findAttention', () => {
     // Tolerance: two float32 softmax-attention implementations, outputs of magnitude ≤ 1: 1e-5 absolute.
     expect(actual.length).toBe(expected.length);
     for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThan(1e-5);
+    await Promise.all([whole.release(), segmented.dispose()]);
+  });
+});
+
+describe('a UNet attention block exported in float16', () => {
+  test.each([false, true])('is found and runs natively (float32 inside, float16 at the edges) close to onnxruntime in float16 (upcast softmax: %s)', async (upcastSoftmax) => {
+    const [batch, tokens, heads, headDim] = [2, 40, 2, 8];
+    const { bytes, model } = float16AttentionGraph({ batch, tokens, heads, headDim, upcastSoftmax });
+    const matches = findAttention(model);
+    // The scale is the graph's float16 constant 1/√8, as onnxruntime multiplies by it.
+    const scale = float16ToFloat32(float32ToFloat16(Float32Array.of(1 / Math.sqrt(headDim))))[0]!;
+    expect(matches).toEqual([expect.objectContaining({ query: 'q_proj', key: 'k_proj', value: 'v_proj', output: 'attended', heads, scale })]);
+    const partition = partitionAroundAttention(model, matches);
+    expect(partition.steps.map((s) => s.kind)).toEqual(['segment', 'attention', 'segment']);
+    const sessions = await Promise.all(partition.segments.map((segment) => ort.InferenceSession.create(segment)));
+    const segmented = new SegmentedSession(sessions, partition.steps, partition.attention, partition.outputs, 'float16.onnx');
+    const whole = await ort.InferenceSession.create(bytes);
+    const x = Float32Array.from({ length: batch * tokens * heads * headDim }, (_, i) => Math.sin((i + 1) * 0.37) * 1.5);
+    const feeds = { x: new ort.Tensor('float16', float32ToFloat16(x), [batch, tokens, heads * headDim]) };
+    const expectedTensor = (await whole.run(feeds)).out!;
+    const actualTensor = (await segmented.run(feeds)).out!;
+    expect(actualTensor.type).toBe('float16');
+    expect(actualTensor.dims).toEqual(expectedTensor.dims);
+    const expected = float16ToFloat32(expectedTensor.data as Uint16Array);
+    const actual = float16ToFloat32(actualTensor.data as Uint16Array);
+    // Tolerance: the native path computes in float32 and rounds only its output to float16;
+    // onnxruntime's CPU provider computes the float16 graph with float16 roundings in between
+    // (at most 2⁻¹¹ relative each). Measured max |Δ| here: 3.1e-5 against outputs up to 0.24
+    // (1.3e-4 of the largest). Allowed: 4 float16 steps (4·2⁻¹¹ ≈ 2e-3) of the largest output.
+    const magnitude = expected.reduce((m, value) => Math.max(m, Math.abs(value)), 0);
+    let worst = 0;
+    for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+    expect(magnitude).toBeGreaterThan(0.1);
+    expect(worst).toBeLessThanOrEqual(4 * 2 ** -11 * magnitude);
     await Promise.all([whole.release(), segmented.dispose()]);
   });
 });

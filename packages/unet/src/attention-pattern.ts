@@ -15,6 +15,10 @@
  *   Softmax → MatMul(·, V) → Transpose(0,2,1,3) → Reshape [B,N,H·D];
  * - `com.microsoft` MultiHeadAttention with separate 3-D query, key and value and no bias or mask.
  *
+ * Graphs exported in float16 match the same way (their scale constants are float16, and Casts
+ * between float32 and float16 around the softmax are absorbed); the kernel then computes in
+ * float32 from the float16 Q, K and V, and its output is rounded to float16 (segmented-session.ts).
+ *
  * Anything else (an additive mask such as CLIP's causal one, packed QKV, a bias) is not matched,
  * and the graph keeps it in onnxruntime.
  */
@@ -192,7 +196,7 @@ function peelScale(index: GraphIndex, tensor: string): { tensor: string; scale: 
   for (;;) {
     const node = index.producer.get(current);
     if (node === undefined || node.domain !== '') break;
-    if (node.opType === 'Cast' && node.attributes.get('to') === 1) {
+    if (node.opType === 'Cast' && isFloatCast(node)) {
       nodes.push(node);
       current = node.inputs[0]!;
       continue;
@@ -216,6 +220,16 @@ function peelScale(index: GraphIndex, tensor: string): { tensor: string; scale: 
     nodes.push(node);
   }
   return { tensor: current, scale, nodes, derived };
+}
+
+/**
+ * A Cast to float32 or float16: the kernel computes in float32 whatever the graph's precision,
+ * so such Casts around the scores and probabilities (a float16 export's `upcast_softmax`, its
+ * `.to(dtype)` after the softmax) are part of the attention it replaces.
+ */
+function isFloatCast(node: GraphNode): boolean {
+  const to = node.attributes.get('to');
+  return to === 1 || to === 10;
 }
 
 /** `Add(x, zeros·0)`: baddbmm's `beta = 0` term; returns x and the nodes, else undefined. */
@@ -283,7 +297,7 @@ function matchSoftmax(index: GraphIndex, softmax: GraphNode): AttentionMatch | u
   // Forwards: (Cast) → MatMul(·, V) → head merge.
   let probabilities = softmax.outputs[0]!;
   const cast = index.to(probabilities, 'Cast');
-  if (cast && cast.attributes.get('to') === 1) {
+  if (cast && isFloatCast(cast)) {
     nodes.push(cast);
     probabilities = cast.outputs[0]!;
   }

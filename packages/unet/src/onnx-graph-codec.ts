@@ -13,6 +13,7 @@ import {
   elementCount,
   encodeOnnxModel,
   externalDataOf,
+  float16ToFloat32,
   readOnnxModelFile,
   type OnnxModel,
   type OnnxNode,
@@ -93,6 +94,15 @@ function tensorValues(tensor: OnnxTensor, count: number): number[] | undefined {
   const bytes = data.bytes.read();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const type = tensor.dataType;
+  // float16 (graphs exported in half precision): raw little-endian halves, or one half per int32_data entry.
+  if (type === OnnxDataType.FLOAT16) {
+    if (data.field === 'raw_data') {
+      if (bytes.length !== count * 2) return undefined;
+      return Array.from(float16ToFloat32(Uint16Array.from({ length: count }, (_, i) => view.getUint16(i * 2, true))));
+    }
+    if (data.field === 'int32_data') return Array.from(float16ToFloat32(Uint16Array.from(signedVarints(bytes))));
+    return undefined;
+  }
   if (data.field === 'raw_data') {
     const width = type === OnnxDataType.INT64 || type === OnnxDataType.DOUBLE ? 8 : type === OnnxDataType.FLOAT || type === OnnxDataType.INT32 ? 4 : 0;
     if (width === 0 || bytes.length !== count * width) return undefined;

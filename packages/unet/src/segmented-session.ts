@@ -6,7 +6,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { InvalidArgumentError, ModelLoadError, throwIfAborted } from '@latentkit/core';
-import { multiHeadAttention, multiHeadAttentionAsync, type MultiHeadAttentionOptions } from '@latentkit/native';
+import { float16ToFloat32, float32ToFloat16, multiHeadAttention, multiHeadAttentionAsync, type MultiHeadAttentionOptions } from '@latentkit/native';
 import type { AttentionMatch } from './attention-pattern';
 import type { PartitionStep } from './attention-partition';
 
@@ -141,13 +141,26 @@ export class SegmentedSession {
     }
     const headDim = width! / match.heads;
     const scale = match.scale ?? 1 / Math.sqrt(headDim);
-    const q = query.data as Float32Array;
-    const k = key.data as Float32Array;
-    const v = value.data as Float32Array;
+    // A float16 graph (onnxruntime-node carries float16 as Uint16Array bits): the kernel and the
+    // processors work in float32 on the exact values, and the output is rounded once to float16.
+    const type = query.type;
+    if ((type !== 'float32' && type !== 'float16') || key.type !== type || value.type !== type) {
+      throw new InvalidArgumentError({
+        name: `attention '${match.name}'`,
+        expected: 'Q, K and V all float32 or all float16',
+        actual: { query: query.type, key: key.type, value: value.type },
+        hint: "load the UNet with attention: 'onnxruntime' and report this model",
+      });
+    }
+    const asFloat32 = (tensor: ort.Tensor): Float32Array => (type === 'float16' ? float16ToFloat32(tensor.data as Uint16Array) : tensor.data as Float32Array);
+    const q = asFloat32(query);
+    const k = key === query ? q : asFloat32(key);
+    const v = value === key ? k : asFloat32(value);
     const context: AttentionCallContext = { layer, match, batch: batch!, queryLength: queryLength!, keyLength, headDim, scale };
     const replaced = hook ? await hook(context, q, k, v) : undefined;
     const out = replaced ?? await attention(q, k, v, { batch: batch!, heads: match.heads, headDim, scale });
-    return new ort.Tensor('float32', out, [batch!, queryLength!, width!]);
+    const dims = [batch!, queryLength!, width!];
+    return type === 'float16' ? new ort.Tensor('float16', float32ToFloat16(out), dims) : new ort.Tensor('float32', out, dims);
   }
 
   /** Releases every segment session. */
