@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { openOnnxSession, toOnnxRuntimeOptions, type OnnxSessionOptions } from './onnx-session';
+export { openOnnxSession, openOnnxSessionWithWeights, toOnnxRuntimeOptions, type OnnxSessionOptions } from './onnx-session';
 export { resolveOnnxComponent, withOnnxSession, type OnnxComponentFolder } from './onnx-component';
 export { describeInputs, describeOutputs, fixedDimension, declaredShape, type OnnxValueInfo } from './onnx-metadata';
 export { ByteRange, FileSource, memorySource, type ByteSource } from './byte-source';
