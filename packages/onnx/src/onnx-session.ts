@@ -113,7 +113,9 @@ async function open(
   // onnxruntime's native binding, so that `latentkit inspect` and `--help` start at once.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
-  const started = performance.now();
+  // Timed from just before onnxruntime's create: the awaits before it could let other parts'
+  // synchronous session opens run, whose time is theirs.
+  let started = performance.now();
   const report = (cache: LoadStep['cache']) => onLoadStep?.({ kind: 'session', file, milliseconds: performance.now() - started, cache });
   if (source.modelBytes !== undefined) {
     try {
@@ -132,11 +134,12 @@ async function open(
     // A segment is opened from its bytes unless its optimized copy is: onnxruntime then reads
     // its external data from `weightsFolder`, not from the segment's own folder.
     const bytes = weightsFolder !== undefined && plan?.state !== 'hit' ? new Uint8Array(await fs.readFile(file)) : undefined;
+    started = performance.now();
     const session = bytes
       ? await ort.InferenceSession.create(bytes, plan?.options ?? ortOptions)
       : await ort.InferenceSession.create(plan?.openFile ?? file, plan?.options ?? ortOptions);
-    await plan?.commit();
     report(plan?.state ?? 'skip');
+    await plan?.commit();
     return session;
   } catch (error) {
     await plan?.abandon();

@@ -7,10 +7,12 @@
  * optimized-model cache like a whole graph does: the first load saves every segment as
  * onnxruntime optimized it, later loads open those copies with graph optimization off.
  * The first load decodes the graph and writes the folder; later loads only read `plan.json`.
+ * The files are read and written synchronously: they are small (the graph without its weights),
+ * and a load's step then measures its own time, not that of sessions other parts open meanwhile.
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import { realpathSync } from 'node:fs';
-import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as ort from 'onnxruntime-node';
@@ -60,12 +62,12 @@ export function attentionCacheRoot(cacheDir?: string): string {
  */
 export async function cachedPartition(modelFile: string, cacheDir?: string): Promise<CachedPartition | undefined> {
   const absolute = path.resolve(modelFile);
-  const stat = await fs.stat(absolute);
+  const stat = fs.statSync(absolute);
   const key = createHash('sha256').update(JSON.stringify([FORMAT, absolute, stat.size, stat.mtimeMs])).digest('hex').slice(0, 24);
   const folder = path.join(attentionCacheRoot(cacheDir), 'attention', key);
   const planFile = path.join(folder, 'plan.json');
   try {
-    const plan = JSON.parse(await fs.readFile(planFile, 'utf8')) as Omit<CachedPartition, 'folder' | 'segmentFiles'> & { segments: number; source: string; format: number };
+    const plan = JSON.parse(fs.readFileSync(planFile, 'utf8')) as Omit<CachedPartition, 'folder' | 'segmentFiles'> & { segments: number; source: string; format: number };
     if (plan.source === absolute && plan.format === FORMAT) {
       const segmentFiles = Array.from({ length: plan.segments }, (_, i) => path.join(folder, `segment-${i}.onnx`));
       return plan.attention.length === 0 ? undefined : { folder, segmentFiles, steps: plan.steps, attention: plan.attention, inputs: plan.inputs, outputs: plan.outputs, fromCache: true };
@@ -78,7 +80,7 @@ export async function cachedPartition(modelFile: string, cacheDir?: string): Pro
   const inputs = model.inputs.map(declared);
   const outputs = model.outputs.map(declared);
   const building = `${folder}.${process.pid}.${Date.now()}.tmp`;
-  await fs.mkdir(building, { recursive: true });
+  fs.mkdirSync(building, { recursive: true });
   try {
     for (const { tensor } of model.initializers.values()) {
       const location = tensor.location;
@@ -89,25 +91,25 @@ export async function cachedPartition(modelFile: string, cacheDir?: string): Pro
     const segmentFiles: string[] = [];
     for (const [i, bytes] of partition.segments.entries()) {
       const file = path.join(building, `segment-${i}.onnx`);
-      await fs.writeFile(file, bytes);
+      fs.writeFileSync(file, bytes);
       segmentFiles.push(file);
     }
     const plan = { format: FORMAT, source: absolute, segments: partition.segments.length, steps: partition.steps, attention: partition.attention, inputs, outputs };
-    await fs.writeFile(path.join(building, 'plan.json'), JSON.stringify(plan));
+    fs.writeFileSync(path.join(building, 'plan.json'), JSON.stringify(plan));
     try {
-      await fs.rename(building, folder);
+      fs.renameSync(building, folder);
     } catch {
       // Another process finished the same partition first (its plan is as good as ours), or a
       // damaged folder is in the way: keep a readable one, replace a damaged one.
-      const readable = await fs.readFile(planFile, 'utf8').then(() => true, () => false);
-      if (readable) await fs.rm(building, { recursive: true, force: true });
+      const readable = fs.existsSync(planFile);
+      if (readable) fs.rmSync(building, { recursive: true, force: true });
       else {
-        await fs.rm(folder, { recursive: true, force: true });
-        await fs.rename(building, folder);
+        fs.rmSync(folder, { recursive: true, force: true });
+        fs.renameSync(building, folder);
       }
     }
   } catch (error) {
-    await fs.rm(building, { recursive: true, force: true });
+    fs.rmSync(building, { recursive: true, force: true });
     throw error;
   }
   if (partition.attention.length === 0) return undefined;
