@@ -1,8 +1,10 @@
 /**
  * Where `StableDiffusionPipeline.fromPretrained` spent its time: each part's load steps (the
  * onnxruntime sessions it opened, the UNet's graph split for native attention) with how long each
- * took and whether latentkit's cache served it. Parts load concurrently but onnxruntime-node opens
- * sessions synchronously, one at a time, so the parts' times add up to about the whole load.
+ * took and whether latentkit's cache served it. Parts load concurrently, but onnxruntime-node opens
+ * sessions synchronously on the main thread, one at a time, and each step times only its own work
+ * (a session from onnxruntime's create on), so the parts' times add up to about the whole load;
+ * what is left is reading the folder, checking the parts and the awaits between steps.
  */
 import type { LoadStep } from '@latentkit/core';
 
