@@ -41,6 +41,21 @@ if (!present) console.warn(`Skipping the CLI's latentkit-tiny tests: ${modelPath
     expect([analysis.background, analysis.foreground, analysis.shape]).toEqual(['blue', 'red', 'circle']);
   });
 
+  it('closes the text encoder once the prompt is encoded unless --keep-text-encoder: the same image either way', async () => {
+    const args = ['generate', 'a red circle on a blue background', '--seed', '11', '--steps', '4', '--threads', '1', '-q'];
+    const [released, kept] = [path.join(scratch, 'released.png'), path.join(scratch, 'kept.png')];
+    const fromPretrained = jest.spyOn(StableDiffusionPipeline, 'fromPretrained');
+    try {
+      expect(await run([...args, '--out', released], capturedIo())).toBe(ExitCode.ok);
+      expect(await run([...args, '--out', kept, '--keep-text-encoder'], capturedIo())).toBe(ExitCode.ok);
+      expect(fromPretrained.mock.calls.map(([, options]) => options?.releaseTextEncoder)).toEqual([true, false]);
+    } finally {
+      fromPretrained.mockRestore();
+    }
+    const [a, b] = [await readImageFile(released, '--out'), await readImageFile(kept, '--out')];
+    expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
+  });
+
   it('--text-encoder multilingual takes a French prompt', async () => {
     const out = path.join(scratch(), 'cercle.png');
     const io = capturedIo();

@@ -191,6 +191,8 @@ export async function generationCommand(command: GenerationCommand, argv: readon
     textEncoder: values.textEncoder as string | undefined,
     textEncoderOptions: values.longPrompts === 'chunk' ? { longPrompts: 'chunk' } : undefined,
     sessionOptions: values.threads === undefined ? undefined : { threads: values.threads as number },
+    // One call per run: the text encoder is not needed once the prompt is encoded.
+    releaseTextEncoder: values.keepTextEncoder !== true,
     // Ctrl-C while a large model loads stops the load too, not only the denoising.
     signal: io.signal,
   }) as PipelineLoadOptions;

@@ -9,6 +9,10 @@ const MODEL_OPTIONS: OptionSpecs = {
   textEncoder: { type: 'string', valueName: '<name>', description: "text encoder slot: 'multilingual' loads text_encoder_multilingual (default: text_encoder)" },
   scheduler: { type: 'string', valueName: '<name>', description: "scheduler class or alias ('ddim', 'euler', …; 'latentkit schedulers' lists all); default: the model's recommended, else its scheduler_config.json" },
   threads: { type: 'integer', min: 1, max: 1024, valueName: '<n>', description: 'CPU threads per ONNX session (default: onnxruntime’s choice)' },
+  keepTextEncoder: {
+    type: 'boolean',
+    description: 'keep the text encoder open through the run (default: closed once the prompt is encoded, so the peak memory does not include it)',
+  },
 };
 
 const SAMPLING_OPTIONS: OptionSpecs = {

@@ -36,6 +36,37 @@ export interface SessionOptions {
    * `clearOptimizedModelCache()` from `@latentkit/onnx`.
    */
   optimizedModelCache?: string | false;
+  /**
+   * Called after each step of loading a model (an onnxruntime session opened, the UNet's graph
+   * split around its attention calls), with how long it took and whether a cache served it: what
+   * `StableDiffusionPipeline.loadReport` and `pnpm bench:real` report. Never passed to onnxruntime.
+   */
+  onLoadStep?: (step: LoadStep) => void;
+}
+
+/**
+ * One step of loading a model, as {@link SessionOptions.onLoadStep} receives it.
+ *
+ * @example
+ * ```ts
+ * const steps: LoadStep[] = [];
+ * await OnnxUNet.fromPretrained(folder, { sessionOptions: { onLoadStep: (step) => steps.push(step) } });
+ * steps[0]; // { kind: 'partition', file: '…/unet/model.onnx', milliseconds: 12, cache: 'hit' }
+ * ```
+ */
+export interface LoadStep {
+  /** `'session'`: an onnxruntime session opened; `'partition'`: a graph split into segments (or its split read back). */
+  readonly kind: 'session' | 'partition';
+  /** The model file the step opened or split. */
+  readonly file: string;
+  /** Wall-clock time of the step. */
+  readonly milliseconds: number;
+  /**
+   * `'hit'`: served from latentkit's cache (an optimized model, a stored partition); `'fill'`:
+   * done in full and stored for the next load; `'skip'`: done in full, not cached (a small model,
+   * the cache turned off, optimization disabled).
+   */
+  readonly cache: 'hit' | 'fill' | 'skip';
 }
 
 /** The subset of onnxruntime's `InferenceSession.SessionOptions` that {@link toOrtSessionOptions} fills. */
@@ -59,7 +90,7 @@ const LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extende
  * resolveSessionOptions({ threads: 2 }); // { threads: 2, executionProvider: 'cpu', graphOptimizationLevel: 'all' }
  * ```
  */
-export function resolveSessionOptions(options: SessionOptions = {}, env: NodeJS.ProcessEnv = process.env): Required<Omit<SessionOptions, 'threads' | 'optimizedModelCache'>> & Pick<SessionOptions, 'threads'> {
+export function resolveSessionOptions(options: SessionOptions = {}, env: NodeJS.ProcessEnv = process.env): Required<Omit<SessionOptions, 'threads' | 'optimizedModelCache' | 'onLoadStep'>> & Pick<SessionOptions, 'threads'> {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError({ name: 'sessionOptions', expected: 'an object such as { threads: 4 }', actual: options });
   }

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { openOnnxSession, toOnnxRuntimeOptions, type OnnxSessionOptions } from './onnx-session';
+export { openOnnxSession, openOnnxSessionWithWeights, toOnnxRuntimeOptions, type OnnxSessionOptions } from './onnx-session';
 export { resolveOnnxComponent, withOnnxSession, type OnnxComponentFolder } from './onnx-component';
 export { ReleasableSession } from './releasable-session';
 export { describeInputs, describeOutputs, fixedDimension, declaredShape, type OnnxValueInfo } from './onnx-metadata';

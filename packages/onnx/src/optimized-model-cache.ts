@@ -53,17 +53,23 @@ export interface OptimizedModelKey {
 }
 
 /**
- * The key of `modelFile` under `sessionOptions`.
+ * The key of `modelFile` under `sessionOptions`. `weightsFolder` is where its external data
+ * lies when not beside it (a UNet segment, whose weights stay in the source model's folder): its
+ * files key the entry, and the model file's own size and modification time with them.
  *
  * @example
  * ```ts
  * const { digest } = await optimizedModelKey('models/sd15/unet/model.onnx', { graphOptimizationLevel: 'all' });
  * ```
  */
-export async function optimizedModelKey(modelFile: string, sessionOptions: ort.InferenceSession.SessionOptions): Promise<OptimizedModelKey> {
+export async function optimizedModelKey(modelFile: string, sessionOptions: ort.InferenceSession.SessionOptions, weightsFolder?: string): Promise<OptimizedModelKey> {
   const file = path.resolve(modelFile);
-  const folder = path.dirname(file);
+  const folder = weightsFolder === undefined ? path.dirname(file) : path.resolve(weightsFolder);
   const files: [string, number, number][] = [];
+  if (weightsFolder !== undefined) {
+    const stat = await fs.stat(file);
+    files.push([file, stat.size, Math.round(stat.mtimeMs)]);
+  }
   let sourceBytes = 0;
   for (const name of (await fs.readdir(folder)).sort()) {
     if (name === 'config.json' || name.startsWith('.')) continue;
@@ -75,6 +81,7 @@ export async function optimizedModelKey(modelFile: string, sessionOptions: ort.I
   const providers = (sessionOptions.executionProviders ?? ['cpu']).map((provider) => (typeof provider === 'string' ? provider : provider.name));
   const description = JSON.stringify({
     file,
+    ...(weightsFolder === undefined ? {} : { weightsFolder: folder }),
     files,
     providers,
     level: sessionOptions.graphOptimizationLevel ?? 'all',
@@ -109,7 +116,10 @@ export interface CachedSessionPlan {
 
 /**
  * How to open `modelFile` through the cache in `cacheFolder`: the optimized copy when there is
- * one, else the source with `optimizedModelFilePath` set to a temporary entry.
+ * one, else the source with `optimizedModelFilePath` set to a temporary entry. `weightsFolder`:
+ * where the model's external data lies when not beside it (see {@link optimizedModelKey}); its
+ * size decides whether the model is large enough to cache, and a hit's options no longer point
+ * there (the entry holds its own weights).
  *
  * @example
  * ```ts
@@ -123,6 +133,7 @@ export async function planCachedSession(
   options: ort.InferenceSession.SessionOptions,
   cacheFolder: string,
   minBytes = OPTIMIZED_CACHE_MIN_BYTES,
+  weightsFolder?: string,
 ): Promise<CachedSessionPlan> {
   if (typeof cacheFolder !== 'string' || cacheFolder.length === 0) {
     throw new InvalidArgumentError({ name: 'cacheFolder', expected: 'a folder path for optimized models', actual: cacheFolder });
@@ -132,16 +143,24 @@ export async function planCachedSession(
   if (level === 'disabled' || options.optimizedModelFilePath !== undefined) {
     return { openFile: modelFile, options, state: 'skip', commit: none, abandon: none };
   }
-  const key = await optimizedModelKey(modelFile, options);
+  const key = await optimizedModelKey(modelFile, options, weightsFolder);
   if (key.sourceBytes < minBytes) return { openFile: modelFile, options, state: 'skip', commit: none, abandon: none };
   const entry = path.join(entriesFolder(cacheFolder), key.digest);
+  const extra = (options.extra ?? {}) as Record<string, unknown>;
+  const session = (extra.session ?? {}) as Record<string, unknown>;
   if (await isComplete(entry)) {
-    return { openFile: path.join(entry, ENTRY_MODEL), options: { ...options, graphOptimizationLevel: 'disabled' }, state: 'hit', commit: none, abandon: none };
+    // The entry's weights lie beside its graph: a folder for the source's external data no longer applies.
+    const { model_external_initializers_file_folder_path: _source, ...entrySession } = session;
+    return {
+      openFile: path.join(entry, ENTRY_MODEL),
+      options: { ...options, graphOptimizationLevel: 'disabled', ...(options.extra === undefined ? {} : { extra: { ...extra, session: entrySession } }) },
+      state: 'hit',
+      commit: none,
+      abandon: none,
+    };
   }
   const staging = `${entry}.${process.pid}.${Date.now()}.tmp`;
   await fs.mkdir(staging, { recursive: true });
-  const extra = (options.extra ?? {}) as Record<string, unknown>;
-  const session = (extra.session ?? {}) as Record<string, unknown>;
   return {
     openFile: modelFile,
     state: 'fill',
@@ -180,8 +199,15 @@ async function isComplete(entry: string): Promise<boolean> {
 }
 
 /**
- * Deletes every optimized model in `cacheFolder` (default {@link defaultCacheFolder}) and returns
- * the bytes freed.
+ * The folders of `cacheFolder` whose entries latentkit writes: optimized models (this file) and
+ * the UNet graphs `@latentkit/unet` splits around their attention calls (`attention/`).
+ */
+const CACHED_KINDS = ['optimized-models', 'attention'] as const;
+
+/**
+ * Deletes everything latentkit cached in `cacheFolder` (default {@link defaultCacheFolder}):
+ * every optimized model (whole graphs and UNet segments) and every stored UNet partition, and
+ * returns the bytes freed. Files of other programs in the folder are left alone.
  *
  * @example
  * ```ts
@@ -189,20 +215,22 @@ async function isComplete(entry: string): Promise<boolean> {
  * ```
  */
 export async function clearOptimizedModelCache(cacheFolder: string = defaultCacheFolder()): Promise<number> {
-  const folder = entriesFolder(cacheFolder);
   let freed = 0;
-  let names: string[];
-  try {
-    names = await fs.readdir(folder);
-  } catch {
-    return 0;
-  }
-  for (const name of names) {
-    const entry = path.join(folder, name);
-    for (const file of await fs.readdir(entry).catch(() => [] as string[])) {
-      freed += (await fs.stat(path.join(entry, file)).catch(() => ({ size: 0 }))).size;
+  for (const kind of CACHED_KINDS) {
+    const folder = path.join(cacheFolder, kind);
+    let names: string[];
+    try {
+      names = await fs.readdir(folder);
+    } catch {
+      continue;
     }
-    await fs.rm(entry, { recursive: true, force: true });
+    for (const name of names) {
+      const entry = path.join(folder, name);
+      for (const file of await fs.readdir(entry).catch(() => [] as string[])) {
+        freed += (await fs.stat(path.join(entry, file)).catch(() => ({ size: 0 }))).size;
+      }
+      await fs.rm(entry, { recursive: true, force: true });
+    }
   }
   return freed;
 }

@@ -26,7 +26,9 @@ export { predictGuidedNoise, combineGuidance, type GuidanceMode, type GuidedPred
 export { runDenoisingLoop, concatChannels, type DenoisingRun, type StepReport, type InpaintingConditioning, type KnownRegionBlending } from './denoising-loop';
 export { assertImage, imageToTensor, maskToTensor, tensorToImages, type RgbImage, type FloatRgbImage, type ImageInput, type OutputType } from './image';
 export { StageTimings, type Stage } from './stage-timings';
+export { LoadRecorder, type LoadReport, type PartLoadReport } from './load-report';
+export { ReopeningTextEncoder } from './reopening-text-encoder';
 export { assertBatchFits, memoryBudget, BYTES_PER_OUTPUT_PIXEL } from './memory-estimate';
 export { assertFinite, firstNonFinite } from './finite-check';
 export { LatentPreview } from './latent-preview';
-export type { SessionOptions, ExecutionProvider, GraphOptimizationLevel } from '@latentkit/core';
+export type { SessionOptions, ExecutionProvider, GraphOptimizationLevel, LoadStep } from '@latentkit/core';

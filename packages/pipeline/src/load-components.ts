@@ -31,7 +31,9 @@ import {
 import type { VaeTilingOptions } from '@latentkit/vae';
 import { componentsToCheck } from '@latentkit/onnx';
 import { assertCompatible } from './compatibility';
-import { optionalSignal } from './validate-inputs';
+import { LoadRecorder } from './load-report';
+import { ReopeningTextEncoder } from './reopening-text-encoder';
+import { optionalBoolean, optionalSignal } from './validate-inputs';
 import type { GuidanceMode } from './guidance';
 import { chooseScheduler, type SchedulerChoice } from './scheduler-choice';
 import type { StableDiffusionComponents, StableDiffusionSettings } from './pipeline-options';
@@ -64,6 +66,12 @@ export interface PipelineLoadOptions {
   textEncoderOptions?: Readonly<Record<string, unknown>>;
   /** `'batched'` (default, as diffusers) or `'sequential'` (half the UNet memory). */
   guidanceMode?: GuidanceMode;
+  /**
+   * Close the text encoder's sessions once each call's prompts are encoded, and reopen them when
+   * a later call needs them (default false): for one-shot use, where holding the text encoder
+   * through the denoising loop only adds to the peak memory.
+   */
+  releaseTextEncoder?: boolean;
   /** VAE tiling (default: tiles of the VAE's `sample_size` for larger images); `false` turns it off. */
   vaeTiling?: VaeTilingOptions | false;
   /** The registry to resolve plugins in (default: the process-wide one). */
@@ -123,6 +131,10 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
   const model = await readModelFolder(folder ?? defaultModelPath());
   throwIfAborted(signal);
   const sessionOptions = options.sessionOptions ?? {};
+  const releaseTextEncoder = optionalBoolean('releaseTextEncoder', options.releaseTextEncoder) ?? false;
+  // Each part reports its load steps into its own list (and on to a caller's own listener).
+  const recorder = new LoadRecorder();
+  const optionsFor = (part: string) => ({ ...sessionOptions, onLoadStep: recorder.listener(part, sessionOptions.onLoadStep) });
   const given = options.components ?? {};
   // A folder without a UNet (model_index.json = {}) is not a Stable Diffusion model: say so before
   // complaining about any one slot.
@@ -131,16 +143,25 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
 
   assertDeclaredPartsFit(model, given, encoderChoice?.encoder);
 
+  const vaeSlot = model.components.has('vae_decoder') ? 'vae_decoder' : 'vae';
+  // Reopened after a release (releaseTextEncoder): its steps go to the caller's listener only.
+  const openTextEncoder = (reopen = false) =>
+    target.create<TextEncoder>(
+      'text-encoder',
+      slot(model, encoderChoice!.encoder),
+      { ...options.textEncoderOptions, sessionOptions: reopen ? sessionOptions : optionsFor(encoderChoice!.encoder) },
+      { hints: encoderChoice!.hints },
+    );
   // Every component loads in parallel; when one fails, the others are awaited and disposed so
   // that no onnxruntime session outlives a failed load.
   type Loaded = UNet | Vae | TextEncoder | undefined;
   const loaders: (() => Promise<Loaded>)[] = [
-    () => (given.unet ? Promise.resolve(given.unet) : target.create<UNet>('unet', slot(model, 'unet'), { sessionOptions, attention: options.attention, cacheDir: options.cacheDir })),
+    () => (given.unet ? Promise.resolve(given.unet) : target.create<UNet>('unet', slot(model, 'unet'), { sessionOptions: optionsFor('unet'), attention: options.attention, cacheDir: options.cacheDir })),
     () =>
       given.vae
         ? Promise.resolve(given.vae)
-        : target.create<Vae>('vae', slot(model, model.components.has('vae_decoder') ? 'vae_decoder' : 'vae'), {
-            sessionOptions,
+        : target.create<Vae>('vae', slot(model, vaeSlot), {
+            sessionOptions: optionsFor(vaeSlot),
             tiling: options.vaeTiling,
             encoder: model.components.has('vae_encoder') || !model.index.components.some((c) => c.slot === 'vae_encoder') ? 'on-demand' : false,
           }),
@@ -148,7 +169,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
       given.textEncoder
         ? Promise.resolve(given.textEncoder)
         : encoderChoice
-          ? target.create<TextEncoder>('text-encoder', slot(model, encoderChoice.encoder), { ...options.textEncoderOptions, sessionOptions }, { hints: encoderChoice.hints })
+          ? openTextEncoder().then((encoder) => (releaseTextEncoder ? new ReopeningTextEncoder(encoder, () => openTextEncoder(true)) : encoder))
           : Promise.resolve(undefined),
   ];
   const givenInstances: Loaded[] = [given.unet, given.vae, given.textEncoder];
@@ -180,7 +201,7 @@ export async function loadComponents(folder: string | undefined, options: Pipeli
     throwIfAborted(signal);
     return {
       components: { unet, vae, scheduler, textEncoder, unconditionalEmbedding },
-      settings: { guidanceMode: options.guidanceMode },
+      settings: { guidanceMode: options.guidanceMode, releaseTextEncoder, loadReport: recorder.report() },
     };
   } catch (error) {
     await disposeOwned();

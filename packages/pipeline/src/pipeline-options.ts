@@ -5,6 +5,7 @@ import type { Generator, Scheduler, Tensor, TextEncoder, UNet, Vae } from '@late
 import type { StepReport } from './denoising-loop';
 import type { GuidanceMode } from './guidance';
 import type { FloatRgbImage, ImageInput, OutputType, RgbImage } from './image';
+import type { LoadReport } from './load-report';
 import type { StageTimings } from './stage-timings';
 
 /** The parts of a pipeline (see `new StableDiffusionPipeline(components)`). A text encoder is needed for every task but `denoise`. */
@@ -21,6 +22,16 @@ export interface StableDiffusionComponents {
 export interface StableDiffusionSettings {
   /** How classifier-free guidance runs (default `'batched'`, as diffusers). */
   guidanceMode?: GuidanceMode;
+  /**
+   * Close the text encoder's sessions once a call's prompts are encoded (default false), so that
+   * the denoising loop's peak does not include them; the next call reopens them, paying the text
+   * encoder's load time again. For one-shot use (a CLI run, a job per process). Needs a text
+   * encoder that can reopen: `fromPretrained` makes one; with components of your own, pass a
+   * `ReopeningTextEncoder`.
+   */
+  releaseTextEncoder?: boolean;
+  /** What `fromPretrained` measured (the pipeline's {@link LoadReport}). */
+  loadReport?: LoadReport;
 }
 
 /** `onStep`'s argument: the step's numbers and an on-demand preview. */

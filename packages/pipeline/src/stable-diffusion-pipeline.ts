@@ -30,6 +30,8 @@ import { assertImage, imageToTensor, maskToTensor, tensorToImages, type ImageInp
 import { LatentPreview } from './latent-preview';
 import { downsampleMask, expandBatch, maskImage, scaleTensor } from './latent-preparation';
 import { loadComponents, type PipelineLoadOptions } from './load-components';
+import type { LoadReport } from './load-report';
+import { ReopeningTextEncoder } from './reopening-text-encoder';
 import { assertFinite } from './finite-check';
 import { assertBatchFits } from './memory-estimate';
 import { embeddingsFromTensors, encodePrompts } from './prompt-embeddings';
@@ -76,6 +78,13 @@ export class StableDiffusionPipeline {
   /** The configured scheduler; each call runs on a fresh copy of it. */
   readonly scheduler: Scheduler;
   readonly guidanceMode: GuidanceMode;
+  /** Whether the text encoder's sessions close after each call's prompts are encoded (see {@link StableDiffusionSettings.releaseTextEncoder}). */
+  readonly releaseTextEncoder: boolean;
+  /**
+   * Where `fromPretrained` spent its time, part by part and step by step (sessions opened, the
+   * UNet's graph split, cache hits); undefined for a pipeline assembled from components.
+   */
+  readonly loadReport: LoadReport | undefined;
   private unconditional: Promise<Tensor<Float32Array>> | undefined;
   private latentPreview: Promise<LatentPreview> | undefined;
   private sharedSchedulerQueue: Promise<void> = Promise.resolve();
@@ -89,6 +98,16 @@ export class StableDiffusionPipeline {
     this.textEncoder = components.textEncoder;
     this.scheduler = components.scheduler;
     this.guidanceMode = check.oneOf('guidanceMode', settings.guidanceMode, ['batched', 'sequential'], 'batched');
+    this.releaseTextEncoder = check.optionalBoolean('releaseTextEncoder', settings.releaseTextEncoder) ?? false;
+    if (this.releaseTextEncoder && this.textEncoder !== undefined && !(this.textEncoder instanceof ReopeningTextEncoder)) {
+      throw new InvalidArgumentError({
+        name: 'releaseTextEncoder',
+        expected: 'a text encoder the pipeline can reopen after releasing it',
+        actual: this.textEncoder.name,
+        hint: 'load the pipeline with StableDiffusionPipeline.fromPretrained(), or pass new ReopeningTextEncoder(encoder, open) as the text encoder',
+      });
+    }
+    this.loadReport = settings.loadReport;
     if (components.unconditionalEmbedding) this.unconditional = Promise.resolve(components.unconditionalEmbedding);
     assertCompatible({
       textEncoders: this.textEncoder ? [this.textEncoder] : undefined,
@@ -243,10 +262,19 @@ export class StableDiffusionPipeline {
           new StateError('denoise() needs the empty prompt\'s embedding: load the pipeline with a text encoder, or ship unconditional_embedding.json in the model folder'),
         );
       }
-      this.unconditional = encoder.encode(['']).then((out) => out.hiddenStates);
+      this.unconditional = encoder.encode(['']).then(async (out) => {
+        if (this.releaseTextEncoder) await this.releaseTextEncoderSessions();
+        return out.hiddenStates;
+      });
       this.unconditional.catch(() => (this.unconditional = undefined));
     }
     return this.unconditional;
+  }
+
+  /** Closes the text encoder's sessions (they reopen on the next encode) and returns the freed memory to the system. */
+  private async releaseTextEncoderSessions(): Promise<void> {
+    await (this.textEncoder as ReopeningTextEncoder).release();
+    releaseFreedMemory();
   }
 
   /** Waits for running calls, then releases every component's sessions. Later calls throw a {@link StateError}. */
@@ -405,6 +433,7 @@ export class StableDiffusionPipeline {
         embeddings = embeddingsFromTensors(o.promptEmbeds, o.negativePromptEmbeds, numImagesPerPrompt, guidance);
       } else {
         embeddings = await encodePrompts({ encoder: this.textEncoder!, prompts, negativePrompts: negatives, numImagesPerPrompt, guidance, signal });
+        if (this.releaseTextEncoder) await this.releaseTextEncoderSessions();
       }
       o.timings?.add('textEncoder', performance.now() - encodeStart);
       return { task, scheduler, release, generator, embeddings, guidance, guidanceScale };

@@ -138,6 +138,11 @@ export function optionalFunction<T>(name: string, value: unknown): T | undefined
   return value as T | undefined;
 }
 
+export function optionalBoolean(name: string, value: unknown): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean') throw new InvalidArgumentError({ name, expected: 'true or false', actual: value });
+  return value as boolean | undefined;
+}
+
 export function optionalSignal(value: unknown): AbortSignal | undefined {
   if (value !== undefined && !(value instanceof AbortSignal)) throw new InvalidArgumentError({ name: 'signal', expected: 'an AbortSignal', actual: value });
   return value as AbortSignal | undefined;

@@ -2,19 +2,22 @@
  * The partitioned UNet on disk, cached like an optimized model: one folder per source model
  * (keyed by its absolute path, size and modification time, and this format's version) holding
  * `segment-N.onnx` and `plan.json`. Segments keep the source's external-data references
- * (`weights.pb`, relative to the model); they are opened from bytes with onnxruntime's
- * `session.model_external_initializers_file_folder_path` set to the source's folder, so the
- * weights are read in place, never copied.
+ * (`weights.pb`, relative to the model); they are opened with onnxruntime reading those weights
+ * from the source's folder (`openOnnxSessionWithWeights`), and each goes through the
+ * optimized-model cache like a whole graph does: the first load saves every segment as
+ * onnxruntime optimized it, later loads open those copies with graph optimization off.
  * The first load decodes the graph and writes the folder; later loads only read `plan.json`.
+ * The files are read and written synchronously: they are small (the graph without its weights),
+ * and a load's step then measures its own time, not that of sessions other parts open meanwhile.
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import { realpathSync } from 'node:fs';
-import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { ModelLoadError } from '@latentkit/core';
-import { openOnnxSession, type OnnxSessionOptions, type OnnxValueInfo } from '@latentkit/onnx';
+import { openOnnxSessionWithWeights, type OnnxSessionOptions, type OnnxValueInfo } from '@latentkit/onnx';
 import type { AttentionMatch } from './attention-pattern';
 import { findAttention } from './attention-pattern';
 import { partitionAroundAttention, type PartitionStep } from './attention-partition';
@@ -32,6 +35,8 @@ export interface CachedPartition {
   /** The source graph's declared inputs and outputs (names, element types, shapes). */
   readonly inputs: readonly OnnxValueInfo[];
   readonly outputs: readonly OnnxValueInfo[];
+  /** Whether the plan was read from the cache (false: the graph was decoded and split now). */
+  readonly fromCache: boolean;
 }
 
 /**
@@ -57,15 +62,15 @@ export function attentionCacheRoot(cacheDir?: string): string {
  */
 export async function cachedPartition(modelFile: string, cacheDir?: string): Promise<CachedPartition | undefined> {
   const absolute = path.resolve(modelFile);
-  const stat = await fs.stat(absolute);
+  const stat = fs.statSync(absolute);
   const key = createHash('sha256').update(JSON.stringify([FORMAT, absolute, stat.size, stat.mtimeMs])).digest('hex').slice(0, 24);
   const folder = path.join(attentionCacheRoot(cacheDir), 'attention', key);
   const planFile = path.join(folder, 'plan.json');
   try {
-    const plan = JSON.parse(await fs.readFile(planFile, 'utf8')) as Omit<CachedPartition, 'folder' | 'segmentFiles'> & { segments: number; source: string; format: number };
+    const plan = JSON.parse(fs.readFileSync(planFile, 'utf8')) as Omit<CachedPartition, 'folder' | 'segmentFiles'> & { segments: number; source: string; format: number };
     if (plan.source === absolute && plan.format === FORMAT) {
       const segmentFiles = Array.from({ length: plan.segments }, (_, i) => path.join(folder, `segment-${i}.onnx`));
-      return plan.attention.length === 0 ? undefined : { folder, segmentFiles, steps: plan.steps, attention: plan.attention, inputs: plan.inputs, outputs: plan.outputs };
+      return plan.attention.length === 0 ? undefined : { folder, segmentFiles, steps: plan.steps, attention: plan.attention, inputs: plan.inputs, outputs: plan.outputs, fromCache: true };
     }
   } catch {
     // Not cached yet (or unreadable): build it.
@@ -75,7 +80,7 @@ export async function cachedPartition(modelFile: string, cacheDir?: string): Pro
   const inputs = model.inputs.map(declared);
   const outputs = model.outputs.map(declared);
   const building = `${folder}.${process.pid}.${Date.now()}.tmp`;
-  await fs.mkdir(building, { recursive: true });
+  fs.mkdirSync(building, { recursive: true });
   try {
     for (const { tensor } of model.initializers.values()) {
       const location = tensor.location;
@@ -86,30 +91,30 @@ export async function cachedPartition(modelFile: string, cacheDir?: string): Pro
     const segmentFiles: string[] = [];
     for (const [i, bytes] of partition.segments.entries()) {
       const file = path.join(building, `segment-${i}.onnx`);
-      await fs.writeFile(file, bytes);
+      fs.writeFileSync(file, bytes);
       segmentFiles.push(file);
     }
     const plan = { format: FORMAT, source: absolute, segments: partition.segments.length, steps: partition.steps, attention: partition.attention, inputs, outputs };
-    await fs.writeFile(path.join(building, 'plan.json'), JSON.stringify(plan));
+    fs.writeFileSync(path.join(building, 'plan.json'), JSON.stringify(plan));
     try {
-      await fs.rename(building, folder);
+      fs.renameSync(building, folder);
     } catch {
       // Another process finished the same partition first (its plan is as good as ours), or a
       // damaged folder is in the way: keep a readable one, replace a damaged one.
-      const readable = await fs.readFile(planFile, 'utf8').then(() => true, () => false);
-      if (readable) await fs.rm(building, { recursive: true, force: true });
+      const readable = fs.existsSync(planFile);
+      if (readable) fs.rmSync(building, { recursive: true, force: true });
       else {
-        await fs.rm(folder, { recursive: true, force: true });
-        await fs.rename(building, folder);
+        fs.rmSync(folder, { recursive: true, force: true });
+        fs.renameSync(building, folder);
       }
     }
   } catch (error) {
-    await fs.rm(building, { recursive: true, force: true });
+    fs.rmSync(building, { recursive: true, force: true });
     throw error;
   }
   if (partition.attention.length === 0) return undefined;
   const segmentFiles = partition.segments.map((_, i) => path.join(folder, `segment-${i}.onnx`));
-  return { folder, segmentFiles, steps: partition.steps, attention: partition.attention, inputs, outputs };
+  return { folder, segmentFiles, steps: partition.steps, attention: partition.attention, inputs, outputs, fromCache: false };
 }
 
 const ELEMENT_TYPES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
@@ -125,7 +130,8 @@ function declared(value: GraphValue): OnnxValueInfo {
 
 /**
  * Opens the segments of a cached partition as onnxruntime sessions reading weights from the
- * source model's folder. Spinning worker threads are turned off (measured: 40× slower on 2 cores
+ * source model's folder, through the optimized-model cache (`sessionOptions.optimizedModelCache`;
+ * a segment counts as large when its source's folder does). Spinning worker threads are turned off (measured: 40× slower on 2 cores
  * with them on, as each session's pool spins after its run while the next one works).
  *
  * @example
@@ -152,16 +158,15 @@ export async function openPartitionSessions(cached: CachedPartition, modelFile: 
       session: {
         intra_op: { allow_spinning: '0' },
         ...session,
-        // The folder of the model file itself, links resolved: onnxruntime resolves the links of a
-        // weights file and refuses one that then lies outside this folder (a folder of links to an
-        // export elsewhere, as the tests and some download caches make, would otherwise fail).
-        model_external_initializers_file_folder_path: path.dirname(realpathSync(path.resolve(modelFile))),
       },
     },
   };
+  // The folder of the model file itself, links resolved (a folder of links to an export
+  // elsewhere, as the tests and some download caches make, reads the weights where they are).
+  const weightsFolder = path.dirname(realpathSync(path.resolve(modelFile)));
   const sessions: ort.InferenceSession[] = [];
   try {
-    for (const file of cached.segmentFiles) sessions.push(await openOnnxSession(file, options, new Uint8Array(await fs.readFile(file))));
+    for (const file of cached.segmentFiles) sessions.push(await openOnnxSessionWithWeights(file, weightsFolder, options));
   } catch (error) {
     for (const opened of sessions) await opened.release();
     throw error;

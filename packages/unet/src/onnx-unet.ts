@@ -186,6 +186,7 @@ export class OnnxUNet implements UNet {
     modelFile: string, config: Record<string, unknown>, configFile: string, options: OnnxUNetOptions, fromGraph: GraphDimensions,
   ): Promise<OnnxUNet | undefined> {
     let cached;
+    const started = performance.now();
     try {
       cached = await cachedPartition(modelFile, options.cacheDir);
     } catch (error) {
@@ -196,6 +197,7 @@ export class OnnxUNet implements UNet {
       return undefined;
     }
     if (cached === undefined) return undefined;
+    options.sessionOptions?.onLoadStep?.({ kind: 'partition', file: modelFile, milliseconds: performance.now() - started, cache: cached.fromCache ? 'hit' : 'fill' });
     // The declared inputs and outputs, in the form describeInputs/describeOutputs read from a session.
     const declarations = {
       inputNames: cached.inputs.map((value) => value.name),
