@@ -43,7 +43,7 @@ if (!present) console.warn(`Skipping the CLI's latentkit-tiny tests: ${modelPath
 
   it('closes the text encoder once the prompt is encoded unless --keep-text-encoder: the same image either way', async () => {
     const args = ['generate', 'a red circle on a blue background', '--seed', '11', '--steps', '4', '--threads', '1', '-q'];
-    const [released, kept] = [path.join(scratch, 'released.png'), path.join(scratch, 'kept.png')];
+    const [released, kept] = [path.join(scratch(), 'released.png'), path.join(scratch(), 'kept.png')];
     const fromPretrained = jest.spyOn(StableDiffusionPipeline, 'fromPretrained');
     try {
       expect(await run([...args, '--out', released], capturedIo())).toBe(ExitCode.ok);
