@@ -3,7 +3,7 @@
  * count the config cannot place fails in setTimesteps naming the limit — for every scheduler,
  * with the limit computed from the config (issue 17 item 3, issue 16 item 6).
  */
-import { InvalidArgumentError } from '@latentkit/core';
+import { InvalidArgumentError, TorchGenerator, createTensor } from '@latentkit/core';
 import { SCHEDULER_CLASSES, schedulerFromConfig } from './scheduler-from-config';
 import type { SchedulerBase, SchedulerConfig } from './scheduler-base';
 
@@ -25,6 +25,19 @@ describe.each(Object.keys(SCHEDULER_CLASSES))('%s', (className) => {
     negative[7] = -0.01;
     expect(() => make(className, { trained_betas: negative })).toThrow(/config\.trained_betas\[7\] must be noise variances β_t in \[0, 1\], got -0\.01/);
     expect(() => make(className, { beta_start: -0.1 })).toThrow(/must be noise variances β_t in \[0, 1\], got NaN/);
+  });
+
+  it('one step (SD 1.5 config, PLMS without warm-up): the schedule holds only timesteps in range, and the step is finite', () => {
+    const scheduler = make(className, { steps_offset: 1, skip_prk_steps: true, set_alpha_to_one: false });
+    scheduler.setTimesteps(1);
+    // PNDM once gave [1, undefined] here (a JS index where diffusers slices with numpy).
+    expect(scheduler.timesteps.length).toBeGreaterThanOrEqual(1);
+    expect(scheduler.timesteps.every((t) => Number.isFinite(t) && t >= 0 && t <= 999)).toBe(true);
+    const sample = createTensor([1, 4, 2, 2], Float32Array.from({ length: 16 }, (_, i) => Math.sin(i + 1)));
+    const noise = createTensor([1, 4, 2, 2], Float32Array.from({ length: 16 }, (_, i) => Math.cos(i + 1)));
+    const input = scheduler.scaleModelInput(sample, scheduler.timesteps[0]!);
+    const { prevSample } = scheduler.step(noise, scheduler.timesteps[0]!, input, { generator: new TorchGenerator(1) });
+    expect(Array.from(prevSample.data).every(Number.isFinite)).toBe(true);
   });
 
   it.each(['leading', 'trailing', 'linspace'])('with %s spacing and steps_offset 1: every allowed count stays in range, one more fails naming the limit', (spacing) => {

@@ -71,7 +71,8 @@ export class PNDMScheduler extends SchedulerBase<PNDMSchedulerConfig> {
     if (this.config.skip_prk_steps) {
       // PLMS alone repeats the second-to-last base timestep (Liu et al. 2022, Algorithm 2 warm-up).
       this.prkTimesteps = [];
-      plms = [...base.slice(0, -1), base[base.length - 2]!, base[base.length - 1]!].reverse();
+      // numpy's slices (`[:-1]`, `[-2:-1]`, `[-1:]`), so that one step gives [t] as in diffusers, not [t, undefined].
+      plms = [...base.slice(0, -1), ...base.slice(-2, -1), ...base.slice(-1)].reverse();
     } else {
       if (n < PNDM_ORDER) {
         throw new InvalidArgumentError({
