@@ -16,16 +16,9 @@
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import type { Measurement, MeasureRequest } from './attention-measure';
+import type { AttentionShape, Measurement, MeasureRequest } from './attention-measure';
 
-interface Shape {
-  label: string;
-  batch: number;
-  heads: number;
-  headDim: number;
-  queryLength: number;
-  keyLength: number;
-}
+type Shape = AttentionShape;
 
 const SHAPES: Shape[] = [
   { label: 'SD 1.5 self 64×64, d 40', batch: 2, heads: 8, headDim: 40, queryLength: 4096, keyLength: 4096 },

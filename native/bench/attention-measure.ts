@@ -12,6 +12,11 @@ import { isNative, multiHeadAttention, nativeStatus } from '../src/index';
 
 export type Method = 'fused' | 'twin' | 'ort-mha' | 'ort-plain' | 'ort-matmul';
 
+/** One labelled attention problem the benchmarks time (dimensions as in onnx-model.ts). */
+export interface AttentionShape extends AttentionDims {
+  label: string;
+}
+
 export interface MeasureRequest extends AttentionDims {
   method: Method;
   /** Minimum wall time to spend on timed runs (ms). */

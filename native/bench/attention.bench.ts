@@ -12,15 +12,9 @@
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import type { Measurement, MeasureRequest, Method } from './attention-measure';
+import type { AttentionShape, Measurement, MeasureRequest, Method } from './attention-measure';
 
-interface Shape {
-  label: string;
-  batch: number;
-  heads: number;
-  headDim: number;
-  queryLength: number;
-  keyLength: number;
+interface Shape extends AttentionShape {
   methods: Method[];
 }
 

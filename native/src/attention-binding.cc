@@ -28,6 +28,24 @@ struct AttentionArguments {
   bool hasOutput = false;
 };
 
+// Q is [batch, queryLength, heads·headDim] and K is [batch, keyLength ≥ 1, heads·headDim]: their
+// element counts must be multiples of batch·heads·headDim (K's a positive one). Throws naming both.
+void checkQueryKeyLayout(Napi::Env env, const char* function, int64_t batch, int64_t heads, int64_t headDim,
+                         int64_t perSequence, int64_t queryElements, int64_t keyElements) {
+  const std::string layout = "batch·heads·headDim = " + std::to_string(batch) + "·" + std::to_string(heads) + "·" +
+                             std::to_string(headDim) + " = " + std::to_string(perSequence);
+  if (queryElements % perSequence != 0) {
+    throwRangeError(env, std::string(function) + ": query has " + std::to_string(queryElements) +
+                             " elements, which is not a multiple of " + layout +
+                             "; query must be [batch, queryLength, heads·headDim]");
+  }
+  if (keyElements == 0 || keyElements % perSequence != 0) {
+    throwRangeError(env, std::string(function) + ": key has " + std::to_string(keyElements) +
+                             " elements; expected a positive multiple of " + layout +
+                             " (key must be [batch, keyLength ≥ 1, heads·headDim])");
+  }
+}
+
 AttentionArguments readAttentionArguments(const Napi::CallbackInfo& info, const char* function,
                                           bool outputOptional = false) {
   Napi::Env env = info.Env();
@@ -51,18 +69,7 @@ AttentionArguments readAttentionArguments(const Napi::CallbackInfo& info, const 
   const int64_t perSequence = checkedProduct(env, function, batch, rowWidth);
   const int64_t queryElements = static_cast<int64_t>(args.query.ElementLength());
   const int64_t keyElements = static_cast<int64_t>(args.key.ElementLength());
-  const std::string layout = "batch·heads·headDim = " + std::to_string(batch) + "·" + std::to_string(heads) + "·" +
-                             std::to_string(headDim) + " = " + std::to_string(perSequence);
-  if (queryElements % perSequence != 0) {
-    throwRangeError(env, std::string(function) + ": query has " + std::to_string(queryElements) +
-                             " elements, which is not a multiple of " + layout +
-                             "; query must be [batch, queryLength, heads·headDim]");
-  }
-  if (keyElements == 0 || keyElements % perSequence != 0) {
-    throwRangeError(env, std::string(function) + ": key has " + std::to_string(keyElements) +
-                             " elements; expected a positive multiple of " + layout +
-                             " (key must be [batch, keyLength ≥ 1, heads·headDim])");
-  }
+  checkQueryKeyLayout(env, function, batch, heads, headDim, perSequence, queryElements, keyElements);
   if (static_cast<int64_t>(args.value.ElementLength()) != keyElements) {
     throwRangeError(env, std::string(function) + ": value has " + std::to_string(args.value.ElementLength()) +
                              " elements but key has " + std::to_string(keyElements) + "; they must match");
@@ -195,18 +202,7 @@ Napi::Value attentionProbabilitiesSync(const Napi::CallbackInfo& info) {
   const int64_t perSequence = checkedProduct(env, function, batch, checkedProduct(env, function, heads, headDim));
   const int64_t queryElements = static_cast<int64_t>(query.ElementLength());
   const int64_t keyElements = static_cast<int64_t>(key.ElementLength());
-  const std::string layout = "batch·heads·headDim = " + std::to_string(batch) + "·" + std::to_string(heads) + "·" +
-                             std::to_string(headDim) + " = " + std::to_string(perSequence);
-  if (queryElements % perSequence != 0) {
-    throwRangeError(env, std::string(function) + ": query has " + std::to_string(queryElements) +
-                             " elements, which is not a multiple of " + layout +
-                             "; query must be [batch, queryLength, heads·headDim]");
-  }
-  if (keyElements == 0 || keyElements % perSequence != 0) {
-    throwRangeError(env, std::string(function) + ": key has " + std::to_string(keyElements) +
-                             " elements; expected a positive multiple of " + layout +
-                             " (key must be [batch, keyLength ≥ 1, heads·headDim])");
-  }
+  checkQueryKeyLayout(env, function, batch, heads, headDim, perSequence, queryElements, keyElements);
   const int64_t queryLength = queryElements / perSequence;
   const int64_t keyLength = keyElements / perSequence;
   if (keyLength > kMaxProbabilityKeys) {

@@ -7,6 +7,7 @@ packages/pipeline/bench/real-model.bench.ts's reports (it runs this with --torch
 """
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -35,7 +36,11 @@ def main():
     parser.add_argument('--torch', required=True)
     parser.add_argument('--steps', type=int, default=2)
     parser.add_argument('--size', type=int, default=512)
+    # Debian's torch starts with one OpenMP thread here whatever the cores; latentkit's runs use
+    # every core the process may use, so the comparison gives torch the same.
+    parser.add_argument('--threads', type=int, default=len(os.sched_getaffinity(0)))
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     start = time.perf_counter()
     pipe = TorchPipeline.from_pretrained(args.torch)
     load = time.perf_counter() - start
