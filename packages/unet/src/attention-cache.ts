@@ -12,7 +12,6 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { realpathSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as ort from 'onnxruntime-node';
@@ -163,7 +162,7 @@ export async function openPartitionSessions(cached: CachedPartition, modelFile: 
   };
   // The folder of the model file itself, links resolved (a folder of links to an export
   // elsewhere, as the tests and some download caches make, reads the weights where they are).
-  const weightsFolder = path.dirname(realpathSync(path.resolve(modelFile)));
+  const weightsFolder = path.dirname(fs.realpathSync(path.resolve(modelFile)));
   const sessions: ort.InferenceSession[] = [];
   try {
     for (const file of cached.segmentFiles) sessions.push(await openOnnxSessionWithWeights(file, weightsFolder, options));
