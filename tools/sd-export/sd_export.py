@@ -297,9 +297,12 @@ def main():
     parser.add_argument('--torch-out', help='where the torch checkpoint goes (default: <out>.torch); reused when it was built from the same preset definition and seed')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--external-data', action='store_true', help='optimum layout: every part in model.onnx + model.onnx_data (FORCE_ONNX_EXTERNAL_DATA=1)')
-    parser.add_argument('--diffusers-scripts', default=os.environ.get('DIFFUSERS_SCRIPTS', '/work/scratch-layouts/diffusers/scripts'),
-                        help="the scripts/ folder of diffusers v0.25.1's source (env DIFFUSERS_SCRIPTS)")
+    parser.add_argument('--diffusers-scripts', default=os.environ.get('DIFFUSERS_SCRIPTS'),
+                        help="the scripts/ folder of diffusers v0.25.1's source (env DIFFUSERS_SCRIPTS); needed for --layout diffusers")
     args = parser.parse_args()
+    if args.layout == 'diffusers' and not args.diffusers_scripts:
+        parser.error('--layout diffusers runs diffusers\' own converter: pass --diffusers-scripts <diffusers v0.25.1 source>/scripts '
+                     'or set DIFFUSERS_SCRIPTS (tools/sd-export/README.md, "Set-up")')
     out = Path(args.out).resolve()
     torch_folder = Path(args.torch_out or f'{out}.torch').resolve()
     marker = torch_folder / 'sd-export.json'

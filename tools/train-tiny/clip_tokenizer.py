@@ -7,7 +7,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-MERGES_GZ = "/work/shared/data/clip/bpe_simple_vocab_16e6.txt.gz"
+# ../shared beside the repository (as CI has it), or LATENTKIT_SHARED.
+SHARED = os.environ.get("LATENTKIT_SHARED") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared")
+MERGES_GZ = os.path.join(SHARED, "data", "clip", "bpe_simple_vocab_16e6.txt.gz")
 BOS, EOS = 49406, 49407
 MAXLEN = 77
 
@@ -134,7 +136,7 @@ class CLIPTokenizer:
             json.dump(cfg, fh, indent=2)
 
 
-def verify(path="/work/shared/reference/tokenizer/corpus_public.json"):
+def verify(path=os.path.join(SHARED, "reference", "tokenizer", "corpus_public.json")):
     tok = CLIPTokenizer()
     cases = json.load(open(path, encoding="utf-8"))["cases"]
     ok = n = 0
