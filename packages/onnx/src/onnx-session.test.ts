@@ -85,9 +85,17 @@ describe('toOnnxRuntimeOptions', () => {
       executionMode: 'sequential',
       intraOpNumThreads: 2,
       logSeverityLevel: 3,
+      extra: { session: { disable_prepacking: '1' } },
     });
     expect(toOnnxRuntimeOptions({ intraOpNumThreads: 3 }).intraOpNumThreads).toBe(3);
     expect(() => toOnnxRuntimeOptions({ threads: 0 })).toThrow(InvalidArgumentError);
     expect(() => toOnnxRuntimeOptions(null as never)).toThrow(InvalidArgumentError);
+  });
+
+  it("merges onnxruntime's own session entries into latentkit's, entry by entry (the caller's win)", () => {
+    const options = { extra: { session: { use_env_allocators: '1' }, other: 'kept' } } as never;
+    expect(toOnnxRuntimeOptions(options).extra).toEqual({ session: { disable_prepacking: '1', use_env_allocators: '1' }, other: 'kept' });
+    expect(toOnnxRuntimeOptions({ extra: { session: { disable_prepacking: '0' } } } as never).extra).toEqual({ session: { disable_prepacking: '0' } });
+    expect(toOnnxRuntimeOptions({ prepackWeights: true, extra: { session: { use_env_allocators: '1' } } } as never).extra).toEqual({ session: { use_env_allocators: '1' } });
   });
 });

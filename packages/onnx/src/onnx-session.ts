@@ -38,9 +38,14 @@ export function toOnnxRuntimeOptions(options: OnnxSessionOptions = {}): ort.Infe
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError({ name: 'sessionOptions', expected: 'an object such as { threads: 4 }', actual: options });
   }
-  const { threads, executionProvider, graphOptimizationLevel, optimizedModelCache: _cache, onLoadStep: _onLoadStep, ...onnxRuntimeOnly } = options;
-  const portable = toOrtSessionOptions({ threads, executionProvider, graphOptimizationLevel });
-  return { ...portable, ...onnxRuntimeOnly } as ort.InferenceSession.SessionOptions;
+  const { threads, executionProvider, graphOptimizationLevel, prepackWeights, optimizedModelCache: _cache, onLoadStep: _onLoadStep, ...onnxRuntimeOnly } = options;
+  const portable = toOrtSessionOptions({ threads, executionProvider, graphOptimizationLevel, prepackWeights });
+  // onnxruntime's own `extra` merges into latentkit's entry by entry; its entries win.
+  const extra = onnxRuntimeOnly.extra as { session?: Record<string, unknown> } | undefined;
+  const merged = portable.extra === undefined || extra === undefined
+    ? {}
+    : { extra: { ...extra, session: { ...portable.extra.session, ...(extra.session ?? {}) } } };
+  return { ...portable, ...onnxRuntimeOnly, ...merged } as ort.InferenceSession.SessionOptions;
 }
 
 /**

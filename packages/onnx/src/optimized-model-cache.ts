@@ -7,12 +7,12 @@
  * An entry is keyed by everything that changes the optimized graph: the model's absolute path, the
  * size and modification time of every file in its folder (`model.onnx` and its external data:
  * `weights.pb`, `model.onnx_data`), the execution providers, the optimization level, onnxruntime's
- * version and the platform. An entry is written to a temporary folder and renamed into place, so
- * an interrupted save never leaves a half entry. The optimized graph is specific to this machine's
- * CPU (onnxruntime's level `'all'` inserts layout transforms for it); the cache is local.
+ * version, the platform and the CPU (its model and vector instruction sets: level `'all'` inserts
+ * layout transforms for this CPU). An entry is written to a temporary folder and renamed into
+ * place, so an interrupted save never leaves a half entry.
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as ort from 'onnxruntime-node';
@@ -87,8 +87,30 @@ export async function optimizedModelKey(modelFile: string, sessionOptions: ort.I
     level: sessionOptions.graphOptimizationLevel ?? 'all',
     onnxruntime: onnxRuntimeVersion(),
     platform: `${process.platform}-${process.arch}`,
+    cpu: cpuIdentity(),
   });
   return { digest: createHash('sha256').update(description).digest('hex').slice(0, 32), sourceBytes };
+}
+
+/**
+ * The CPU an entry was optimized for: level `'all'` lays convolutions out in blocks of the
+ * widest vector unit (16 floats with AVX-512, 8 with AVX2), so an entry made on one CPU must not
+ * open on another (a cache folder shared between machines). The model name, and on Linux its
+ * vector instruction sets (flags that a kernel update adds, such as mitigations, do not count).
+ */
+let cpuIdentityValue: string | undefined;
+function cpuIdentity(): string {
+  if (cpuIdentityValue === undefined) {
+    let flags = '';
+    try {
+      const all = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim().split(/\s+/) ?? [];
+      flags = all.filter((flag) => /^(sse|ssse|avx|amx|fma|f16c)/.test(flag)).sort().join(' ');
+    } catch {
+      // Not Linux: the model name alone.
+    }
+    cpuIdentityValue = `${os.cpus()[0]?.model ?? 'unknown'}|${flags}`;
+  }
+  return cpuIdentityValue;
 }
 
 function onnxRuntimeVersion(): string {
