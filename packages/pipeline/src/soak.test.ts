@@ -5,7 +5,9 @@
  * After 10 warm-up generations, each generation is followed by two full garbage collections and
  * three samples: the live C heap (glibc's count of allocated bytes, through @latentkit/native's
  * `cHeapStatistics`: onnxruntime, the addon and every ArrayBuffer's contents), the JS heap
- * (`heapUsed`) and the resident memory. A least-squares line is fitted to the 90 samples of each.
+ * (`heapUsed`) and the resident memory. A line is fitted to the 90 samples of each: Theil–Sen
+ * (the median pairwise slope) for the live C heap, so that a stray spike at one sample cannot
+ * fail the run, least squares for the others.
  * The resident size is a poor leak detector: glibc reuses the freed memory it keeps, so a leak
  * of 100 kB per generation injected into this test moved it by 0.019 MB per generation, no more
  * than without the leak (0.0195), while the live C heap moved by 0.092 MB per generation.
@@ -62,6 +64,22 @@ function residentMB(): number {
   return process.memoryUsage().rss / MB;
 }
 
+/**
+ * Theil–Sen slope of ys against 0, 1, 2, …: the median of the slopes between every pair of
+ * samples. A leak moves every pair the same way, so it shows in full; a few samples lifted by a
+ * stray allocation at the moment of sampling (up to about 29% of them) do not move the median,
+ * where they can tilt a least-squares line.
+ */
+function robustSlope(ys: number[]): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < ys.length; i++) {
+    for (let j = i + 1; j < ys.length; j++) slopes.push((ys[j]! - ys[i]!) / (j - i));
+  }
+  slopes.sort((a, b) => a - b);
+  const mid = slopes.length >> 1;
+  return slopes.length % 2 === 1 ? slopes[mid]! : (slopes[mid - 1]! + slopes[mid]!) / 2;
+}
+
 /** Least-squares slope of ys against 0, 1, 2, … */
 function slope(ys: number[]): number {
   const n = ys.length;
@@ -105,9 +123,9 @@ function slope(ys: number[]): number {
       await pipeline.dispose();
     }
     const growth = Math.max(...rss) - rss[0]!;
-    const nativeSlope = native.length > 0 ? slope(native) : 0;
+    const nativeSlope = native.length > 0 ? robustSlope(native) : 0;
     const summary =
-      `live C heap ${native.length > 0 ? `${native[0]!.toFixed(2)} → ${native[native.length - 1]!.toFixed(2)} MB, slope ${nativeSlope.toFixed(4)} MB/run` : 'not measured (no addon or not glibc)'}; ` +
+      `live C heap ${native.length > 0 ? `${native[0]!.toFixed(2)} → ${native[native.length - 1]!.toFixed(2)} MB, slope ${nativeSlope.toFixed(4)} MB/run (least squares ${slope(native).toFixed(4)})` : 'not measured (no addon or not glibc)'}; ` +
       `JS heap ${heap[0]!.toFixed(2)} → ${heap[heap.length - 1]!.toFixed(2)} MB, slope ${slope(heap).toFixed(4)} MB/run; ` +
       `resident ${rss[0]!.toFixed(1)} → ${rss[rss.length - 1]!.toFixed(1)} MB (max +${growth.toFixed(1)} MB, slope ${slope(rss).toFixed(4)} MB/run)`;
     console.log(`soak: ${summary}`);
