@@ -134,5 +134,5 @@ function describeWhenPresent(caller: string, name: string, target: string | unde
     globals.describe(name, () => body(target));
     return;
   }
-  describeSkipped(missing, name, () => body(''));
+  describeSkipped(missing, name);
 }

@@ -45,17 +45,25 @@ export function resolveTestRunner(given?: TestRunner): TestRunner {
 }
 
 /**
- * Skips a described block with a reason printed once, when the runner can skip.
+ * Skips a described block with a reason printed once, when the runner can skip: the runner shows
+ * one skipped test named by the reason. The block's body is not run — jest runs a skipped
+ * block's body to collect its tests, and a body that reads the very files that are absent (a
+ * reference at the top of a `describe`) would fail the whole file. `body` is accepted so that
+ * callers can pass the block they would otherwise have run.
  *
  * @example
  * ```ts
  * describeSkipped('the model is not downloaded', 'SD 1.5 parity', () => { it('matches', () => {}); });
  * ```
  */
-export function describeSkipped(reason: string, name: string, body: () => void): void {
+export function describeSkipped(reason: string, name: string, _body?: () => void): void {
   const globals = globalThis as RunnerGlobals;
   console.warn(`[latentkit] skipping "${name}": ${reason}`);
-  if (typeof globals.describe?.skip === 'function') globals.describe.skip(`${name} (skipped: ${reason})`, body);
+  const it = globals.it ?? globals.test;
+  const skipTest = (it as { skip?: TestRunner['it'] } | undefined)?.skip;
+  if (typeof globals.describe?.skip === 'function' && typeof skipTest === 'function') {
+    globals.describe.skip(`${name} (skipped)`, () => skipTest(reason, () => undefined));
+  }
 }
 
 /**
