@@ -5,7 +5,7 @@
  * a shell user expects (0 ok, 1 run time, 2 usage, 3 model).
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SCHEDULER_ALIASES, SCHEDULER_CLASSES } from '@latentkit/pipeline';
 import { modelPath } from '@latentkit/model-tiny';
@@ -211,6 +211,9 @@ describeWithReference('the built latentkit on broken copies of tiny-sd', ['tiny-
   it('inspect on a 9-channel (inpainting) folder says it runs inpaint only, and why not the rest', async () => {
     const config = JSON.parse(readFileSync(path.join(tinySd, 'unet/config.json'), 'utf8')) as Record<string, unknown>;
     const folder = copyWith('nine', { 'unet/config.json': JSON.stringify({ ...config, in_channels: 9 }) });
+    // The config alone speaks for the UNet: tiny-sd's graph takes 4 channels, and a config that
+    // contradicts its graph makes the folder run nothing at all.
+    for (const file of ['model.onnx', 'weights.pb']) rmSync(path.join(folder, 'unet', file), { force: true });
     const result = await latentkit(['inspect', folder]);
     expect(result.stdout).toContain('runs: inpaint only\n  not generate, img2img, denoise: the UNet is an inpainting UNet (9 = 4 + 4 + 1 input channels): it needs an image and a mask\n');
   });

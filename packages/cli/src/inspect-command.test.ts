@@ -84,6 +84,7 @@ describeWithReference('latentkit inspect on tiny-sd', ['tiny-sd', 'onnx'], (tiny
       writeFileSync(path.join(folder, 'unet', 'config.json'), JSON.stringify({ in_channels: 4, out_channels: 4, cross_attention_dim: 768 }));
       const io = capturedIo();
       expect(await run(['inspect', folder], io)).toBe(ExitCode.model);
+      expect(io.out()).toContain('\nruns: nothing (the parts do not fit, see above)\n');
       expect(io.out()).toContain('NOT consistent: unet/config.json says cross_attention_dim = 768 but unet/model.onnx declares 32: the config does not belong to this model\n');
     });
   });
@@ -148,6 +149,7 @@ if (!converterFixtures) console.warn(`Skipping inspect on the export-layout fixt
     }
     const io = capturedIo();
     expect(await run(['inspect', folder], io)).toBe(ExitCode.model);
+    expect(io.out()).toMatch(/\nruns: nothing \(the parts do not fit, see above\)\n$/);
     expect(io.out()).toContain(`  declared  hidden_size ${text} (graph), max_position_embeddings 77 (graph)\n`);
     expect(io.out()).toContain(`cross_attention_dim ${unet} (graph)`);
     expect(io.out()).toContain(

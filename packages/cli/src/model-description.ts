@@ -64,7 +64,8 @@ export interface ModelDescription {
   /**
    * The CLI commands the parts can run (`generate`, `img2img`, `inpaint`, `denoise`): an inpainting
    * UNet (2·latent + 1 input channels) runs only `inpaint`; image commands need `vae_encoder`;
-   * prompt commands need a text encoder.
+   * prompt commands need a text encoder; none when the parts do not fit (every command would be
+   * refused at load).
    */
   readonly tasks: readonly string[];
   /** Why a command is not in {@link tasks}, by command. */
@@ -154,19 +155,32 @@ export async function describeModelFolder(folder: string): Promise<ModelDescript
     ...(typeof sampleSize === 'number' && typeof scaleFactor === 'number' ? { defaultImageSize: sampleSize * scaleFactor } : {}),
     verdicts,
     compatible: uniqueConflicts.length === 0 && verdicts.every((v) => v.compatible),
-    ...supportedTasks(find('unet')[0], find('vae').find((c) => c.slot === 'vae_decoder') ?? find('vae')[0], components),
+    ...supportedTasks(
+      find('unet')[0],
+      find('vae').find((c) => c.slot === 'vae_decoder') ?? find('vae')[0],
+      components,
+      uniqueConflicts.length === 0 && verdicts.some((v) => v.compatible),
+    ),
     notes: [...new Set(notes)],
     conflicts: uniqueConflicts,
   };
 }
 
-/** Which commands the parts can run, and why the others cannot. */
+/**
+ * Which commands the parts can run, and why the others cannot. `fits`: no config contradicts its
+ * graph and at least one text encoder (or the folder without one) passes the compatibility
+ * check; otherwise every command would be refused at load, so none is listed.
+ */
 function supportedTasks(
   unet: ComponentDescription | undefined,
   vae: ComponentDescription | undefined,
   components: readonly ComponentDescription[],
+  fits: boolean,
 ): { tasks: string[]; unsupported: Record<string, string> } {
   const unsupported: Record<string, string> = {};
+  if (!fits) {
+    for (const task of ['generate', 'img2img', 'inpaint', 'denoise']) unsupported[task] = 'the parts do not fit, see above';
+  }
   const inChannels = unet?.dimensions.in_channels;
   const latent = vae?.dimensions.latent_channels;
   const inpaintingUNet = typeof inChannels === 'number' && typeof latent === 'number' && inChannels === 2 * latent + 1;
