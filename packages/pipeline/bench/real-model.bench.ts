@@ -22,7 +22,8 @@
  * the last UNet step and the whole run's peak (onnxruntime's arena and activations = peak − after
  * load; the decode's own share = run peak − UNet peak), and what the text encoder and VAE hold
  * (RSS freed by closing each after the run). `--cache DIR` keeps the cache between invocations
- * (default: a fresh temporary folder per invocation, removed at the end).
+ * (default: a fresh temporary folder per invocation, removed at the end); `cold` and `ort-cold`
+ * empty it first (`clearOptimizedModelCache`: latentkit's entries only), at every run.
  */
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -30,6 +31,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { releaseFreedMemory } from '@latentkit/native';
+import { clearOptimizedModelCache } from '@latentkit/onnx';
 import { StableDiffusionPipeline, StageTimings, type LoadReport } from '../src/index';
 
 interface Settings {
@@ -256,6 +258,9 @@ async function main(): Promise<void> {
   const reports: Report[] = [];
   for (let run = 0; run < option('--runs', 1); run++) {
     for (const scenario of only) {
+      // A cold load starts from an empty cache every time: with --runs 2, or after another
+      // scenario filled it, it would otherwise be a warm load under another name.
+      if (scenario === 'cold' || scenario === 'ort-cold') await clearOptimizedModelCache(cache);
       const report = child(scenario, settings);
       if (report) {
         reports.push(report);
