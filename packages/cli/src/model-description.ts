@@ -180,6 +180,7 @@ function supportedTasks(
   const unsupported: Record<string, string> = {};
   if (!fits) {
     for (const task of ['generate', 'img2img', 'inpaint', 'denoise']) unsupported[task] = 'the parts do not fit, see above';
+    return { tasks: [], unsupported };
   }
   const inChannels = unet?.dimensions.in_channels;
   const latent = vae?.dimensions.latent_channels;
